@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs, installed only when missing (CI may run on a fresh machine).
+set -euo pipefail
+PACKAGES=(
+  # clickhouse-server: a real ClickHouse server process for the HTTP adapter's transport test
+)
+need=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi

@@ -1,0 +1,2 @@
+export { murmur2, partitionForKey } from './partitioner.ts';
+export * from './types.ts';
