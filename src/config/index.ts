@@ -1,0 +1,214 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { AppError, ErrorCode } from '../errors/index.ts';
+
+/**
+ * The one schema of the environment (SPEC §8). It yields the `Config` type, the defaults, the
+ * documentation (`configDocs()`, printed by `msgtrack --help`) and the validation: `loadConfig()`
+ * runs once at start, fails on the first invalid variable with a message that names the variable,
+ * its value and what was expected, and returns a frozen object. Secrets are never echoed.
+ */
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, `an integer from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `an integer ≥ ${min}`).max(max, `an integer ≤ ${max}`));
+const positiveNumber = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, 'a positive number')
+  .transform(Number)
+  .pipe(z.number().positive('a positive number'));
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `one of ${values.join(', ')}` });
+const optionalText = z.string().min(1, 'a non-empty string').optional();
+
+interface VarSpec {
+  readonly schema: z.ZodType;
+  readonly default?: string;
+  readonly secret?: boolean;
+  readonly doc: string;
+}
+
+/** Every variable: its schema, default (as the text one would set) and meaning. Units in the names. */
+export const ENV = {
+  DATA_DIR: { schema: z.string().min(1), default: './data', doc: 'Embedded log and chDB data directory' },
+  HOST: { schema: z.string().min(1), default: '127.0.0.1', doc: 'Address the API binds to' },
+  PORT: { schema: int(0, 65_535), default: '8080', doc: 'API and dashboard port' },
+  API_TOKEN: {
+    schema: z.string().min(16, 'at least 16 characters').optional(),
+    secret: true,
+    doc: 'When set, /api/* requires Authorization: Bearer <token>',
+  },
+  LOG_LEVEL: {
+    schema: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    doc: 'Log verbosity',
+  },
+  KAFKA_BROKERS: {
+    schema: z
+      .string()
+      .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'host:port[,host:port…]')
+      .optional(),
+    doc: 'Apache Kafka bootstrap servers; unset = the embedded log',
+  },
+  CLICKHOUSE_URL: {
+    schema: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as http://localhost:8123' }).optional(),
+    doc: 'ClickHouse server HTTP URL; unset = embedded chDB',
+  },
+  CLICKHOUSE_USER: { schema: optionalText, doc: 'ClickHouse user (default: the server’s default user)' },
+  CLICKHOUSE_PASSWORD: { schema: z.string().optional(), secret: true, doc: 'ClickHouse password' },
+  LOG_FSYNC: {
+    schema: oneOf(['always', 'interval', 'never']),
+    default: 'interval',
+    doc: 'Embedded log fsync policy: before every ack, on an interval, or left to the OS',
+  },
+  LOG_FSYNC_INTERVAL_MS: { schema: int(1), default: '1000', doc: 'Embedded log fsync interval' },
+  STREAMS_COMMIT_INTERVAL_MS: { schema: int(1), default: '100', doc: 'Exactly-once commit interval' },
+  STREAMS_GRACE_MS: { schema: int(0), default: '5000', doc: 'Default window grace period' },
+  STREAMS_IDLE_MS: {
+    schema: int(1),
+    default: '2000',
+    doc: 'Wall-clock idle time after which a quiet partition’s stream time advances',
+  },
+  SINK_BATCH_ROWS: { schema: int(1), default: '50000', doc: 'clickhouse-sink: rows per insert at most' },
+  SINK_FLUSH_MS: { schema: int(1), default: '1000', doc: 'clickhouse-sink: longest wait before an insert' },
+  CONVERSATION_WINDOW_MS: { schema: int(1), default: '30000', doc: 'conversation-analytics: window size' },
+  CONVERSATION_HOP_MS: { schema: int(1), default: '5000', doc: 'conversation-analytics: window advance' },
+  CONVERSATION_PEAK_FACTOR: {
+    schema: positiveNumber,
+    default: '2',
+    doc: 'conversation-analytics: a peak is a window ≥ factor × the recent baseline',
+  },
+  CONVERSATION_PEAK_MIN_COUNT: {
+    schema: int(1),
+    default: '5',
+    doc: 'conversation-analytics: fewest messages a peak window has',
+  },
+  TREND_WINDOW_MS: { schema: int(1), default: '120000', doc: 'trend-detection: window size' },
+  TREND_TOP_N: { schema: int(1, 1000), default: '10', doc: 'trend-detection: words emitted per window' },
+  TREND_BASELINE_WINDOWS: {
+    schema: int(1, 1000),
+    default: '5',
+    doc: 'trend-detection: previous windows that form a word’s baseline',
+  },
+  ANOMALY_RATE_THRESHOLD: {
+    schema: int(2),
+    default: '8',
+    doc: 'anomaly-detection: messages per window that alert',
+  },
+  ANOMALY_RATE_WINDOW_MS: { schema: int(1), default: '60000', doc: 'anomaly-detection: sliding window size' },
+  ANOMALY_DUPLICATE_THRESHOLD: {
+    schema: int(2),
+    default: '3',
+    doc: 'anomaly-detection: identical messages by one sender in the window that alert',
+  },
+  USER_ACTIVITY_WINDOW_MS: { schema: int(1), default: '60000', doc: 'user-activity: window size' },
+} as const satisfies Record<string, VarSpec>;
+
+type EnvKey = keyof typeof ENV;
+type Value<K extends EnvKey> = z.output<(typeof ENV)[K]['schema']>;
+
+function read<K extends EnvKey>(env: Readonly<Record<string, string | undefined>>, key: K): Value<K> {
+  const spec: VarSpec = ENV[key];
+  const raw = env[key] === '' ? undefined : env[key];
+  const text = raw ?? spec.default;
+  const result = spec.schema.safeParse(text);
+  if (result.success) return result.data as Value<K>;
+  const expected = result.error.issues[0]?.message ?? 'a valid value';
+  const shown = spec.secret ? '(hidden)' : JSON.stringify(text);
+  throw new AppError(ErrorCode.CONFIG_INVALID, `${key}=${shown} is invalid: expected ${expected}`, {
+    context: { variable: key, value: spec.secret ? '(hidden)' : (text ?? null), expected },
+  });
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env) {
+  const get = <K extends EnvKey>(k: K) => read(env, k);
+  const clickhouseUrl = get('CLICKHOUSE_URL');
+  const kafkaBrokers = get('KAFKA_BROKERS');
+  const config = {
+    dataDir: resolve(get('DATA_DIR')),
+    logLevel: get('LOG_LEVEL'),
+    api: { host: get('HOST'), port: get('PORT'), token: get('API_TOKEN') },
+    log:
+      kafkaBrokers === undefined
+        ? {
+            kind: 'embedded' as const,
+            fsync: get('LOG_FSYNC'),
+            fsyncIntervalMs: get('LOG_FSYNC_INTERVAL_MS'),
+          }
+        : { kind: 'kafka' as const, brokers: kafkaBrokers.split(',') },
+    storage:
+      clickhouseUrl === undefined
+        ? { kind: 'chdb' as const }
+        : {
+            kind: 'http' as const,
+            url: clickhouseUrl,
+            user: get('CLICKHOUSE_USER'),
+            password: get('CLICKHOUSE_PASSWORD'),
+          },
+    streams: {
+      commitIntervalMs: get('STREAMS_COMMIT_INTERVAL_MS'),
+      graceMs: get('STREAMS_GRACE_MS'),
+      idleMs: get('STREAMS_IDLE_MS'),
+    },
+    processors: {
+      clickhouseSink: { batchRows: get('SINK_BATCH_ROWS'), flushMs: get('SINK_FLUSH_MS') },
+      conversationAnalytics: {
+        windowMs: get('CONVERSATION_WINDOW_MS'),
+        hopMs: get('CONVERSATION_HOP_MS'),
+        peakFactor: get('CONVERSATION_PEAK_FACTOR'),
+        peakMinCount: get('CONVERSATION_PEAK_MIN_COUNT'),
+      },
+      trendDetection: {
+        windowMs: get('TREND_WINDOW_MS'),
+        topN: get('TREND_TOP_N'),
+        baselineWindows: get('TREND_BASELINE_WINDOWS'),
+      },
+      anomalyDetection: {
+        rateThreshold: get('ANOMALY_RATE_THRESHOLD'),
+        rateWindowMs: get('ANOMALY_RATE_WINDOW_MS'),
+        duplicateThreshold: get('ANOMALY_DUPLICATE_THRESHOLD'),
+      },
+      userActivity: { windowMs: get('USER_ACTIVITY_WINDOW_MS') },
+    },
+  };
+  if (config.processors.conversationAnalytics.hopMs > config.processors.conversationAnalytics.windowMs) {
+    throw new AppError(
+      ErrorCode.CONFIG_INVALID,
+      `CONVERSATION_HOP_MS=${config.processors.conversationAnalytics.hopMs} is invalid: expected at most CONVERSATION_WINDOW_MS (${config.processors.conversationAnalytics.windowMs})`,
+      { context: { variable: 'CONVERSATION_HOP_MS' } },
+    );
+  }
+  return deepFreeze(config);
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Lines for `--help`: each variable, its default and meaning. */
+export function configDocs(): string[] {
+  const entries = Object.entries(ENV) as [EnvKey, VarSpec][];
+  const width = Math.max(...entries.map(([k]) => k.length));
+  return entries.map(
+    ([k, spec]) =>
+      `  ${k.padEnd(width)}  ${spec.doc}${spec.default === undefined ? '' : ` (default ${spec.default})`}`,
+  );
+}
+
+/** The configuration with secrets replaced, safe to log. */
+export function redactConfig(config: Config): unknown {
+  return JSON.parse(
+    JSON.stringify(config, (key, value) =>
+      (key === 'token' || key === 'password') && value !== undefined ? '(set)' : value,
+    ),
+  );
+}

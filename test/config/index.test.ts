@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { configDocs, loadConfig, redactConfig } from '../../src/config/index.ts';
+import { AppError } from '../../src/errors/index.ts';
+
+test('defaults: embedded log and chDB, loopback, documented numbers', () => {
+  const c = loadConfig({});
+  assert.deepStrictEqual(c, {
+    dataDir: resolve('./data'),
+    logLevel: 'info',
+    api: { host: '127.0.0.1', port: 8080, token: undefined },
+    log: { kind: 'embedded', fsync: 'interval', fsyncIntervalMs: 1000 },
+    storage: { kind: 'chdb' },
+    streams: { commitIntervalMs: 100, graceMs: 5000, idleMs: 2000 },
+    processors: {
+      clickhouseSink: { batchRows: 50000, flushMs: 1000 },
+      conversationAnalytics: { windowMs: 30000, hopMs: 5000, peakFactor: 2, peakMinCount: 5 },
+      trendDetection: { windowMs: 120000, topN: 10, baselineWindows: 5 },
+      anomalyDetection: { rateThreshold: 8, rateWindowMs: 60000, duplicateThreshold: 3 },
+      userActivity: { windowMs: 60000 },
+    },
+  });
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.processors.trendDetection));
+});
+
+test('distributed mode from the seed variable names', () => {
+  const c = loadConfig({
+    KAFKA_BROKERS: 'kafka:9092,kafka2:9092',
+    CLICKHOUSE_URL: 'http://clickhouse:8123',
+    CLICKHOUSE_USER: 'admin',
+    CLICKHOUSE_PASSWORD: 'password',
+    API_TOKEN: 'a-very-long-secret-token',
+    PORT: '9000',
+  });
+  assert.deepStrictEqual(
+    [c.log, c.storage, c.api],
+    [
+      { kind: 'kafka', brokers: ['kafka:9092', 'kafka2:9092'] },
+      { kind: 'http', url: 'http://clickhouse:8123', user: 'admin', password: 'password' },
+      { host: '127.0.0.1', port: 9000, token: 'a-very-long-secret-token' },
+    ],
+  );
+  const redacted = JSON.stringify(redactConfig(c));
+  assert.ok(!redacted.includes(':"password"') && !redacted.includes('a-very-long-secret-token'), redacted);
+});
+
+function messageOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof AppError && err.code === 'CONFIG_INVALID');
+    return err.message;
+  }
+  return assert.fail('expected CONFIG_INVALID');
+}
+
+test('an invalid value names the variable, the value and what was expected', () => {
+  assert.deepStrictEqual(
+    [
+      messageOf({ PORT: 'eighty' }),
+      messageOf({ PORT: '70000' }),
+      messageOf({ KAFKA_BROKERS: 'kafka' }),
+      messageOf({ CLICKHOUSE_URL: 'ftp://x' }),
+      messageOf({ LOG_FSYNC: 'sometimes' }),
+      messageOf({ API_TOKEN: 'short' }),
+      messageOf({ CONVERSATION_HOP_MS: '60000' }),
+    ],
+    [
+      'PORT="eighty" is invalid: expected an integer from 0 to 65535',
+      'PORT="70000" is invalid: expected an integer ≤ 65535',
+      'KAFKA_BROKERS="kafka" is invalid: expected host:port[,host:port…]',
+      'CLICKHOUSE_URL="ftp://x" is invalid: expected an http(s) URL such as http://localhost:8123',
+      'LOG_FSYNC="sometimes" is invalid: expected one of always, interval, never',
+      'API_TOKEN=(hidden) is invalid: expected at least 16 characters',
+      'CONVERSATION_HOP_MS=60000 is invalid: expected at most CONVERSATION_WINDOW_MS (30000)',
+    ],
+  );
+});
+
+test('configDocs lists every variable with its default', () => {
+  const docs = configDocs();
+  assert.ok(docs.some((l) => /^ {2}PORT +API and dashboard port \(default 8080\)$/.test(l)));
+  assert.ok(docs.some((l) => l.includes('CLICKHOUSE_PASSWORD')));
+});
