@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# A real Apache Kafka broker for tests and local runs: the broker's jars from Maven Central, run with
+# the machine's Java (17+) in KRaft combined mode (broker + controller, one node) on 127.0.0.1.
+# Transaction and offsets topics have replication factor 1 so exactly-once works on one broker.
+#
+#   scripts/kafka.sh start   fetch (once), format (once) and start; waits until the port answers
+#   scripts/kafka.sh stop    stop the broker started from this directory
+#   scripts/kafka.sh status  exit 0 when the broker answers
+#
+# Environment: KAFKA_VERSION (default 4.1.1), KAFKA_HOME (default .kafka), KAFKA_PORT (default 19092).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VERSION="${KAFKA_VERSION:-4.1.1}"
+HOME_DIR="$(pwd)/${KAFKA_HOME:-.kafka}"
+PORT="${KAFKA_PORT:-19092}"
+CONTROLLER_PORT=$((PORT + 1))
+LIBS="$HOME_DIR/libs-$VERSION"
+DATA="$HOME_DIR/data"
+PIDFILE="$HOME_DIR/broker.pid"
+
+fetch() {
+  [ -f "$LIBS/.complete" ] && return 0
+  command -v mvn >/dev/null || { echo "kafka.sh: Maven (mvn) is needed to fetch the broker's jars" >&2; exit 1; }
+  command -v java >/dev/null || { echo "kafka.sh: Java 17+ is needed to run the broker" >&2; exit 1; }
+  mkdir -p "$HOME_DIR"
+  cat > "$HOME_DIR/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.msgtrack</groupId><artifactId>kafka-broker</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$VERSION</version></dependency>
+  </dependencies>
+</project>
+POM
+  echo "kafka.sh: fetching Apache Kafka $VERSION from Maven Central…"
+  mvn -q -B -f "$HOME_DIR/pom.xml" dependency:copy-dependencies -DoutputDirectory="$LIBS" -DincludeScope=runtime
+  touch "$LIBS/.complete"
+}
+
+answering() { (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+
+start() {
+  if answering; then echo "kafka.sh: a broker already answers on 127.0.0.1:$PORT"; return 0; fi
+  fetch
+  cat > "$HOME_DIR/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$DATA
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+group.initial.rebalance.delay.ms=0
+PROPS
+  cat > "$HOME_DIR/log4j2.properties" <<'LOG'
+rootLogger.level=WARN
+rootLogger.appenderRef.file.ref=file
+appender.file.type=File
+appender.file.name=file
+appender.file.fileName=${sys:kafka.logs.dir}/server.log
+appender.file.layout.type=PatternLayout
+appender.file.layout.pattern=[%d] %p %m (%c)%n
+LOG
+  if [ ! -f "$DATA/meta.properties" ]; then
+    java -cp "$LIBS/*" kafka.tools.StorageTool format -t "$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
+      -c "$HOME_DIR/server.properties" >/dev/null 2>&1
+  fi
+  nohup java -Xms256m -Xmx768m -Dkafka.logs.dir="$HOME_DIR" -Dlog4j2.configurationFile="$HOME_DIR/log4j2.properties" \
+    -cp "$LIBS/*" kafka.Kafka "$HOME_DIR/server.properties" >"$HOME_DIR/stdout.log" 2>&1 &
+  echo $! > "$PIDFILE"
+  for _ in $(seq 1 120); do
+    if answering; then echo "kafka.sh: Apache Kafka $VERSION on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"; return 0; fi
+    kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { echo "kafka.sh: the broker exited; see $HOME_DIR/stdout.log" >&2; tail -20 "$HOME_DIR/stdout.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  echo "kafka.sh: the broker did not answer within 60 s; see $HOME_DIR/stdout.log" >&2
+  exit 1
+}
+
+stop() {
+  [ -f "$PIDFILE" ] || return 0
+  kill "$(cat "$PIDFILE")" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$(cat "$PIDFILE")" 2>/dev/null || true
+  rm -f "$PIDFILE"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) answering ;;
+  *) echo "usage: scripts/kafka.sh start|stop|status" >&2; exit 2 ;;
+esac
