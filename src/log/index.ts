@@ -1,2 +1,10 @@
+export {
+  type EmbeddedLog,
+  type EmbeddedLogOptions,
+  type FsyncPolicy,
+  type MaintenanceReport,
+  openEmbeddedLog,
+  type RecoveryReport,
+} from './embedded/index.ts';
 export { murmur2, partitionForKey } from './partitioner.ts';
 export * from './types.ts';
