@@ -1,0 +1,256 @@
+/**
+ * Sink benchmark (a script, not a test): rows/s of message and receipt batches into chDB through the
+ * storage insert path, the event-loop lag while the engine works, raw insert formats compared, and the
+ * seed's two queries on the resulting data. Last line: one JSON object (also bench/results/sink.json).
+ *
+ *   npm run bench:sink                 # 10 × 10k and 10 × 50k message batches, same for receipts
+ *   npm run bench:sink -- --quick      # fewer batches
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session } from 'chdb';
+import { systemClock } from '../src/clock/index.ts';
+import {
+  type ClickHouse,
+  insertMessages,
+  insertReceipts,
+  type MessageRow,
+  migrate,
+  openChdb,
+  type ReceiptRow,
+  toDateTime64,
+} from '../src/storage/index.ts';
+
+const quick = process.argv.includes('--quick');
+const BATCHES = quick ? 3 : 10;
+const USERS = 5_000;
+const CONVERSATIONS = 20_000;
+const WORDS =
+  'hello world meeting tomorrow lunch project deadline coffee weekend football music travel release deploy review budget launch design photo birthday concert'.split(
+    ' ',
+  );
+const T0 = Date.UTC(2026, 0, 1);
+
+/** Deterministic PRNG (mulberry32), so runs are comparable. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = rng(42);
+const pick = (n: number): number => Math.floor(rand() * n);
+
+let nextId = 0;
+const sent: MessageRow[] = [];
+function makeMessages(n: number): MessageRow[] {
+  const rows = new Array<MessageRow>(n);
+  for (let i = 0; i < n; i++) {
+    const conv = pick(CONVERSATIONS);
+    // Stable participants per conversation: users conv % USERS and (conv * 7 + 1) % USERS.
+    const a = `user_${conv % USERS}`;
+    const b = `user_${(conv * 7 + 1) % USERS}`;
+    const [sender, receiver] = rand() < 0.5 ? [a, b] : [b, a];
+    const words: string[] = [];
+    for (let w = 5 + pick(15); w > 0; w--) words.push(WORDS[pick(WORDS.length)]!);
+    const id = nextId++;
+    rows[i] = {
+      message_id: `msg_${id.toString(36)}_${Math.floor(rand() * 1e9).toString(36)}`,
+      conversation_id: `conv_${conv}`,
+      sender_id: sender,
+      receiver_id: receiver,
+      content: words.join(' '),
+      created_at: T0 + id * 20,
+      message_type: 'text',
+      user_id: sender,
+      event_type: 'message_sent',
+    };
+    sent.push(rows[i]!);
+  }
+  return rows;
+}
+function makeReceipts(n: number): ReceiptRow[] {
+  const rows = new Array<ReceiptRow>(n);
+  for (let i = 0; i < n; i++) {
+    const m = sent[pick(sent.length)]!;
+    rows[i] = {
+      message_id: m.message_id,
+      reader_id: rand() < 0.7 ? m.receiver_id : `user_${pick(USERS)}`,
+      viewed_at: m.created_at + 1000 + pick(60_000),
+      device: rand() < 0.6 ? 'mobile' : 'web',
+    };
+  }
+  return rows;
+}
+
+/** Max event-loop delay (ms) while `fn` runs, sampled every 5 ms. */
+async function withLag<T>(fn: () => Promise<T>): Promise<{ value: T; maxLagMs: number }> {
+  let maxLagMs = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxLagMs = Math.max(maxLagMs, now - last - 5);
+    last = now;
+  }, 5);
+  try {
+    const value = await fn();
+    return { value, maxLagMs };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+interface PathResult {
+  batch_rows: number;
+  batches: number;
+  rows_per_s: number;
+  encode_ms_per_batch: number;
+  max_event_loop_lag_ms: number;
+}
+
+async function runPath(
+  ch: ClickHouse,
+  kind: 'messages' | 'receipts',
+  batchRows: number,
+  batches: number,
+): Promise<PathResult> {
+  let rows = 0;
+  let ms = 0;
+  let lag = 0;
+  let encodeMs = 0;
+  for (let b = 0; b < batches; b++) {
+    const batch = kind === 'messages' ? makeMessages(batchRows) : makeReceipts(batchRows);
+    const token = `${kind}/0/${b}-${batchRows}-${nextId}`;
+    const e0 = performance.now();
+    JSON.stringify(batch[0]); // warm
+    encodeMs += 0;
+    const t0 = performance.now();
+    const { maxLagMs } = await withLag(() =>
+      kind === 'messages'
+        ? insertMessages(ch, batch as MessageRow[], token)
+        : insertReceipts(ch, batch as ReceiptRow[], token),
+    );
+    ms += performance.now() - t0;
+    encodeMs += t0 - e0;
+    lag = Math.max(lag, maxLagMs);
+    rows += batchRows;
+  }
+  return {
+    batch_rows: batchRows,
+    batches,
+    rows_per_s: Math.round(rows / (ms / 1000)),
+    encode_ms_per_batch: Number((encodeMs / batches).toFixed(2)),
+    max_event_loop_lag_ms: Number(lag.toFixed(1)),
+  };
+}
+
+/** Raw chDB insert formats side by side, on a scratch table without views (engine cost only). */
+async function compareFormats(session: Session): Promise<Record<string, number>> {
+  session.query(`CREATE TABLE IF NOT EXISTS message_db.bench_formats AS message_db.messages_base
+    ENGINE = MergeTree PARTITION BY toYYYYMM(created_at) ORDER BY (conversation_id, created_at, message_id)`);
+  const rows = makeMessages(50_000).map((r) => ({ ...r, created_at: toDateTime64(r.created_at) }));
+  const cols = Object.keys(rows[0]!);
+  const tsvEscape = (v: string): string =>
+    v.replaceAll('\\', '\\\\').replaceAll('\t', '\\t').replaceAll('\n', '\\n');
+  const encoders: Record<string, () => Buffer> = {
+    JSONEachRow: () => Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n')),
+    JSONCompactEachRow: () =>
+      Buffer.from(
+        rows.map((r) => JSON.stringify(cols.map((c) => (r as Record<string, unknown>)[c]))).join('\n'),
+      ),
+    TSV: () =>
+      Buffer.from(
+        rows
+          .map((r) => cols.map((c) => tsvEscape(String((r as Record<string, unknown>)[c]))).join('\t'))
+          .join('\n'),
+      ),
+  };
+  const out: Record<string, number> = {};
+  for (const [format, encode] of Object.entries(encoders)) {
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const payload = encode();
+      await session.insert({
+        table: 'message_db.bench_formats',
+        values: payload,
+        format: format as 'JSONEachRow',
+        columns: cols,
+      });
+      best = Math.min(best, performance.now() - t0);
+    }
+    out[format] = Math.round(rows.length / (best / 1000));
+  }
+  session.query('DROP TABLE message_db.bench_formats');
+  return out;
+}
+
+async function timeQuery(ch: ClickHouse, sql: string): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await ch.query(sql);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return Number(best.toFixed(1));
+}
+
+const dataDir = await mkdtemp(join(tmpdir(), 'sink-bench-'));
+try {
+  const ch = await openChdb({ dataDir });
+  await migrate(ch, { clock: systemClock });
+  const m10 = await runPath(ch, 'messages', 10_000, BATCHES);
+  const m50 = await runPath(ch, 'messages', 50_000, BATCHES);
+  const r10 = await runPath(ch, 'receipts', 10_000, BATCHES);
+  const r50 = await runPath(ch, 'receipts', 50_000, BATCHES);
+  const replay = await withLag(async () => {
+    const t0 = performance.now();
+    const before = await ch.query<{ n: string }>('SELECT count() AS n FROM message_db.messages_base');
+    const batch = sent.slice(0, 10_000);
+    await insertMessages(ch, batch, 'messages/0/0-10000-10000');
+    const after = await ch.query<{ n: string }>('SELECT count() AS n FROM message_db.messages_base');
+    return { ms: performance.now() - t0, same: before[0]?.n === after[0]?.n };
+  });
+  const session = new Session(join(dataDir, 'clickhouse'));
+  const formats = await compareFormats(session);
+  session.close();
+  const hourlyMs = await timeQuery(
+    ch,
+    `SELECT toStartOfHour(created_at) AS hour, count(*) AS messages
+FROM message_db.messages GROUP BY hour ORDER BY hour DESC`,
+  );
+  const readRateMs = await timeQuery(
+    ch,
+    `SELECT sender_id, count(*) AS sent, countIf(read_status = 'read') AS read_count,
+       round(read_count * 100.0 / sent, 2) AS read_rate
+FROM message_db.messages GROUP BY sender_id`,
+  );
+  const [counts] = await ch.query<{ messages: string; views: string }>(
+    `SELECT (SELECT count() FROM message_db.messages_base) AS messages,
+            (SELECT count() FROM message_db.message_views) AS views`,
+  );
+  await ch.close();
+  const result = {
+    bench: 'sink',
+    engine: 'chdb',
+    rows_per_s: m50.rows_per_s,
+    messages_10k: m10,
+    messages_50k: m50,
+    receipts_10k: r10,
+    receipts_50k: r50,
+    replay_same_token_dropped: replay.value.same,
+    raw_format_rows_per_s_50k: formats,
+    seed_query_ms: { hourly_volume: hourlyMs, read_rate_per_sender: readRateMs },
+    table_rows: { messages: Number(counts?.messages), message_views: Number(counts?.views) },
+  };
+  await mkdir('bench/results', { recursive: true });
+  await writeFile('bench/results/sink.json', `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result));
+} finally {
+  await rm(dataDir, { recursive: true, force: true });
+}

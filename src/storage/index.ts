@@ -1,0 +1,28 @@
+/**
+ * Storage: ClickHouse behind one port (`ClickHouse`) with two adapters — the embedded engine (chDB)
+ * and a server over HTTP — the versioned schema, and the write paths the sink uses.
+ */
+export { type ChdbOptions, openChdb } from './chdb.ts';
+export { toStorageError } from './errors.ts';
+export { type HttpOptions, openHttp } from './http.ts';
+export {
+  type AppliedMigration,
+  appliedMigrations,
+  applyRetention,
+  checkDatabaseName,
+  checksumOf,
+  type MigrateOptions,
+  migrate,
+} from './migrations.ts';
+export type { ClickHouse, InsertOptions, InsertSummary, QueryParams } from './port.ts';
+export {
+  DEFAULT_DATABASE,
+  DEFAULT_RETENTION,
+  MIGRATIONS,
+  type Migration,
+  type Retention,
+  type TableName,
+  Tables,
+} from './schema.ts';
+export { fromDateTime64, toDateTime64 } from './wire.ts';
+export { insertMessages, insertReceipts, type MessageRow, type ReceiptRow } from './writes.ts';

@@ -1,0 +1,41 @@
+/**
+ * The storage port: the one interface the processors and the API use to talk to ClickHouse. Two
+ * adapters implement it with the same SQL — the embedded engine (chDB, `openChdb`) and a ClickHouse
+ * server over HTTP (`openHttp`). Every error an adapter raises is an `AppError` (STORAGE_*).
+ */
+
+/** Values for `{name:Type}` placeholders. Bound by the engine, never spliced into the SQL text. */
+export type QueryParams = Readonly<Record<string, unknown>>;
+
+export interface InsertOptions {
+  /**
+   * `insert_deduplication_token`: a retried insert with the same token into the same table is dropped
+   * by the engine (our MergeTree tables set `non_replicated_deduplication_window`). The sink uses the
+   * source offset range, e.g. `chat.messages/3/1200-1299`.
+   */
+  dedupToken?: string;
+}
+
+export interface InsertSummary {
+  /** Rows handed to the engine (not rows written: a deduplicated insert still reports them). */
+  rows: number;
+}
+
+export interface ClickHouse {
+  /** `chdb` (embedded) or `http` (server). */
+  readonly kind: 'chdb' | 'http';
+  /** Runs a SELECT and returns its rows as parsed JSON objects (64-bit integers come back as strings). */
+  query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
+  /** Runs a statement that returns no rows (DDL, INSERT … SELECT, ALTER). */
+  command(sql: string, params?: QueryParams): Promise<void>;
+  /**
+   * Inserts rows (objects keyed by column name) into `table` (`db.table`, from our own constants —
+   * never user input). All rows should have the same keys; a missing key takes the column default.
+   * chDB sends JSONCompactEachRow, HTTP sends JSONEachRow.
+   */
+  insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<InsertSummary>;
+  /** Resolves when the engine answers; rejects with STORAGE_UNAVAILABLE / STORAGE_AUTH otherwise. */
+  ping(): Promise<void>;
+  /** Idempotent. Waits for calls in flight. */
+  close(): Promise<void>;
+}

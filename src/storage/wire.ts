@@ -1,0 +1,61 @@
+import { AppError } from '../errors/index.ts';
+import type { InsertOptions } from './port.ts';
+
+/**
+ * DateTime64(3) on the wire, in one place. Input: epoch milliseconds (integer). Output: the text
+ * `<seconds>.<millis>` (e.g. `1700000000.123`), which ClickHouse parses as a Unix timestamp whatever
+ * the server or column time zone — unlike `YYYY-MM-DD hh:mm:ss`, which is read in the column's zone.
+ */
+export function toDateTime64(epochMs: number): string {
+  if (!Number.isSafeInteger(epochMs) || epochMs < 0) {
+    throw new AppError('STORAGE_QUERY', `DateTime64: expected epoch milliseconds >= 0, got ${epochMs}`, {
+      context: { value: String(epochMs) },
+    });
+  }
+  const ms = epochMs % 1000;
+  return `${(epochMs - ms) / 1000}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
+}
+
+/** `DateTime64(3, 'UTC')` as ClickHouse prints it in JSON (`2026-01-01 00:00:00.123`) → epoch ms. */
+export function fromDateTime64(text: string): number {
+  const ms = Date.parse(`${text.replace(' ', 'T')}Z`);
+  if (Number.isNaN(ms)) {
+    throw new AppError('STORAGE_QUERY', `DateTime64: cannot parse ${JSON.stringify(text)}`, {});
+  }
+  return ms;
+}
+
+/**
+ * JSONCompactEachRow: one JSON array per line, columns named once (`INSERT INTO t (cols…)`). The
+ * columns are the keys of the first row; a key missing from a later row is sent as null, which the
+ * engine turns into the column default (`input_format_null_as_default`, on by default). Measured on
+ * chDB with 50k message rows: ~1.5× the rows/s of JSONEachRow (smaller payload, cheaper parse) and
+ * faster than TSV (bench/sink.bench.ts, `raw_format_rows_per_s_50k`).
+ */
+export function encodeJsonCompactEachRow(rows: readonly object[]): { columns: string[]; payload: Buffer } {
+  const columns = Object.keys(rows[0] ?? {});
+  const n = columns.length;
+  let out = '';
+  const values = new Array<unknown>(n);
+  for (const row of rows) {
+    const r = row as Record<string, unknown>;
+    for (let i = 0; i < n; i++) values[i] = r[columns[i]!] ?? null;
+    out += `${JSON.stringify(values)}\n`;
+  }
+  return { columns, payload: Buffer.from(out, 'utf8') };
+}
+
+/**
+ * Settings on every insert. With a token, ClickHouse drops an insert whose token it has seen in the
+ * table's last `non_replicated_deduplication_window` inserts — and then does not push the block to the
+ * table's materialized views either, so rollups are not double counted on replay.
+ */
+export function insertSettings(options: InsertOptions): Record<string, string | number> {
+  const settings: Record<string, string | number> = {};
+  if (options.dedupToken !== undefined) {
+    settings['insert_deduplicate'] = 1;
+    settings['insert_deduplication_token'] = options.dedupToken;
+    settings['deduplicate_blocks_in_dependent_materialized_views'] = 1;
+  }
+  return settings;
+}
