@@ -486,7 +486,7 @@ export class PartitionLog {
       const filePos = seg.idxPositions[lo] ?? 0;
       const wanted = Math.min(
         seg.size - filePos,
-        Math.max(65536, Math.min(4 * 1024 * 1024, (max - (out.length - start)) * 400)),
+        Math.max(16384, Math.min(4 * 1024 * 1024, (max - (out.length - start)) * 400)),
       );
       let buf = Buffer.allocUnsafe(wanted);
       let got = fs.readSync(seg.fd, buf, 0, wanted, filePos);

@@ -1,0 +1,98 @@
+/**
+ * Embedded log throughput: produce and consume 250-byte records in batches of 1, 100 and 1000
+ * (fsync policy 'interval', the default), in records/s and MB/s.
+ * Run: `npm run bench:log`. The last line of output is one JSON object (also written to
+ * bench/results/log.json) with `produce_rps` and `consume_rps` for batches of 1000.
+ */
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LogRecord, openEmbeddedLog, type ProducerRecord } from '../src/log/index.ts';
+
+const RECORD_BYTES = 250;
+const PARTITIONS = 4;
+const plan = [
+  { batch: 1, records: 50_000 },
+  { batch: 100, records: 500_000 },
+  { batch: 1000, records: 1_000_000 },
+];
+
+interface Result {
+  batch: number;
+  records: number;
+  produce_rps: number;
+  produce_mbps: number;
+  consume_rps: number;
+  consume_mbps: number;
+}
+
+const mb = (records: number, seconds: number): number => (records * RECORD_BYTES) / 1e6 / seconds;
+const round = (n: number): number => Math.round(n * 10) / 10;
+
+async function runOne(batch: number, total: number): Promise<Result> {
+  const dir = await mkdtemp(join(tmpdir(), 'log-bench-'));
+  const log = await openEmbeddedLog({ dataDir: dir, fsync: 'interval' });
+  try {
+    const topic = 'bench';
+    await log.createTopics([{ name: topic, partitions: PARTITIONS }]);
+    const producer = log.producer();
+    const value = Buffer.alloc(RECORD_BYTES, 'x');
+    const records: ProducerRecord[] = Array.from({ length: batch }, () => ({ key: null, value }));
+    const t0 = performance.now();
+    for (let sent = 0; sent < total; sent += batch) await producer.send(topic, records);
+    const produceS = (performance.now() - t0) / 1000;
+
+    const consumer = log.consumer({ groupId: 'bench', maxPollRecords: Math.max(batch, 1) });
+    consumer.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition })));
+    let got = 0;
+    let bytes = 0;
+    const t1 = performance.now();
+    while (got < total) {
+      const rs: LogRecord[] = await consumer.poll(1000);
+      if (rs.length === 0) throw new Error(`consumer stalled at ${got} of ${total}`);
+      got += rs.length;
+      bytes += rs[rs.length - 1]!.value!.length;
+    }
+    const consumeS = (performance.now() - t1) / 1000;
+    if (bytes === 0) throw new Error('no data');
+    await consumer.close();
+    return {
+      batch,
+      records: total,
+      produce_rps: Math.round(total / produceS),
+      produce_mbps: round(mb(total, produceS)),
+      consume_rps: Math.round(total / consumeS),
+      consume_mbps: round(mb(total, consumeS)),
+    };
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const results: Result[] = [];
+for (const { batch, records } of plan) {
+  const r = await runOne(batch, records);
+  results.push(r);
+  console.log(
+    `batch ${String(batch).padStart(4)}: ${String(records).padStart(9)} records | produce ` +
+      `${r.produce_rps.toLocaleString('en-US').padStart(11)} rec/s ${r.produce_mbps.toFixed(1).padStart(7)} MB/s | ` +
+      `consume ${r.consume_rps.toLocaleString('en-US').padStart(11)} rec/s ${r.consume_mbps.toFixed(1).padStart(7)} MB/s`,
+  );
+}
+const main = results.find((r) => r.batch === 1000)!;
+const summary = {
+  bench: 'log',
+  record_bytes: RECORD_BYTES,
+  fsync: 'interval',
+  produce_rps: main.produce_rps,
+  consume_rps: main.consume_rps,
+  produce_mbps: main.produce_mbps,
+  consume_mbps: main.consume_mbps,
+  batches: results,
+};
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('./results/log.json', import.meta.url), `${JSON.stringify(summary, null, 2)}\n`);
+console.log(JSON.stringify(summary));
