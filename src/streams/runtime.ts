@@ -1,0 +1,571 @@
+/**
+ * `StreamsRuntime`: runs a topology on a `Log` with exactly-once semantics.
+ *
+ * - One consumer per instance in the group `<applicationId>` (read_committed), subscribed to every
+ *   source topic (user and repartition). Tasks are created per (sub-topology, partition) from the
+ *   assignment; co-partitioned sources of a sub-topology must have equal partition counts, and the
+ *   range assignment gives one member the same partition numbers of each.
+ * - A new task restores its stores from `<applicationId>-<store>-changelog` (read_committed, up to
+ *   the last stable offset) before it processes anything.
+ * - Commit (every `commitIntervalMs`, default 100 ms; earlier when outputs pile up or a sink wants a
+ *   flush): await every external sink's `flush()`, then one transaction of the instance's
+ *   transactional producer `<applicationId>-<instanceId>` carries all outputs, dead letters,
+ *   changelog records and the input offsets (`sendOffsets` with the consumer's group metadata, so a
+ *   member fenced by a rebalance cannot commit). A crash before the commit point leaves nothing
+ *   visible, after it everything: a restart resumes from the last commit with the state of that
+ *   commit.
+ * - Lifecycle: created → running → draining → stopped (or failed). `stop()` is idempotent: stop
+ *   fetching, commit (sinks flushed first), close tasks and sinks, leave the group, close.
+ * - Observability: `metrics()` and events on the diagnostics channel `STREAMS_DIAGNOSTICS_CHANNEL`.
+ */
+import { randomUUID } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
+import { type Clock, systemClock } from '../clock/index.ts';
+import { AppError, ErrorCode, isAppError } from '../errors/index.ts';
+import {
+  CleanupPolicy,
+  type Consumer,
+  type Log,
+  type LogRecord,
+  type ProducerRecord,
+  type TopicPartition,
+  type TopicPartitionOffset,
+  type TopicSpec,
+  type TransactionalProducer,
+  tpKey,
+} from '../log/index.ts';
+import { dlqTopicOf } from './dead-letter.ts';
+import type { SubTopology, Topology } from './node.ts';
+import { newCounters, type OutgoingRecord, StreamTask, type TaskCounters } from './task.ts';
+import { buildTopology, type StreamsBuilder } from './topology.ts';
+import type { ErrorPolicies, ExternalSink } from './types.ts';
+
+/** Events: `{ type: 'state' | 'commit' | 'error' | 'metrics', applicationId, instanceId, … }`. */
+export const STREAMS_DIAGNOSTICS_CHANNEL = 'msgtrack:streams';
+
+export type RuntimeState = 'created' | 'running' | 'draining' | 'stopped' | 'failed';
+
+export interface StreamsRuntimeOptions {
+  readonly log: Log;
+  /** Names the consumer group, the transactional id and the internal topics. */
+  readonly applicationId: string;
+  readonly topology: (builder: StreamsBuilder) => void;
+  /** Identifies this instance (transactional id suffix); default a random UUID. */
+  readonly instanceId?: string;
+  readonly clock?: Clock;
+  /** Default 100 ms. */
+  readonly commitIntervalMs?: number;
+  /** Stream-time idle advance (see task.ts); default 2 000 ms; null disables. */
+  readonly idleAdvanceMs?: number | null;
+  readonly errorPolicies?: ErrorPolicies;
+  /** Records per poll. Default 2 000. */
+  readonly maxPollRecords?: number;
+  /** Poll wait when there is nothing to read (also the wall-clock tick). Default 50 ms. */
+  readonly pollTimeoutMs?: number;
+  /** Commit early when this many output records are buffered. Default 50 000. */
+  readonly maxBufferedRecords?: number;
+  /** Retries of a sink flush failing with a retriable error (back-off 100 ms doubling to 5 s). Default 5. */
+  readonly sinkFlushRetries?: number;
+}
+
+export interface RuntimeMetrics {
+  readonly state: RuntimeState;
+  readonly tasks: readonly string[];
+  readonly counters: TaskCounters;
+  readonly commits: number;
+  readonly commitLatencyMs: { readonly last: number; readonly max: number; readonly avg: number };
+  /** Entries held by the stores of this instance's tasks. */
+  readonly stateEntries: number;
+  /** Per `topic:partition`: last stable offset − position, refreshed about every second. */
+  readonly lag: Readonly<Record<string, number>>;
+}
+
+const channel = diagnostics.channel(STREAMS_DIAGNOSTICS_CHANNEL);
+
+export class StreamsRuntime {
+  readonly applicationId: string;
+  readonly instanceId: string;
+  readonly topology: Topology;
+  readonly #log: Log;
+  readonly #clock: Clock;
+  readonly #commitIntervalMs: number;
+  readonly #idleAdvanceMs: number | null;
+  readonly #errorPolicies: Required<ErrorPolicies>;
+  readonly #maxPollRecords: number;
+  readonly #pollTimeoutMs: number;
+  readonly #maxBuffered: number;
+  readonly #sinkRetries: number;
+  #state: RuntimeState = 'created';
+  #consumer: Consumer | undefined;
+  #restoreConsumer: Consumer | undefined;
+  #producer: TransactionalProducer | undefined;
+  readonly #tasks = new Map<string, StreamTask>();
+  readonly #taskByTp = new Map<string, StreamTask>();
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+  #stopPromise: Promise<void> | undefined;
+  #lastCommit = 0;
+  #lastLag = 0;
+  #lag: Record<string, number> = {};
+  readonly #closedCounters: TaskCounters = newCounters();
+  #commits = 0;
+  #commitLast = 0;
+  #commitMax = 0;
+  #commitTotal = 0;
+  #failure: unknown;
+  readonly #done: Promise<void>;
+  #resolveDone!: () => void;
+  #rejectDone!: (err: unknown) => void;
+
+  constructor(options: StreamsRuntimeOptions) {
+    this.#log = options.log;
+    this.applicationId = options.applicationId;
+    this.instanceId = options.instanceId ?? randomUUID();
+    this.topology = buildTopology(options.applicationId, options.topology);
+    this.#clock = options.clock ?? systemClock;
+    this.#commitIntervalMs = options.commitIntervalMs ?? 100;
+    this.#idleAdvanceMs = options.idleAdvanceMs === undefined ? 2_000 : options.idleAdvanceMs;
+    this.#errorPolicies = {
+      deserialization: options.errorPolicies?.deserialization ?? 'dead-letter',
+      processing: options.errorPolicies?.processing ?? 'dead-letter',
+      late: options.errorPolicies?.late ?? 'drop',
+    };
+    this.#maxPollRecords = options.maxPollRecords ?? 2_000;
+    this.#pollTimeoutMs = options.pollTimeoutMs ?? 50;
+    this.#maxBuffered = options.maxBufferedRecords ?? 50_000;
+    this.#sinkRetries = options.sinkFlushRetries ?? 5;
+    this.#done = new Promise<void>((resolve, reject) => {
+      this.#resolveDone = resolve;
+      this.#rejectDone = reject;
+    });
+    this.#done.catch(() => {});
+  }
+
+  get state(): RuntimeState {
+    return this.#state;
+  }
+
+  /** Settles when the runtime has stopped (resolves) or failed (rejects with the cause). */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  #setState(to: RuntimeState): void {
+    const from = this.#state;
+    this.#state = to;
+    this.#publish({ type: 'state', from, to });
+  }
+
+  #publish(event: Record<string, unknown>): void {
+    if (channel.hasSubscribers) {
+      channel.publish({ ...event, applicationId: this.applicationId, instanceId: this.instanceId });
+    }
+  }
+
+  /** Create internal topics, join the group and start processing (in the background). */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') {
+      throw new AppError(ErrorCode.STREAMS_TOPOLOGY, `start() in state ${this.#state}`);
+    }
+    this.#setState('running');
+    try {
+      const subPartitions = await this.#ensureTopics();
+      this.#consumer = this.#log.consumer({
+        groupId: this.applicationId,
+        isolationLevel: 'read_committed',
+        autoOffsetReset: 'earliest',
+        maxPollRecords: this.#maxPollRecords,
+        clientId: `${this.applicationId}-${this.instanceId}`,
+      });
+      this.#restoreConsumer = this.#log.consumer({
+        groupId: `${this.applicationId}-restore`,
+        isolationLevel: 'read_committed',
+        autoOffsetReset: 'earliest',
+        maxPollRecords: 10_000,
+      });
+      this.#producer = await this.#log.transactionalProducer(`${this.applicationId}-${this.instanceId}`);
+      const topics = this.topology.subtopologies.flatMap((s) => s.sourceTopics);
+      await this.#consumer.subscribe(topics, {
+        onPartitionsRevoked: (tps) => this.#onRevoked(tps),
+        onPartitionsAssigned: (tps) => this.#onAssigned(tps, subPartitions),
+      });
+      this.#lastCommit = this.#clock.now();
+      this.#loop = this.#run();
+    } catch (err) {
+      await this.#fail(err);
+      throw err;
+    }
+  }
+
+  /** Partitions per sub-topology; creates repartition, changelog and dead-letter topics. */
+  async #ensureTopics(): Promise<Map<number, number>> {
+    const t = this.topology;
+    const repartition = new Set(t.repartitionTopics.map((r) => r.topic));
+    const partitionsOf = new Map<string, number>();
+    for (const sub of t.subtopologies) {
+      for (const topic of sub.sourceTopics) {
+        if (repartition.has(topic)) continue;
+        partitionsOf.set(topic, (await this.#log.describeTopic(topic)).partitions);
+      }
+    }
+    // Repartition topics: explicit count, or the most partitions among the writer's sources.
+    let pending = [...t.repartitionTopics];
+    while (pending.length > 0) {
+      const next = pending.filter((r) => {
+        if (r.partitions !== undefined) {
+          partitionsOf.set(r.topic, r.partitions);
+          return false;
+        }
+        const writer = t.subtopologies[r.writer] as SubTopology;
+        const counts = writer.sourceTopics.map((s) => partitionsOf.get(s));
+        if (counts.some((c) => c === undefined)) return true;
+        partitionsOf.set(r.topic, Math.max(...(counts as number[])));
+        return false;
+      });
+      if (next.length === pending.length) {
+        throw new AppError(ErrorCode.STREAMS_TOPOLOGY, 'cannot size repartition topics (cycle)');
+      }
+      pending = next;
+    }
+    const subPartitions = new Map<number, number>();
+    for (const sub of t.subtopologies) {
+      const counts = new Set(sub.sourceTopics.map((s) => partitionsOf.get(s) as number));
+      if (counts.size !== 1) {
+        throw new AppError(
+          ErrorCode.STREAMS_TOPOLOGY,
+          `co-partitioned topics ${sub.sourceTopics.join(', ')} have different partition counts`,
+        );
+      }
+      subPartitions.set(sub.id, [...counts][0] as number);
+    }
+    const specs: TopicSpec[] = [];
+    for (const r of t.repartitionTopics) {
+      // Kept until explicitly purged: event-time timestamps must not make retention drop unread data.
+      specs.push({ name: r.topic, partitions: partitionsOf.get(r.topic) as number, retentionMs: null });
+    }
+    for (const sub of t.subtopologies) {
+      const n = subPartitions.get(sub.id) as number;
+      for (const store of sub.stores) {
+        specs.push({
+          name: t.changelogTopic(store),
+          partitions: n,
+          retentionMs: null,
+          cleanupPolicy: CleanupPolicy.COMPACT,
+        });
+      }
+      for (const topic of sub.sourceTopics) specs.push({ name: dlqTopicOf(topic), partitions: n });
+    }
+    await this.#log.createTopics(specs);
+    const missing: string[] = [];
+    for (const topic of t.outputTopics) {
+      try {
+        await this.#log.describeTopic(topic);
+      } catch (err) {
+        if (isAppError(err, ErrorCode.LOG_UNKNOWN_TOPIC)) missing.push(topic);
+        else throw err;
+      }
+    }
+    if (missing.length > 0) {
+      throw new AppError(ErrorCode.STREAMS_TOPOLOGY, `output topics do not exist: ${missing.join(', ')}`);
+    }
+    return subPartitions;
+  }
+
+  async #onAssigned(tps: readonly TopicPartition[], subPartitions: Map<number, number>): Promise<void> {
+    const assigned = new Set(tps.map(tpKey));
+    for (const sub of this.topology.subtopologies) {
+      const n = subPartitions.get(sub.id) as number;
+      for (let p = 0; p < n; p++) {
+        const have = sub.sourceTopics.filter((topic) => assigned.has(tpKey({ topic, partition: p })));
+        if (have.length === 0) continue;
+        if (have.length !== sub.sourceTopics.length) {
+          throw new AppError(
+            ErrorCode.STREAMS_TOPOLOGY,
+            `partition ${p} of co-partitioned topics ${sub.sourceTopics.join(', ')} was split across members`,
+          );
+        }
+        const task = new StreamTask({
+          topology: this.topology,
+          sub,
+          partition: p,
+          clock: this.#clock,
+          errorPolicies: this.#errorPolicies,
+          idleAdvanceMs: this.#idleAdvanceMs,
+        });
+        await this.#restore(task);
+        this.#tasks.set(task.id, task);
+        for (const topic of sub.sourceTopics) this.#taskByTp.set(tpKey({ topic, partition: p }), task);
+      }
+    }
+    this.#publish({ type: 'assigned', tasks: [...this.#tasks.keys()] });
+  }
+
+  async #restore(task: StreamTask): Promise<void> {
+    const consumer = this.#restoreConsumer as Consumer;
+    for (const store of task.sub.stores) {
+      const tp = { topic: this.topology.changelogTopic(store), partition: task.partition };
+      const end = (await this.#log.partitionOffsets(tp.topic, tp.partition)).lastStable;
+      consumer.assign([tp]);
+      await consumer.seekToBeginning([tp]);
+      let idle = 0;
+      while (consumer.position(tp) < end && idle < 100) {
+        const records = await consumer.poll(100);
+        if (records.length === 0) idle++;
+        for (const r of records) task.restore(store, r.key, r.value);
+      }
+    }
+    consumer.assign([]);
+    task.finishRestore();
+  }
+
+  async #onRevoked(_tps: readonly TopicPartition[]): Promise<void> {
+    if (this.#tasks.size === 0) return;
+    try {
+      await this.#commit(true);
+    } catch (err) {
+      // A member kicked out of the group cannot commit: its tasks now belong to someone else.
+      if (!isAppError(err, ErrorCode.LOG_FENCED)) throw err;
+      await this.#producer?.abort().catch(() => {});
+    }
+    await this.#closeTasks();
+  }
+
+  async #closeTasks(): Promise<void> {
+    for (const task of this.#tasks.values()) {
+      task.close();
+      for (const sink of task.sinks) await sink.close?.();
+      for (const k of Object.keys(this.#closedCounters) as Array<keyof TaskCounters>) {
+        this.#closedCounters[k] += task.counters[k];
+      }
+    }
+    this.#tasks.clear();
+    this.#taskByTp.clear();
+  }
+
+  async #run(): Promise<void> {
+    const consumer = this.#consumer as Consumer;
+    try {
+      while (!this.#stopping) {
+        const records = await consumer.poll(this.#pollTimeoutMs);
+        this.#processBatch(records);
+        for (const task of this.#tasks.values()) task.tick();
+        const now = this.#clock.now();
+        if (now - this.#lastCommit >= this.#commitIntervalMs || this.#needsEarlyCommit())
+          await this.#commit(false);
+        if (now - this.#lastLag >= 1_000) await this.#refreshLag(now);
+      }
+    } catch (err) {
+      await this.#fail(err);
+    }
+  }
+
+  #processBatch(records: readonly LogRecord[]): void {
+    let task: StreamTask | undefined;
+    let lastTopic = '';
+    let lastPartition = -1;
+    for (const r of records) {
+      if (r.partition !== lastPartition || r.topic !== lastTopic) {
+        task = this.#taskByTp.get(tpKey(r));
+        lastTopic = r.topic;
+        lastPartition = r.partition;
+      }
+      task?.process(r);
+    }
+  }
+
+  #needsEarlyCommit(): boolean {
+    let buffered = 0;
+    for (const task of this.#tasks.values()) {
+      buffered += task.outputs.length;
+      for (const sink of task.sinks) if (sink.wantsFlush?.() === true) return true;
+    }
+    return buffered >= this.#maxBuffered;
+  }
+
+  async #flushSink(sink: ExternalSink<unknown, unknown>): Promise<void> {
+    let backoffMs = 100;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await sink.flush();
+        return;
+      } catch (err) {
+        if (!(isAppError(err) && err.retriable) || attempt >= this.#sinkRetries) throw err;
+        this.#publish({ type: 'error', stage: 'sink-flush', retry: attempt + 1, error: String(err) });
+        await new Promise((r) => setTimeout(r, backoffMs));
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+      }
+    }
+  }
+
+  /** One transaction: sinks flushed, outputs + changelogs + offsets of every task with progress. */
+  async #commit(force: boolean): Promise<void> {
+    const started = performance.now();
+    this.#lastCommit = this.#clock.now();
+    const tasks = [...this.#tasks.values()].filter((t) => t.hasProgress);
+    if (tasks.length === 0 && !force) return;
+    if (tasks.length === 0) return;
+    for (const task of tasks) for (const sink of task.sinks) await this.#flushSink(sink);
+    const producer = this.#producer as TransactionalProducer;
+    const byTopic = new Map<string, ProducerRecord[]>();
+    const add = (r: OutgoingRecord): void => {
+      let list = byTopic.get(r.topic);
+      if (list === undefined) {
+        list = [];
+        byTopic.set(r.topic, list);
+      }
+      list.push(
+        r.partition === undefined
+          ? { key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }
+          : {
+              key: r.key,
+              value: r.value,
+              headers: r.headers,
+              timestamp: r.timestamp,
+              partition: r.partition,
+            },
+      );
+    };
+    const offsets: TopicPartitionOffset[] = [];
+    let records = 0;
+    for (const task of tasks) {
+      for (const r of task.takeOutputs()) add(r);
+      for (const r of task.takeChangelog(this.topology.changelogTopic)) add(r);
+      offsets.push(...task.takeOffsets());
+    }
+    producer.begin();
+    try {
+      const sends: Promise<unknown>[] = [];
+      for (const [topic, list] of byTopic) {
+        records += list.length;
+        sends.push(producer.send(topic, list));
+      }
+      await Promise.all(sends);
+      if (offsets.length > 0) {
+        await producer.sendOffsets((this.#consumer as Consumer).groupMetadata(), offsets);
+      }
+      await producer.commit();
+    } catch (err) {
+      await producer.abort().catch(() => {});
+      throw err;
+    }
+    const ms = performance.now() - started;
+    this.#commits++;
+    this.#commitLast = ms;
+    this.#commitTotal += ms;
+    if (ms > this.#commitMax) this.#commitMax = ms;
+    this.#publish({
+      type: 'commit',
+      durationMs: ms,
+      records,
+      offsets: offsets.length,
+      counters: this.#counters(),
+    });
+  }
+
+  async #refreshLag(now: number): Promise<void> {
+    this.#lastLag = now;
+    const consumer = this.#consumer as Consumer;
+    const lag: Record<string, number> = {};
+    for (const tp of consumer.assignment()) {
+      const { lastStable } = await this.#log.partitionOffsets(tp.topic, tp.partition);
+      try {
+        lag[tpKey(tp)] = Math.max(0, lastStable - consumer.position(tp));
+      } catch {
+        // revoked meanwhile
+      }
+    }
+    this.#lag = lag;
+    this.#publish({ type: 'metrics', ...this.metrics() });
+  }
+
+  #counters(): TaskCounters {
+    const total = { ...this.#closedCounters };
+    for (const task of this.#tasks.values()) {
+      for (const k of Object.keys(total) as Array<keyof TaskCounters>) total[k] += task.counters[k];
+    }
+    return total;
+  }
+
+  metrics(): RuntimeMetrics {
+    let stateEntries = 0;
+    for (const task of this.#tasks.values()) stateEntries += task.stateSize();
+    return {
+      state: this.#state,
+      tasks: [...this.#tasks.keys()].sort(),
+      counters: this.#counters(),
+      commits: this.#commits,
+      commitLatencyMs: {
+        last: this.#commitLast,
+        max: this.#commitMax,
+        avg: this.#commits === 0 ? 0 : this.#commitTotal / this.#commits,
+      },
+      stateEntries,
+      lag: { ...this.#lag },
+    };
+  }
+
+  /** Stream time per task (tests, diagnostics). */
+  streamTimes(): Record<string, number> {
+    return Object.fromEntries([...this.#tasks].map(([id, t]) => [id, t.streamTimeMs]));
+  }
+
+  async #fail(err: unknown): Promise<void> {
+    if (this.#state === 'failed' || this.#state === 'stopped') return;
+    this.#failure = err;
+    this.#stopping = true;
+    this.#publish({ type: 'error', stage: 'runtime', error: String(err) });
+    await this.#release();
+    this.#setState('failed');
+    this.#rejectDone(err);
+  }
+
+  async #release(): Promise<void> {
+    for (const task of this.#tasks.values()) {
+      task.close();
+      for (const sink of task.sinks) await sink.close?.().catch(() => {});
+    }
+    this.#tasks.clear();
+    this.#taskByTp.clear();
+    await this.#producer?.close().catch(() => {});
+    await this.#consumer?.close().catch(() => {});
+    await this.#restoreConsumer?.close().catch(() => {});
+  }
+
+  /** Drain and stop: stop fetching, flush sinks, commit, close tasks, leave the group. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopPromise ??= this.#stop();
+    return this.#stopPromise;
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#state === 'created') {
+      this.#setState('stopped');
+      this.#resolveDone();
+      return;
+    }
+    if (this.#state !== 'running') {
+      await this.#done.catch(() => {});
+      return;
+    }
+    this.#setState('draining');
+    this.#stopping = true;
+    await this.#loop;
+    if ((this.#state as RuntimeState) === 'failed') return;
+    try {
+      await this.#commit(false);
+      await this.#closeTasks();
+      await this.#consumer?.close();
+      await this.#release();
+    } catch (err) {
+      await this.#fail(err);
+      return;
+    }
+    this.#setState('stopped');
+    this.#resolveDone();
+  }
+
+  /** The failure that stopped the runtime, if any. */
+  get failure(): unknown {
+    return this.#failure;
+  }
+}

@@ -1,0 +1,802 @@
+/**
+ * The topology DSL. A processor is a plain function over a `StreamsBuilder`:
+ *
+ *   export function spamTopology(b: StreamsBuilder): void {
+ *     b.stream('chat.messages', { value: messageCodec, timestamp: (_k, m) => Date.parse(m.timestamp) })
+ *       .selectKey((_k, m) => m.sender_id)
+ *       .groupByKey({ key: Codecs.string, value: messageCodec, name: 'by-sender' })
+ *       .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(60_000, 5_000))
+ *       .count({ name: 'sender-counts', emit: 'onUpdate' })
+ *       .filter((_w, n) => n === 8)
+ *       .to('anomaly-alerts', { key: windowedKey, value: Codecs.json() });
+ *   }
+ *
+ * and the same function runs in `StreamsRuntime` (on a Log) and in `TopologyTestDriver`.
+ * Re-keying (`selectKey`, `map`, `flatMap`, `process`) followed by `groupByKey`, and every `groupBy`,
+ * writes through the internal topic `<applicationId>-<name>-repartition`, partitioned by the new key,
+ * so that each key's records meet in one task (as in Kafka Streams).
+ */
+import { AppError, ErrorCode } from '../errors/index.ts';
+import {
+  type Aggregator,
+  keyValueAggregate,
+  slidingWindowAggregate,
+  timeWindowAggregate,
+} from './aggregate-nodes.ts';
+import { type Codec, Codecs } from './codec.ts';
+import type {
+  AnyRecord,
+  NodeContext,
+  NodeDef,
+  NodeImpl,
+  RepartitionTopic,
+  SourceDef,
+  SubTopology,
+  TimestampExtractor,
+  Topology,
+} from './node.ts';
+import { SlidingWindowStore } from './sliding-store.ts';
+import { type StoreSpec, Stores, TimeWindowStore } from './stores.ts';
+import type {
+  EmitStrategy,
+  ErrorPolicy,
+  ExternalSink,
+  Processor,
+  ProcessorContext,
+  StreamRecord,
+  Windowed,
+} from './types.ts';
+import { SlidingWindows, TimeWindows } from './windows.ts';
+
+export interface SourceOptions<K, V> {
+  /** Default: UTF-8 string, null keys allowed. */
+  readonly key?: Codec<K>;
+  readonly value: Codec<V>;
+  /** Event time of a record (ms since the epoch, >= 0); default: the log record's timestamp. */
+  readonly timestamp?: TimestampExtractor<K, V>;
+  /** Deserialisation/validation policy for this source; default: the application's. */
+  readonly errorPolicy?: ErrorPolicy;
+}
+
+export interface GroupedOptions<K, V> {
+  /** Names the repartition topic `<applicationId>-<name>-repartition` (when one is needed). */
+  readonly name?: string;
+  /** Codecs of the repartition topic and of the store keys. Default JSON. */
+  readonly key?: Codec<K>;
+  readonly value?: Codec<V>;
+  /** Partitions of the repartition topic; default: the most partitions among the upstream sources. */
+  readonly partitions?: number;
+}
+
+export interface AggregateOptions<A> {
+  /** The store name; its changelog is `<applicationId>-<name>-changelog`. Name it: it must stay stable. */
+  readonly name?: string;
+  /** Default `onWindowClose` for windowed aggregations (ignored for non-windowed ones: every update). */
+  readonly emit?: EmitStrategy;
+  /** Codec of the aggregate in the changelog. Default JSON (float64 for count). */
+  readonly codec?: Codec<A>;
+}
+
+export interface ProduceOptions<K, V> {
+  readonly key: Codec<K>;
+  readonly value: Codec<V>;
+}
+
+type Supplier<T> = () => T;
+
+/** JSON for a windowed key: `{"key":…,"startMs":…,"endMs":…}`. */
+export function windowedKeyCodec<K>(inner: Codec<K> = Codecs.json<K>()): Codec<Windowed<K>> {
+  return {
+    serialize: (w) => {
+      const kb = inner.serialize(w.key);
+      return Buffer.from(
+        `{"key":${kb === null ? 'null' : JSON.stringify(kb.toString('utf8'))},"startMs":${w.startMs},"endMs":${w.endMs}}`,
+      );
+    },
+    deserialize: (bytes) => {
+      const o = Codecs.json<{ key: string | null; startMs: number; endMs: number }>().deserialize(bytes);
+      return {
+        key: inner.deserialize(o.key === null ? null : Buffer.from(o.key, 'utf8')),
+        startMs: o.startMs,
+        endMs: o.endMs,
+      };
+    },
+  };
+}
+
+export class StreamsBuilder {
+  readonly applicationId: string;
+  readonly #nodes: NodeDef[] = [];
+  readonly #sources = new Map<string, SourceDef>();
+  readonly #stores = new Map<string, StoreSpec>();
+  readonly #repartitions: Array<{
+    topic: string;
+    partitions: number | undefined;
+    sink: NodeDef;
+    source: NodeDef;
+  }> = [];
+  readonly #outputs = new Set<string>();
+  readonly #names = new Set<string>();
+  #counter = 0;
+
+  constructor(applicationId: string) {
+    if (!/^[A-Za-z0-9._-]+$/.test(applicationId)) {
+      throw new AppError(
+        ErrorCode.STREAMS_TOPOLOGY,
+        `invalid applicationId ${JSON.stringify(applicationId)}`,
+      );
+    }
+    this.applicationId = applicationId;
+  }
+
+  /** A stream of one topic, or of several co-partitioned topics (same partition count, same keys). */
+  stream<V, K = string | null>(
+    topics: string | readonly string[],
+    options: SourceOptions<K, V>,
+  ): KStream<K, V> {
+    const list = typeof topics === 'string' ? [topics] : [...topics];
+    const node = this.addNode(`SOURCE-${list.join(',')}`, [], (ctx) => ({ process: (r) => ctx.forward(r) }), {
+      sourceTopics: list,
+    });
+    for (const topic of list) {
+      if (this.#sources.has(topic)) {
+        throw new AppError(ErrorCode.STREAMS_TOPOLOGY, `topic ${topic} is already a source`, {
+          context: { topic },
+        });
+      }
+      this.#sources.set(topic, {
+        topic,
+        node,
+        keyCodec: (options.key ?? Codecs.nullable(Codecs.string)) as Codec<unknown>,
+        valueCodec: options.value as Codec<unknown>,
+        timestamp: options.timestamp as TimestampExtractor<unknown, unknown> | undefined,
+        errorPolicy: options.errorPolicy,
+        internal: false,
+      });
+    }
+    return new KStream<K, V>(this, node, false);
+  }
+
+  addStateStore(spec: StoreSpec): this {
+    if (this.#stores.has(spec.name)) {
+      throw new AppError(ErrorCode.STREAMS_TOPOLOGY, `store ${spec.name} already exists`, {
+        context: { store: spec.name },
+      });
+    }
+    this.#stores.set(spec.name, spec);
+    return this;
+  }
+
+  /** @internal */
+  addNode(
+    name: string,
+    parents: readonly NodeDef[],
+    make: (ctx: NodeContext) => NodeImpl,
+    extra: { stores?: readonly string[]; sourceTopics?: readonly string[]; sinkTopic?: string } = {},
+  ): NodeDef {
+    const node: NodeDef = {
+      id: this.#nodes.length,
+      name,
+      children: [],
+      stores: extra.stores ?? [],
+      ...(extra.sourceTopics === undefined ? {} : { sourceTopics: extra.sourceTopics }),
+      ...(extra.sinkTopic === undefined ? {} : { sinkTopic: extra.sinkTopic }),
+      make,
+    };
+    this.#nodes.push(node);
+    for (const p of parents) p.children.push(node);
+    return node;
+  }
+
+  /** @internal a unique generated name */
+  nextName(prefix: string): string {
+    return `${prefix}-${String(this.#counter++).padStart(10, '0')}`;
+  }
+
+  /** @internal */
+  uniqueName(kind: string, name: string): string {
+    const k = `${kind}:${name}`;
+    if (this.#names.has(k)) {
+      throw new AppError(ErrorCode.STREAMS_TOPOLOGY, `duplicate ${kind} name ${name}`, { context: { name } });
+    }
+    this.#names.add(k);
+    return name;
+  }
+
+  /** @internal */
+  addOutput(topic: string): void {
+    this.#outputs.add(topic);
+  }
+
+  /** @internal: a repartition through `<applicationId>-<name>-repartition`; returns the new source node. */
+  repartition(
+    parent: NodeDef,
+    name: string,
+    keyCodec: Codec<unknown>,
+    valueCodec: Codec<unknown>,
+    partitions: number | undefined,
+  ): NodeDef {
+    const topic = `${this.applicationId}-${this.uniqueName('repartition', name)}-repartition`;
+    const sink = this.addNode(
+      `REPARTITION-SINK-${name}`,
+      [parent],
+      produceNode(topic, keyCodec, valueCodec),
+      {
+        sinkTopic: topic,
+      },
+    );
+    const source = this.addNode(
+      `REPARTITION-SOURCE-${name}`,
+      [],
+      (ctx) => ({ process: (r) => ctx.forward(r) }),
+      {
+        sourceTopics: [topic],
+      },
+    );
+    this.#sources.set(topic, {
+      topic,
+      node: source,
+      keyCodec,
+      valueCodec,
+      timestamp: undefined,
+      errorPolicy: undefined,
+      internal: true,
+    });
+    this.#repartitions.push({ topic, partitions, sink, source });
+    return source;
+  }
+
+  /** @internal */
+  hasStore(name: string): boolean {
+    return this.#stores.has(name);
+  }
+
+  /** Compile: split into sub-topologies (connected by parent/child edges and shared stores). */
+  build(): Topology {
+    const parent = this.#nodes.map((_, i) => i);
+    const find = (i: number): number => {
+      let r = i;
+      while (parent[r] !== r) r = parent[r] as number;
+      parent[i] = r;
+      return r;
+    };
+    const union = (a: number, b: number): void => {
+      const ra = find(a);
+      const rb = find(b);
+      if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
+    };
+    const storeOwner = new Map<string, number>();
+    for (const n of this.#nodes) {
+      for (const c of n.children) union(n.id, c.id);
+      for (const s of n.stores) {
+        if (!this.#stores.has(s)) {
+          throw new AppError(ErrorCode.STREAMS_TOPOLOGY, `node ${n.name} uses unknown store ${s}`, {
+            context: { store: s },
+          });
+        }
+        const o = storeOwner.get(s);
+        if (o === undefined) storeOwner.set(s, n.id);
+        else union(o, n.id);
+      }
+    }
+    const groups = new Map<number, NodeDef[]>();
+    for (const n of this.#nodes) {
+      const r = find(n.id);
+      const g = groups.get(r) ?? [];
+      g.push(n);
+      groups.set(r, g);
+    }
+    const subtopologies: SubTopology[] = [];
+    const subOfNode = new Map<number, number>();
+    for (const nodes of [...groups.values()].sort((a, b) => (a[0] as NodeDef).id - (b[0] as NodeDef).id)) {
+      const id = subtopologies.length;
+      const sources = new Map<string, SourceDef>();
+      for (const n of nodes) {
+        subOfNode.set(n.id, id);
+        for (const t of n.sourceTopics ?? []) sources.set(t, this.#sources.get(t) as SourceDef);
+      }
+      if (sources.size === 0) {
+        throw new AppError(
+          ErrorCode.STREAMS_TOPOLOGY,
+          `nodes ${nodes.map((n) => n.name).join(', ')} have no source`,
+        );
+      }
+      const stores = [...new Set(nodes.flatMap((n) => n.stores))].sort();
+      subtopologies.push({ id, sourceTopics: [...sources.keys()], sources, nodes, stores });
+    }
+    const repartitionTopics: RepartitionTopic[] = this.#repartitions.map((r) => ({
+      topic: r.topic,
+      partitions: r.partitions,
+      writer: subOfNode.get(r.sink.id) as number,
+      reader: subOfNode.get(r.source.id) as number,
+    }));
+    const applicationId = this.applicationId;
+    const stores = new Map(this.#stores);
+    const outputTopics = [...this.#outputs];
+    return Object.freeze({
+      applicationId,
+      subtopologies,
+      stores,
+      repartitionTopics,
+      outputTopics,
+      changelogTopic: (store: string) => `${applicationId}-${store}-changelog`,
+      describe: () =>
+        subtopologies
+          .map(
+            (s) =>
+              `Sub-topology ${s.id} (sources: ${s.sourceTopics.join(', ')}; stores: ${s.stores.join(', ') || '-'})\n` +
+              s.nodes
+                .map((n) => `  ${n.name} --> ${n.children.map((c) => c.name).join(', ') || '-'}`)
+                .join('\n'),
+          )
+          .join('\n'),
+    });
+  }
+}
+
+/** Build a topology function into a runnable description. */
+export function buildTopology(applicationId: string, topology: (builder: StreamsBuilder) => void): Topology {
+  const b = new StreamsBuilder(applicationId);
+  topology(b);
+  return b.build();
+}
+
+function produceNode(
+  topic: string,
+  keyCodec: Codec<unknown>,
+  valueCodec: Codec<unknown>,
+): (ctx: NodeContext) => NodeImpl {
+  return (ctx) => ({
+    process(r) {
+      ctx.task.send(topic, keyCodec.serialize(r.key), valueCodec.serialize(r.value), r.timestamp, r.headers);
+    },
+  });
+}
+
+export class KStream<K, V> {
+  readonly #b: StreamsBuilder;
+  /** @internal */
+  readonly node: NodeDef;
+  /** The key changed since the last partitioning: groupByKey must repartition. */
+  readonly #keyChanged: boolean;
+
+  /** @internal */
+  constructor(builder: StreamsBuilder, node: NodeDef, keyChanged: boolean) {
+    this.#b = builder;
+    this.node = node;
+    this.#keyChanged = keyChanged;
+  }
+
+  #child<K2, V2>(
+    prefix: string,
+    make: (ctx: NodeContext) => NodeImpl,
+    keyChanged: boolean,
+    stores?: readonly string[],
+  ): KStream<K2, V2> {
+    const node = this.#b.addNode(this.#b.nextName(prefix), [this.node], make, stores ? { stores } : {});
+    return new KStream<K2, V2>(this.#b, node, keyChanged);
+  }
+
+  filter(predicate: (key: K, value: V) => boolean): KStream<K, V> {
+    return this.#child(
+      'KSTREAM-FILTER',
+      (ctx) => ({
+        process: (r) => {
+          if (predicate(r.key as K, r.value as V)) ctx.forward(r);
+        },
+      }),
+      this.#keyChanged,
+    );
+  }
+
+  filterNot(predicate: (key: K, value: V) => boolean): KStream<K, V> {
+    return this.filter((k, v) => !predicate(k, v));
+  }
+
+  mapValues<V2>(fn: (value: V, key: K) => V2): KStream<K, V2> {
+    return this.#child(
+      'KSTREAM-MAPVALUES',
+      (ctx) => ({
+        process: (r) =>
+          ctx.forward({
+            key: r.key,
+            value: fn(r.value as V, r.key as K),
+            timestamp: r.timestamp,
+            headers: r.headers,
+          }),
+      }),
+      this.#keyChanged,
+    );
+  }
+
+  map<K2, V2>(fn: (key: K, value: V) => readonly [K2, V2]): KStream<K2, V2> {
+    return this.#child(
+      'KSTREAM-MAP',
+      (ctx) => ({
+        process: (r) => {
+          const [key, value] = fn(r.key as K, r.value as V);
+          ctx.forward({ key, value, timestamp: r.timestamp, headers: r.headers });
+        },
+      }),
+      true,
+    );
+  }
+
+  selectKey<K2>(fn: (key: K, value: V) => K2): KStream<K2, V> {
+    return this.#child(
+      'KSTREAM-KEY-SELECT',
+      (ctx) => ({
+        process: (r) =>
+          ctx.forward({
+            key: fn(r.key as K, r.value as V),
+            value: r.value,
+            timestamp: r.timestamp,
+            headers: r.headers,
+          }),
+      }),
+      true,
+    );
+  }
+
+  flatMap<K2, V2>(fn: (key: K, value: V) => Iterable<readonly [K2, V2]>): KStream<K2, V2> {
+    return this.#child(
+      'KSTREAM-FLATMAP',
+      (ctx) => ({
+        process: (r) => {
+          for (const [key, value] of fn(r.key as K, r.value as V)) {
+            ctx.forward({ key, value, timestamp: r.timestamp, headers: r.headers });
+          }
+        },
+      }),
+      true,
+    );
+  }
+
+  flatMapValues<V2>(fn: (value: V, key: K) => Iterable<V2>): KStream<K, V2> {
+    return this.#child(
+      'KSTREAM-FLATMAPVALUES',
+      (ctx) => ({
+        process: (r) => {
+          for (const value of fn(r.value as V, r.key as K)) {
+            ctx.forward({ key: r.key, value, timestamp: r.timestamp, headers: r.headers });
+          }
+        },
+      }),
+      this.#keyChanged,
+    );
+  }
+
+  peek(fn: (key: K, value: V) => void): KStream<K, V> {
+    return this.#child(
+      'KSTREAM-PEEK',
+      (ctx) => ({
+        process: (r) => {
+          fn(r.key as K, r.value as V);
+          ctx.forward(r);
+        },
+      }),
+      this.#keyChanged,
+    );
+  }
+
+  merge(other: KStream<K, V>): KStream<K, V> {
+    const node = this.#b.addNode(this.#b.nextName('KSTREAM-MERGE'), [this.node, other.node], (ctx) => ({
+      process: (r) => ctx.forward(r),
+    }));
+    return new KStream<K, V>(this.#b, node, this.#keyChanged || other.#keyChanged);
+  }
+
+  /**
+   * A low-level processor: `supplier` makes one instance per task. `stores` names the stores (added
+   * with `builder.addStateStore`) it may use. The output is treated as re-keyed.
+   */
+  process<K2, V2>(
+    supplier: Supplier<Processor<K, V, K2, V2>>,
+    options: { name?: string; stores?: readonly string[] } = {},
+  ): KStream<K2, V2> {
+    const stores = options.stores ?? [];
+    const node = this.#b.addNode(
+      options.name ?? this.#b.nextName('KSTREAM-PROCESSOR'),
+      [this.node],
+      (ctx) => {
+        const proc = supplier();
+        const task = ctx.task;
+        const pctx: ProcessorContext<K2, V2> = {
+          applicationId: task.applicationId,
+          taskId: task.taskId,
+          partition: task.partition,
+          forward: (r: StreamRecord<K2, V2>) => ctx.forward(r as AnyRecord),
+          getStateStore: <S>(name: string): S => {
+            if (!stores.includes(name)) {
+              throw new AppError(
+                ErrorCode.STREAMS_TOPOLOGY,
+                `store ${name} is not connected to this processor`,
+                {
+                  context: { store: name },
+                },
+              );
+            }
+            return task.store<S>(name);
+          },
+          schedule: (intervalMs, type, callback) => task.schedule(intervalMs, type, callback),
+          streamTimeMs: () => task.streamTime(),
+          wallClockTimeMs: () => task.wallClock(),
+          recordMetadata: () => task.recordMetadata(),
+        };
+        proc.init?.(pctx);
+        return {
+          process: (r) => proc.process(r as StreamRecord<K, V>),
+          ...(proc.close === undefined ? {} : { close: () => proc.close?.() }),
+        };
+      },
+      { stores },
+    );
+    return new KStream<K2, V2>(this.#b, node, true);
+  }
+
+  /** Group by the current key; repartitions first if the key was changed upstream. */
+  groupByKey(options: GroupedOptions<K, V> = {}): KGroupedStream<K, V> {
+    const keyCodec = options.key ?? Codecs.json<K>();
+    if (!this.#keyChanged) return new KGroupedStream<K, V>(this.#b, this.node, keyCodec, options.value);
+    const name = options.name ?? this.#b.nextName('KSTREAM-GROUPBYKEY');
+    const source = this.#b.repartition(
+      this.node,
+      name,
+      keyCodec as Codec<unknown>,
+      (options.value ?? Codecs.json<V>()) as Codec<unknown>,
+      options.partitions,
+    );
+    return new KGroupedStream<K, V>(this.#b, source, keyCodec, options.value);
+  }
+
+  /** Re-key with `fn` and group: always through a repartition topic. */
+  groupBy<K2>(fn: (key: K, value: V) => K2, options: GroupedOptions<K2, V> = {}): KGroupedStream<K2, V> {
+    return this.selectKey(fn).groupByKey(options);
+  }
+
+  /** Write to a topic (in the commit's transaction). */
+  to(topic: string, options: ProduceOptions<K, V>): void {
+    this.#b.addNode(
+      this.#b.nextName('KSTREAM-SINK'),
+      [this.node],
+      produceNode(topic, options.key as Codec<unknown>, options.value as Codec<unknown>),
+      { sinkTopic: topic },
+    );
+    this.#b.addOutput(topic);
+  }
+
+  /** Hand records to an external sink; see `ExternalSink` for the flush/commit contract. */
+  sink(supplier: Supplier<ExternalSink<K, V>>, options: { name?: string } = {}): void {
+    this.#b.addNode(options.name ?? this.#b.nextName('KSTREAM-EXTERNAL-SINK'), [this.node], (ctx) => {
+      const sink = supplier();
+      ctx.task.registerSink(sink as ExternalSink<unknown, unknown>);
+      return {
+        process: (r) => {
+          sink.write(
+            r as StreamRecord<K, V>,
+            ctx.task.recordMetadata() ?? { topic: '', partition: -1, offset: -1 },
+          );
+        },
+      };
+    });
+  }
+}
+
+const countInit = (): number => 0;
+const countAdd = (_k: unknown, _v: unknown, n: number): number => n + 1;
+
+export class KGroupedStream<K, V> {
+  readonly #b: StreamsBuilder;
+  readonly #node: NodeDef;
+  readonly #keyCodec: Codec<K>;
+  readonly #valueCodec: Codec<V> | undefined;
+
+  /** @internal */
+  constructor(builder: StreamsBuilder, node: NodeDef, keyCodec: Codec<K>, valueCodec: Codec<V> | undefined) {
+    this.#b = builder;
+    this.#node = node;
+    this.#keyCodec = keyCodec;
+    this.#valueCodec = valueCodec;
+  }
+
+  windowedBy(windows: TimeWindows): TimeWindowedStream<K, V>;
+  windowedBy(windows: SlidingWindows): SlidingWindowedStream<K, V>;
+  windowedBy(windows: TimeWindows | SlidingWindows): TimeWindowedStream<K, V> | SlidingWindowedStream<K, V> {
+    if (windows instanceof TimeWindows)
+      return new TimeWindowedStream(this.#b, this.#node, this.#keyCodec, windows);
+    if (windows instanceof SlidingWindows) {
+      return new SlidingWindowedStream(this.#b, this.#node, this.#keyCodec, this.#valueCodec, windows);
+    }
+    throw new AppError(ErrorCode.STREAMS_WINDOW, 'windowedBy: unknown window type');
+  }
+
+  count(options: AggregateOptions<number> = {}): KStream<K, number> {
+    return this.aggregate(countInit, countAdd, { ...options, codec: options.codec ?? Codecs.float64 });
+  }
+
+  reduce(reducer: (a: V, b: V) => V, options: AggregateOptions<V> = {}): KStream<K, V> {
+    return this.aggregate<V | undefined>(
+      () => undefined,
+      (_k, v, agg) => (agg === undefined ? v : reducer(agg, v)),
+      options as AggregateOptions<V | undefined>,
+    ) as KStream<K, V>;
+  }
+
+  aggregate<A>(
+    initializer: () => A,
+    aggregator: Aggregator<K, V, A>,
+    options: AggregateOptions<A> = {},
+  ): KStream<K, A> {
+    const name = this.#b.uniqueName(
+      'store',
+      options.name ?? this.#b.nextName('KSTREAM-AGGREGATE-STATE-STORE'),
+    );
+    this.#b.addStateStore(
+      Stores.keyValue(name, { key: this.#keyCodec, value: options.codec ?? Codecs.json<A>() }),
+    );
+    const node = this.#b.addNode(
+      this.#b.nextName('KSTREAM-AGGREGATE'),
+      [this.#node],
+      keyValueAggregate<K, V, A>({ storeName: name, initializer, aggregator }),
+      { stores: [name] },
+    );
+    return new KStream<K, A>(this.#b, node, false);
+  }
+}
+
+export class TimeWindowedStream<K, V> {
+  readonly #b: StreamsBuilder;
+  readonly #node: NodeDef;
+  readonly #keyCodec: Codec<K>;
+  readonly #windows: TimeWindows;
+
+  /** @internal */
+  constructor(builder: StreamsBuilder, node: NodeDef, keyCodec: Codec<K>, windows: TimeWindows) {
+    this.#b = builder;
+    this.#node = node;
+    this.#keyCodec = keyCodec;
+    this.#windows = windows;
+  }
+
+  count(options: AggregateOptions<number> = {}): KStream<Windowed<K>, number> {
+    return this.aggregate(countInit, countAdd, { ...options, codec: options.codec ?? Codecs.float64 });
+  }
+
+  reduce(
+    reducer: (a: V, b: V) => V,
+    options: AggregateOptions<V> & { codec: Codec<V> },
+  ): KStream<Windowed<K>, V> {
+    const codec = options.codec;
+    const optional: Codec<V | undefined> = {
+      serialize: (v) => (v === undefined ? Buffer.alloc(0) : (codec.serialize(v) ?? Buffer.alloc(0))),
+      deserialize: (b) => (b === null || b.length === 0 ? undefined : codec.deserialize(b)),
+    };
+    return this.aggregate<V | undefined>(
+      () => undefined,
+      (_k, v, agg) => (agg === undefined ? v : reducer(agg, v)),
+      { ...options, codec: optional },
+    ) as KStream<Windowed<K>, V>;
+  }
+
+  aggregate<A>(
+    initializer: () => A,
+    aggregator: Aggregator<K, V, A>,
+    options: AggregateOptions<A> = {},
+  ): KStream<Windowed<K>, A> {
+    const name = this.#b.uniqueName(
+      'store',
+      options.name ?? this.#b.nextName('KSTREAM-AGGREGATE-STATE-STORE'),
+    );
+    const windows = this.#windows;
+    const keyCodec = this.#keyCodec;
+    const aggCodec = options.codec ?? Codecs.json<A>();
+    this.#b.addStateStore({
+      name,
+      kind: 'window',
+      create: () => new TimeWindowStore<K, A>(name, windows.sizeMs, keyCodec, aggCodec),
+    });
+    const node = this.#b.addNode(
+      this.#b.nextName('KSTREAM-WINDOW-AGGREGATE'),
+      [this.#node],
+      timeWindowAggregate<K, V, A>({
+        windows,
+        storeName: name,
+        keyCodec,
+        initializer,
+        aggregator,
+        emit: options.emit ?? 'onWindowClose',
+      }),
+      { stores: [name] },
+    );
+    return new KStream<Windowed<K>, A>(this.#b, node, false);
+  }
+}
+
+export class SlidingWindowedStream<K, V> {
+  readonly #b: StreamsBuilder;
+  readonly #node: NodeDef;
+  readonly #keyCodec: Codec<K>;
+  readonly #valueCodec: Codec<V> | undefined;
+  readonly #windows: SlidingWindows;
+
+  /** @internal */
+  constructor(
+    builder: StreamsBuilder,
+    node: NodeDef,
+    keyCodec: Codec<K>,
+    valueCodec: Codec<V> | undefined,
+    windows: SlidingWindows,
+  ) {
+    this.#b = builder;
+    this.#node = node;
+    this.#keyCodec = keyCodec;
+    this.#valueCodec = valueCodec;
+    this.#windows = windows;
+  }
+
+  count(options: { name?: string; emit?: EmitStrategy } = {}): KStream<Windowed<K>, number> {
+    return this.#add(countInit, countAdd, options, false);
+  }
+
+  reduce(
+    reducer: (a: V, b: V) => V,
+    options: { name?: string; emit?: EmitStrategy } = {},
+  ): KStream<Windowed<K>, V> {
+    return this.#add<V | undefined>(
+      () => undefined,
+      (_k, v, agg) => (agg === undefined ? v : reducer(agg, v)),
+      options,
+      true,
+    ) as KStream<Windowed<K>, V>;
+  }
+
+  /**
+   * The aggregator folds a window's records in timestamp order. The key's buffered records are
+   * changelogged with the grouped value codec (`groupByKey({ value })`, default JSON).
+   */
+  aggregate<A>(
+    initializer: () => A,
+    aggregator: Aggregator<K, V, A>,
+    options: { name?: string; emit?: EmitStrategy } = {},
+  ): KStream<Windowed<K>, A> {
+    return this.#add(initializer, aggregator, options, true);
+  }
+
+  #add<A>(
+    initializer: () => A,
+    aggregator: Aggregator<K, V, A>,
+    options: { name?: string; emit?: EmitStrategy },
+    keepValues: boolean,
+  ): KStream<Windowed<K>, A> {
+    const name = this.#b.uniqueName('store', options.name ?? this.#b.nextName('KSTREAM-SLIDING-STATE-STORE'));
+    const windows = this.#windows;
+    const keyCodec = this.#keyCodec;
+    const valueCodec = keepValues ? (this.#valueCodec ?? Codecs.json<V>()) : null;
+    this.#b.addStateStore({
+      name,
+      kind: 'sliding',
+      create: () =>
+        new SlidingWindowStore<K, V, A>(
+          name,
+          windows.timeDifferenceMs,
+          keyCodec,
+          valueCodec,
+          initializer,
+          aggregator,
+          windows.graceMs,
+        ),
+    });
+    const node = this.#b.addNode(
+      this.#b.nextName('KSTREAM-SLIDING-AGGREGATE'),
+      [this.#node],
+      slidingWindowAggregate<K, V, A>({
+        windows,
+        storeName: name,
+        keyCodec,
+        emit: options.emit ?? 'onWindowClose',
+      }),
+      { stores: [name] },
+    );
+    return new KStream<Windowed<K>, A>(this.#b, node, false);
+  }
+}
