@@ -23,6 +23,8 @@ export const Tables = {
   anomalyAlerts: 'anomaly_alerts',
   hourlyVolume: 'hourly_volume',
   senderReadRate: 'sender_read_rate',
+  senderReadRateTotal: 'sender_read_rate_total',
+  messageIndex: 'message_index',
 } as const;
 export type TableName = (typeof Tables)[keyof typeof Tables];
 
@@ -82,13 +84,27 @@ const M1_MESSAGES: Migration = {
       message_type LowCardinality(String) DEFAULT 'text',
       user_id String DEFAULT '' CODEC(ZSTD(1)),
       event_type LowCardinality(String) DEFAULT 'message_sent',
-      read_key FixedString(16) MATERIALIZED sipHash128(message_id, receiver_id),
-      INDEX idx_message_id message_id TYPE bloom_filter(0.01) GRANULARITY 1
+      read_key FixedString(16) MATERIALIZED sipHash128(message_id, receiver_id)
     )
     ENGINE = ReplacingMergeTree
     PARTITION BY toYYYYMM(created_at)
     ORDER BY (conversation_id, created_at, message_id)
     SETTINGS ${DEDUP}`,
+    // Lookup by message_id (status, rollups): the base table is sorted by conversation.
+    `CREATE TABLE IF NOT EXISTS $db.message_index (
+      message_id String,
+      conversation_id String,
+      sender_id String,
+      receiver_id String,
+      created_at DateTime64(3, 'UTC'),
+      read_key FixedString(16)
+    )
+    ENGINE = ReplacingMergeTree
+    ORDER BY message_id
+    SETTINGS index_granularity = 1024, ${DEDUP}`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.message_index_mv TO $db.message_index AS
+    SELECT message_id, conversation_id, sender_id, receiver_id, created_at, read_key
+    FROM $db.messages_base`,
     `CREATE TABLE IF NOT EXISTS $db.message_views (
       message_id String CODEC(ZSTD(1)),
       reader_id String CODEC(ZSTD(1)),
@@ -228,27 +244,22 @@ const M2_ANALYTICS: Migration = {
 
 /*
  * Rollups for the dashboard (read these, not the `messages` view, for charts):
- * - hourly_volume: messages per hour. SummingMergeTree fed by inserts into messages_base; exact under
- *   token-deduplicated replays (a dropped insert is not pushed to views), and sum(messages) per hour.
- * - sender_read_rate: per sender and hour, the sets of sent and read message ids (uniqExact states),
- *   so replays and duplicate receipts are idempotent. A read is a view by the message's receiver,
- *   found from either side: a view batch looks up its messages (bloom filter on message_id), a message
- *   batch looks up earlier views (primary key of message_receipts). Counting ids, not events, makes
- *   the two paths safe to overlap.
+ * - sender_read_rate: per sender and hour (of the message), the sets of sent and read message ids as
+ *   uniqExact states, so replays (under any token) and duplicate receipts are idempotent. A read is a
+ *   view by the message's receiver, found from either side: a view batch looks up its messages in
+ *   message_index (primary key message_id), a message batch looks up earlier views (primary key of
+ *   message_receipts). In a materialized view every reference to the source table means the inserted
+ *   block, so both lookups are batch-sized; counting ids, not events, makes the two paths safe to
+ *   overlap. Read with uniqExactMerge, or through the views below.
+ * - hourly_volume (view): messages per hour from the same states.
+ * - sender_read_rate_total (view): the seed's read-rate query, from the rollup.
+ * (A separate SummingMergeTree count per hour was measured too: one more view on every message insert
+ * and double counts on a replay under a new token; deriving it from the id sets avoids both.)
  */
 const M3_ROLLUPS: Migration = {
   version: 3,
   name: 'rollups',
   statements: [
-    `CREATE TABLE IF NOT EXISTS $db.hourly_volume (
-      hour DateTime('UTC'),
-      messages UInt64
-    )
-    ENGINE = SummingMergeTree
-    ORDER BY hour`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.hourly_volume_mv TO $db.hourly_volume AS
-    SELECT toStartOfHour(created_at) AS hour, count() AS messages
-    FROM $db.messages_base GROUP BY hour`,
     `CREATE TABLE IF NOT EXISTS $db.sender_read_rate (
       sender_id String,
       hour DateTime('UTC'),
@@ -257,31 +268,39 @@ const M3_ROLLUPS: Migration = {
     )
     ENGINE = AggregatingMergeTree
     ORDER BY (sender_id, hour)`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.sender_read_rate_sent_mv TO $db.sender_read_rate AS
-    SELECT sender_id, toStartOfHour(created_at) AS hour,
-           uniqExactState(message_id) AS sent,
-           uniqExactStateIf(message_id, false) AS read
-    FROM $db.messages_base GROUP BY sender_id, hour`,
+    // Message side: every message counts as sent; it counts as read if its receiver's view came first.
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.sender_read_rate_msg_mv TO $db.sender_read_rate AS
     SELECT m.sender_id AS sender_id, toStartOfHour(m.created_at) AS hour,
-           uniqExactStateIf(m.message_id, false) AS sent,
-           uniqExactState(m.message_id) AS read
+           uniqExactState(m.message_id) AS sent,
+           uniqExactStateIf(m.message_id, r.read_key != '') AS read
     FROM $db.messages_base AS m
-    INNER JOIN (
+    LEFT JOIN (
       SELECT DISTINCT read_key FROM $db.message_receipts
       WHERE message_id IN (SELECT message_id FROM $db.messages_base)
     ) AS r ON m.read_key = r.read_key
     GROUP BY sender_id, hour`,
+    // View side: a view by the receiver of a message already stored.
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.sender_read_rate_view_mv TO $db.sender_read_rate AS
-    SELECT m.sender_id AS sender_id, toStartOfHour(m.created_at) AS hour,
-           uniqExactStateIf(m.message_id, false) AS sent,
-           uniqExactState(m.message_id) AS read
+    SELECT i.sender_id AS sender_id, toStartOfHour(i.created_at) AS hour,
+           uniqExactStateIf(i.message_id, false) AS sent,
+           uniqExactState(i.message_id) AS read
     FROM $db.message_views AS v
     INNER JOIN (
-      SELECT sender_id, created_at, message_id, read_key FROM $db.messages_base
+      SELECT message_id, sender_id, created_at, read_key FROM $db.message_index
       WHERE message_id IN (SELECT message_id FROM $db.message_views)
-    ) AS m ON sipHash128(v.message_id, v.reader_id) = m.read_key
+    ) AS i ON sipHash128(v.message_id, v.reader_id) = i.read_key
     GROUP BY sender_id, hour`,
+    // Hourly volume from the same rollup: each message has one sender, so the sum over senders of
+    // distinct ids per hour is the distinct ids per hour.
+    `CREATE VIEW IF NOT EXISTS $db.hourly_volume AS
+    SELECT hour, sum(sent) AS messages
+    FROM (SELECT hour, sender_id, uniqExactMerge(sent) AS sent FROM $db.sender_read_rate GROUP BY hour, sender_id)
+    GROUP BY hour`,
+    // Read rate per sender over all time, as the seed's query computes it from messages.
+    `CREATE VIEW IF NOT EXISTS $db.sender_read_rate_total AS
+    SELECT sender_id, uniqExactMerge(sent) AS sent, uniqExactMerge(read) AS read_count,
+           round(read_count * 100.0 / sent, 2) AS read_rate
+    FROM $db.sender_read_rate GROUP BY sender_id`,
   ],
 };
 
