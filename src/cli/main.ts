@@ -2,9 +2,10 @@ import { configDocs } from '../config/index.ts';
 import { AppError } from '../errors/index.ts';
 import { type Command, commandHelp, parseCommandArgs } from './command.ts';
 import { schemasCommand } from './schemas-command.ts';
+import { topicsCommand } from './topics-command.ts';
 
 /** Every command `msgtrack` knows; each appears here once it really works. */
-const COMMANDS: readonly Command[] = [schemasCommand];
+const COMMANDS: readonly Command[] = [topicsCommand, schemasCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

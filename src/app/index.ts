@@ -1,0 +1,2 @@
+export { openLog } from './open-log.ts';
+export { platformTopics } from './topics.ts';
