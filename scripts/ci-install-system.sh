@@ -3,6 +3,8 @@
 set -euo pipefail
 PACKAGES=(
   # clickhouse-server: a real ClickHouse server process for the HTTP adapter's transport test
+  # (test/storage/http.test.ts starts /usr/sbin/clickhouse-server itself, on free loopback ports)
+  clickhouse-server
 )
 need=()
 for pkg in "${PACKAGES[@]}"; do

@@ -1,4 +1,4 @@
-import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { AppError } from '../errors/index.ts';
 import { toStorageError } from './errors.ts';
 import type { ClickHouse, InsertOptions, InsertSummary, QueryParams } from './port.ts';
@@ -28,6 +28,8 @@ export function openHttp(options: HttpOptions): ClickHouse {
       password: options.password ?? '',
       request_timeout: options.requestTimeoutMs ?? 30_000,
       application: 'msgtrack',
+      // Errors reach the caller as AppErrors; the client's own console logging would only repeat them.
+      log: { level: ClickHouseLogLevel.OFF },
     });
   } catch (err) {
     throw new AppError('CONFIG_INVALID', `CLICKHOUSE_URL is not a valid URL: ${(err as Error).message}`, {
