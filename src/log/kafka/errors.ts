@@ -1,0 +1,105 @@
+/**
+ * The edge where `@platformatic/kafka` errors become `AppError`s: parsed once here, never matched on
+ * elsewhere. A Kafka protocol error carries `apiId` (e.g. `PRODUCER_FENCED`) and `canRetry`; a
+ * response error wraps one or more of them; network errors carry `code: PLT_KFK_NETWORK`.
+ */
+
+import { findErrorBy, NetworkError } from '@platformatic/kafka';
+import { AppError, type ErrorCode, type ErrorContext } from '../../errors/index.ts';
+
+/** Kafka protocol error ids, grouped by the catalogue code they map to. */
+const BY_API_ID: Readonly<Record<string, ErrorCode>> = {
+  // a newer producer with the same transactional id, or a newer group generation, took over
+  PRODUCER_FENCED: 'LOG_FENCED',
+  INVALID_PRODUCER_EPOCH: 'LOG_FENCED',
+  FENCED_INSTANCE_ID: 'LOG_FENCED',
+  ILLEGAL_GENERATION: 'LOG_FENCED',
+  UNKNOWN_MEMBER_ID: 'LOG_FENCED',
+  UNKNOWN_TOPIC_OR_PARTITION: 'LOG_UNKNOWN_TOPIC',
+  UNKNOWN_TOPIC_ID: 'LOG_UNKNOWN_TOPIC',
+  OFFSET_OUT_OF_RANGE: 'LOG_OFFSET_OUT_OF_RANGE',
+  INVALID_TXN_STATE: 'LOG_TXN_STATE',
+  INVALID_PRODUCER_ID_MAPPING: 'LOG_TXN_STATE',
+  TRANSACTION_ABORTABLE: 'LOG_TXN_STATE',
+  INVALID_PARTITIONS: 'LOG_INVALID_ARGUMENT',
+  INVALID_REPLICATION_FACTOR: 'LOG_INVALID_ARGUMENT',
+  INVALID_CONFIG: 'LOG_INVALID_ARGUMENT',
+  INVALID_TOPIC_EXCEPTION: 'LOG_INVALID_ARGUMENT',
+  INVALID_REQUEST: 'LOG_INVALID_ARGUMENT',
+  INVALID_TIMESTAMP: 'LOG_INVALID_ARGUMENT',
+  RECORD_LIST_TOO_LARGE: 'LOG_INVALID_ARGUMENT',
+  MESSAGE_TOO_LARGE: 'LOG_INVALID_ARGUMENT',
+  INVALID_GROUP_ID: 'LOG_INVALID_ARGUMENT',
+};
+
+/** Whether the error (or one it wraps) is the Kafka protocol error `apiId`. */
+export function hasApiId(err: unknown, apiId: string): boolean {
+  return err instanceof Error && findErrorBy(err, 'apiId', apiId) !== null;
+}
+
+/** The first Kafka protocol error id found in `err`, if any. */
+export function apiIdOf(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  for (const id of Object.keys(BY_API_ID)) if (findErrorBy(err, 'apiId', id) !== null) return id;
+  const generic = findErrorBy(err, 'code', 'PLT_KFK_PROTOCOL');
+  return typeof generic?.apiId === 'string' ? generic.apiId : undefined;
+}
+
+/** The client reports a topic missing from the metadata as a `UserError('Unknown topic …')`. */
+export function isUnknownTopicError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (hasApiId(err, 'UNKNOWN_TOPIC_OR_PARTITION') || hasApiId(err, 'UNKNOWN_TOPIC_ID')) return true;
+  const nested = (err as Error & { errors?: unknown[] }).errors;
+  return (
+    /^Unknown topic /.test(err.message) ||
+    (Array.isArray(nested) && nested.some((e) => isUnknownTopicError(e)))
+  );
+}
+
+/** True when a producer operation failed because another producer with the same id fenced it. */
+export function isFencingError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    findErrorBy(err, 'producerFenced', true) !== null ||
+    hasApiId(err, 'PRODUCER_FENCED') ||
+    hasApiId(err, 'INVALID_PRODUCER_EPOCH') ||
+    hasApiId(err, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED')
+  );
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const nested = (err as Error & { errors?: unknown[] }).errors;
+  const parts = [err.message];
+  if (Array.isArray(nested)) {
+    for (const e of nested) if (e instanceof Error && !parts.includes(e.message)) parts.push(e.message);
+  }
+  return parts.join(': ');
+}
+
+/** Parse any error thrown by the Kafka client into an `AppError` (an `AppError` passes through). */
+export function toAppError(err: unknown, doing: string, context: ErrorContext = {}): AppError {
+  if (err instanceof AppError) return err;
+  const apiId = apiIdOf(err);
+  const code: ErrorCode =
+    (apiId === undefined ? undefined : BY_API_ID[apiId]) ??
+    (isUnknownTopicError(err) ? 'LOG_UNKNOWN_TOPIC' : 'LOG_IO');
+  const retriable =
+    code === 'LOG_IO' &&
+    err instanceof Error &&
+    (NetworkError.isRetryable(err) || findErrorBy(err, 'canRetry', true) !== null);
+  return new AppError(code, `${doing}: ${describe(err)}`, {
+    retriable,
+    context: { ...context, ...(apiId === undefined ? {} : { kafkaError: apiId }) },
+    cause: err,
+  });
+}
+
+/** Run a client call and parse what it throws. */
+export async function edge<T>(doing: string, context: ErrorContext, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toAppError(err, doing, context);
+  }
+}

@@ -1,0 +1,1 @@
+export { KafkaLog, type KafkaLogOptions, openKafkaLog } from './kafka-log.ts';
