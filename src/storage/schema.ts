@@ -101,7 +101,7 @@ const M1_MESSAGES: Migration = {
     )
     ENGINE = ReplacingMergeTree
     ORDER BY message_id
-    SETTINGS index_granularity = 1024, ${DEDUP}`,
+    SETTINGS index_granularity = 256, ${DEDUP}`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.message_index_mv TO $db.message_index AS
     SELECT message_id, conversation_id, sender_id, receiver_id, created_at, read_key
     FROM $db.messages_base`,
@@ -126,7 +126,7 @@ const M1_MESSAGES: Migration = {
     )
     ENGINE = AggregatingMergeTree
     ORDER BY (message_id, reader_id)
-    SETTINGS ${DEDUP}`,
+    SETTINGS index_granularity = 256, ${DEDUP}`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.message_receipts_mv TO $db.message_receipts AS
     SELECT message_id, reader_id, sipHash128(message_id, reader_id) AS read_key,
            viewed_at AS first_viewed_at, viewed_at AS last_viewed_at,
