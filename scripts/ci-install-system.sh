@@ -5,6 +5,9 @@ PACKAGES=(
   # clickhouse-server: a real ClickHouse server process for the HTTP adapter's transport test
   # (test/storage/http.test.ts starts /usr/sbin/clickhouse-server itself, on free loopback ports)
   clickhouse-server
+  # kcat: an independent Kafka client (librdkafka) that checks our partitioning against Java's murmur2
+  # (test/log/kafka/partitioning.test.ts)
+  kcat
 )
 need=()
 for pkg in "${PACKAGES[@]}"; do

@@ -8,37 +8,19 @@
  */
 
 import { test } from 'node:test';
-import { isAppError } from '../../src/errors/index.ts';
 import { openKafkaLog } from '../../src/log/index.ts';
 import { describeLogConformance } from './conformance.ts';
+import { brokers, requireBroker } from './kafka/broker.ts';
 
-const brokers = (process.env.KAFKA_TEST_BROKERS ?? '127.0.0.1:19092').split(',').map((b) => b.trim());
 /** scripts/kafka.sh's `log.cleaner.max.compaction.lag.ms`: a compacted topic's segment rolls on an append this long after its first record. */
 const COMPACTED_ROLL_MS = 500;
 const MAINTENANCE_TIMEOUT_MS = 30_000;
 
-const unreachable = await openKafkaLog({ brokers, connectTimeoutMs: 5_000 }).then(
-  async (log) => {
-    await log.close();
-    return undefined;
-  },
-  (err: unknown) => (isAppError(err) ? err.message : String(err)),
-);
-
-function noBroker(): Error {
-  return new Error(
-    `no Apache Kafka broker answers at ${brokers.join(',')} (${unreachable}). ` +
-      'Start one with `bash scripts/kafka.sh start`, or point KAFKA_TEST_BROKERS at a cluster.',
-  );
-}
-
-test('a Kafka broker answers', () => {
-  if (unreachable !== undefined) throw noBroker();
-});
+test('a Kafka broker answers', () => requireBroker());
 
 describeLogConformance('kafka', {
   async makeLog(t) {
-    if (unreachable !== undefined) throw noBroker();
+    await requireBroker();
     const log = await openKafkaLog({ brokers, clientId: 'conformance' });
     t.after(() => log.close());
     return log;
