@@ -7,6 +7,8 @@
  *
  *   npm run bench:sink                 # 10 × 10k and 10 × 50k message batches, same for receipts
  *   npm run bench:sink -- --quick      # fewer batches
+ *   npm run bench:sink -- --designs    # also time the read-receipt designs at 1M messages + 1M receipts
+ *                                      # (the numbers above the DDL in src/storage/schema.ts)
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +27,7 @@ import {
 } from '../src/storage/index.ts';
 
 const quick = process.argv.includes('--quick');
+const designs = process.argv.includes('--designs');
 const BATCHES = quick ? 3 : 10;
 const USERS = 5_000;
 const CONVERSATIONS = 20_000;
@@ -210,6 +213,104 @@ async function compareFormats(session: Session): Promise<Record<string, number>>
   return out;
 }
 
+/**
+ * The candidate designs for read receipts, side by side on one engine: 1M messages and 1M receipts
+ * (70 % by the receiver), 10 inserts each, built in SQL. For each: the seed's two queries (best of 2,
+ * ms) and, for the UPDATE design, the time of one batched lightweight UPDATE of 10k receipts.
+ */
+async function compareDesigns(session: Session): Promise<Record<string, unknown>> {
+  const N = 1_000_000;
+  const q = async (sql: string, params?: Record<string, unknown>): Promise<number> => {
+    const t0 = performance.now();
+    if (params === undefined) await session.queryAsync(sql, { format: 'Null' });
+    else await session.queryBindAsync(sql, params, { format: 'Null' });
+    return performance.now() - t0;
+  };
+  const cols = `message_id String, conversation_id String, sender_id String, receiver_id String, content String,
+    created_at DateTime64(3, 'UTC'), message_type LowCardinality(String) DEFAULT 'text', user_id String DEFAULT '',
+    event_type LowCardinality(String) DEFAULT 'message_sent'`;
+  const key = 'PARTITION BY toYYYYMM(created_at) ORDER BY (conversation_id, created_at, message_id)';
+  const fill = (table: string, from: number, n: number): string =>
+    `INSERT INTO design.${table} (message_id, conversation_id, sender_id, receiver_id, content, created_at)
+     SELECT 'm' || toString(number), 'c' || toString(number % 20000), 'u' || toString(number % 5000),
+            'u' || toString((number * 7 + 1) % 5000), 'hello world content ' || toString(number),
+            toDateTime64('2026-01-01 00:00:00', 3, 'UTC') + toIntervalMillisecond(number * 2500)
+     FROM numbers(${from}, ${n})`;
+  await q('DROP DATABASE IF EXISTS design');
+  await q('CREATE DATABASE design');
+  await q(`CREATE TABLE design.base_mt (${cols}) ENGINE = MergeTree ${key}`);
+  await q(`CREATE TABLE design.base_rmt (${cols}) ENGINE = ReplacingMergeTree ${key}`);
+  await q(`CREATE TABLE design.lw (${cols}, read_status LowCardinality(String) DEFAULT 'sent',
+    read_at Nullable(DateTime64(3, 'UTC'))) ENGINE = MergeTree ${key}
+    SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1`);
+  await q(`CREATE TABLE design.receipts (message_id String, reader_id String,
+    first_viewed_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')))
+    ENGINE = AggregatingMergeTree ORDER BY (message_id, reader_id)`);
+  for (let i = 0; i < 10; i++) {
+    for (const t of ['base_mt', 'base_rmt', 'lw']) await q(fill(t, (i * N) / 10, N / 10));
+    await q(`INSERT INTO design.receipts
+      SELECT 'm' || toString(number % ${N}),
+             if(number % 10 < 7, 'u' || toString(((number % ${N}) * 7 + 1) % 5000), 'u' || toString(number % 4999)),
+             toDateTime64('2026-01-01 00:00:00', 3, 'UTC') + toIntervalMillisecond((number % ${N}) * 2500 + 1000)
+      FROM numbers(${(i * N) / 10}, ${N / 10})`);
+  }
+  const select = `m.message_id AS message_id, m.conversation_id AS conversation_id, m.sender_id AS sender_id,
+    m.receiver_id AS receiver_id, m.content AS content, m.created_at AS created_at, m.message_type AS message_type,
+    m.user_id AS user_id, m.event_type AS event_type`;
+  const views: Record<string, string> = {
+    join_string_keys: `SELECT ${select}, if(r.first_read IS NULL, 'sent', 'read') AS read_status, r.first_read AS read_at
+      FROM design.base_mt AS m LEFT JOIN (SELECT message_id, reader_id, toNullable(min(first_viewed_at)) AS first_read
+      FROM design.receipts GROUP BY message_id, reader_id) AS r
+      ON m.message_id = r.message_id AND m.receiver_id = r.reader_id`,
+    join_hash_key: `SELECT ${select}, if(r.first_read IS NULL, 'sent', 'read') AS read_status, r.first_read AS read_at
+      FROM design.base_mt AS m LEFT JOIN (SELECT sipHash128(message_id, reader_id) AS k,
+      toNullable(min(first_viewed_at)) AS first_read FROM design.receipts GROUP BY k) AS r
+      ON sipHash128(m.message_id, m.receiver_id) = r.k`,
+    join_hash_key_final: `SELECT ${select}, if(r.first_read IS NULL, 'sent', 'read') AS read_status, r.first_read AS read_at
+      FROM design.base_rmt AS m FINAL LEFT JOIN (SELECT sipHash128(message_id, reader_id) AS k,
+      toNullable(min(first_viewed_at)) AS first_read FROM design.receipts GROUP BY k) AS r
+      ON sipHash128(m.message_id, m.receiver_id) = r.k`,
+    correlated_subquery: `SELECT ${select}, (SELECT min(r.first_viewed_at) FROM design.receipts AS r
+      WHERE r.message_id = m.message_id AND r.reader_id = m.receiver_id) AS read_at,
+      if(read_at IS NULL, 'sent', 'read') AS read_status FROM design.base_mt AS m
+      SETTINGS allow_experimental_correlated_subqueries = 1`,
+  };
+  const hourly = (t: string): string =>
+    `SELECT toStartOfHour(created_at) AS hour, count(*) AS messages FROM design.${t} GROUP BY hour ORDER BY hour DESC`;
+  const rate = (t: string): string =>
+    `SELECT sender_id, count(*) AS sent, countIf(read_status = 'read') AS read_count,
+     round(read_count * 100.0 / sent, 2) AS read_rate FROM design.${t} GROUP BY sender_id`;
+  const best = async (sql: string): Promise<number> =>
+    Number(Math.min(await q(sql), await q(sql)).toFixed(1));
+  const out: Record<string, unknown> = { messages: N, receipts: N };
+  out['plain_mergetree_no_read_state'] = { hourly_ms: await best(hourly('base_mt')) };
+  for (const [name, sql] of Object.entries(views)) {
+    await q(`CREATE VIEW design.${name} AS ${sql}`);
+    out[`view_${name}`] = { hourly_ms: await best(hourly(name)), read_rate_ms: await best(rate(name)) };
+  }
+  const updates: number[] = [];
+  for (let b = 0; b < 5; b++) {
+    const m: Record<string, string> = {};
+    for (let i = 0; i < 10_000; i++) m[`m${pick(N)}`] = '2026-02-01 00:00:00.000';
+    updates.push(
+      await q(
+        `UPDATE design.lw SET read_status = 'read',
+           read_at = if(read_at IS NULL, {m:Map(String, DateTime64(3, 'UTC'))}[message_id],
+                        least(read_at, {m:Map(String, DateTime64(3, 'UTC'))}[message_id]))
+         WHERE message_id IN mapKeys({m:Map(String, DateTime64(3, 'UTC'))})`,
+        { m },
+      ),
+    );
+  }
+  out['lightweight_update_per_10k_batch'] = {
+    update_ms: updates.map((ms) => Math.round(ms)),
+    hourly_ms: await best(hourly('lw')),
+    read_rate_ms: await best(rate('lw')),
+  };
+  await q('DROP DATABASE design');
+  return out;
+}
+
 async function timeQuery(ch: ClickHouse, sql: string): Promise<number> {
   let best = Number.POSITIVE_INFINITY;
   for (let i = 0; i < 3; i++) {
@@ -238,6 +339,7 @@ try {
   const replaySameTokenDropped = (await countBase()) === before;
   const session = new Session(join(dataDir, 'clickhouse'));
   const formats = await compareFormats(session);
+  const designCandidates = designs ? await compareDesigns(session) : undefined;
   session.close();
   const hourlyMs = await timeQuery(
     ch,
@@ -273,6 +375,7 @@ FROM message_db.messages GROUP BY sender_id`,
     raw_format_rows_per_s_50k: formats,
     seed_query_ms: { hourly_volume: hourlyMs, read_rate_per_sender: readRateMs },
     table_rows: { messages: Number(counts?.messages), message_views: Number(counts?.views) },
+    ...(designCandidates === undefined ? {} : { design_candidates: designCandidates }),
   };
   await mkdir('bench/results', { recursive: true });
   await writeFile('bench/results/sink.json', `${JSON.stringify(result, null, 2)}\n`);

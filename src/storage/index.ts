@@ -15,6 +15,7 @@ export {
   migrate,
 } from './migrations.ts';
 export type { ClickHouse, InsertOptions, InsertSummary, QueryParams } from './port.ts';
+export { type MessageStatus, messageStatus } from './reads.ts';
 export {
   DEFAULT_DATABASE,
   DEFAULT_RETENTION,

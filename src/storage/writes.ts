@@ -1,3 +1,4 @@
+import { checkDatabaseName } from './migrations.ts';
 import type { ClickHouse, InsertSummary } from './port.ts';
 import { Tables } from './schema.ts';
 import { toDateTime64 } from './wire.ts';
@@ -33,7 +34,7 @@ export interface ReceiptRow {
 }
 
 function qualified(database: string, table: string): string {
-  return `${database}.${table}`;
+  return `${checkDatabaseName(database)}.${table}`;
 }
 
 /**
