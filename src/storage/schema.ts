@@ -43,18 +43,21 @@ const DEDUP = 'non_replicated_deduplication_window = 1000';
  *
  * The seed's queries count rows of `message_db.messages` (count(*), countIf(read_status = 'read')), so
  * one message must be exactly one row at every moment, without FINAL, while receipts keep arriving
- * and must never cost one `ALTER TABLE … UPDATE` each. Candidates measured on chDB 26.7 with 1M
- * messages + 1M receipts (70 % by the receiver, 10 inserts each; hourly query / read-rate query):
+ * and must never cost one `ALTER TABLE … UPDATE` each. Candidates measured on chDB 26.7 (2 vCPUs)
+ * with 1M messages + 1M receipts (70 % by the receiver, 10 inserts each), hourly query / read-rate
+ * query in ms — `npm run bench:sink -- --designs` reruns this; first column an idle machine, second
+ * one shared with other builds (load ≈ 5):
  *
- *   plain MergeTree, no read state (lower bound)                       13 ms /   —
- *   VIEW: base ⟕ receipts on (message_id, reader_id) String keys      480 ms / 520 ms
- *   VIEW: same on a 128-bit hash key                                   210 ms / 235 ms   ← chosen
- *   VIEW: same + FINAL on a ReplacingMergeTree base                   ~+10 %
- *   VIEW: correlated scalar subquery (experimental)                    700 ms / 1.3 s
- *   VIEW: dictGet on a COMPLEX_KEY_DIRECT dictionary                    10 ms / 28 s
- *   MergeTree + one lightweight UPDATE (patch parts) per 10k receipts  20 ms / 80 ms
- *     … but each UPDATE batch took 0.8–1.5 s at 1M rows (full scan of message_id, growing with
- *     the table), a receipt before its message needs a second path, and servers < 25.7 lack it.
+ *   plain MergeTree, no read state at all (lower bound)                13 /   —    17 /    —
+ *   VIEW: base ⟕ receipts on (message_id, reader_id) String keys     480 / 520  1985 / 1111
+ *   VIEW: same, joined on a 128-bit hash of the pair                  210 / 235   418 /  552  ← chosen
+ *   VIEW: hash join + FINAL over a ReplacingMergeTree base            ~+10 %      662 /  725  ← (with)
+ *   VIEW: correlated scalar subquery (experimental)                   700 / 1300 1547 / 2721
+ *   VIEW: dictGet on a COMPLEX_KEY_DIRECT dictionary                   10 / 28000   (not rerun)
+ *   MergeTree + one lightweight UPDATE (patch parts) per 10k receipts  20 /  80    15 /   81
+ *     … but each batched UPDATE took 0.8–1.5 s (1.1–2.4 s loaded) at 1M rows — a scan of
+ *     message_id growing with the table, i.e. ~1 s of engine time per second of receipts — a receipt
+ *     before its message needs a second path, and servers older than 25.7 lack UPDATE.
  *
  * So: `messages_base` holds the seed's columns except the read state (ReplacingMergeTree on the
  * seed's sort key: a message replayed under a different dedup token collapses, and the view reads it
@@ -255,6 +258,9 @@ const M2_ANALYTICS: Migration = {
  * - sender_read_rate_total (view): the seed's read-rate query, from the rollup.
  * (A separate SummingMergeTree count per hour was measured too: one more view on every message insert
  * and double counts on a replay under a new token; deriving it from the id sets avoids both.)
+ * Cost: the two join views are most of the insert cost beyond the base tables — bench/sink.bench.ts
+ * reports `messages_50k_without_read_rollup` beside `rows_per_s`. The lookups are by primary key on
+ * tables with index_granularity 256, so a batch of k ids reads about k × 256 rows, not the table.
  */
 const M3_ROLLUPS: Migration = {
   version: 3,
