@@ -27,7 +27,10 @@ import type {
 } from '../types.ts';
 import { type KafkaClientSettings, offsetTopics } from './consumer.ts';
 import { edge, isFencingError, toAppError } from './errors.ts';
-import { callApi, callBootstrap, getMetadata } from './wire.ts';
+import { callApi, callBootstrap, getMetadata, within } from './wire.ts';
+
+/** How long (ms) close() waits for sends in flight. */
+const CLOSE_DRAIN_MS = 30_000;
 
 type LibTransaction = Awaited<ReturnType<LibProducer['beginTransaction']>>;
 
@@ -132,6 +135,7 @@ export class KafkaProducer implements Producer {
   readonly #client: LibProducer;
   readonly #clock: Clock;
   readonly #roundRobin = new Map<string, number>();
+  readonly #inFlight = new Set<Promise<unknown>>();
   #closed = false;
 
   constructor(settings: KafkaClientSettings, clock: Clock) {
@@ -143,14 +147,24 @@ export class KafkaProducer implements Producer {
     if (this.#closed)
       throw new AppError(ErrorCode.LOG_CLOSED, 'the producer is closed', { context: { topic } });
     if (records.length === 0) return [];
-    const messages = await toMessages(this.#client, topic, records, this.#clock, this.#roundRobin);
-    const result = await edge(`producing to ${topic}`, { topic }, () => this.#client.send({ messages }));
-    return metadataOf(messages, result.offsets);
+    const sending = (async () => {
+      const messages = await toMessages(this.#client, topic, records, this.#clock, this.#roundRobin);
+      const result = await edge(`producing to ${topic}`, { topic }, () => this.#client.send({ messages }));
+      return metadataOf(messages, result.offsets);
+    })();
+    this.#inFlight.add(sending);
+    try {
+      return await sending;
+    } finally {
+      this.#inFlight.delete(sending);
+    }
   }
 
+  /** Stop accepting sends, wait (bounded) for the ones in flight to be acknowledged, then disconnect. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await within(Promise.allSettled([...this.#inFlight]), CLOSE_DRAIN_MS);
     await this.#client.close(true).catch(() => {});
   }
 }
