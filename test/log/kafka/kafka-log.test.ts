@@ -1,0 +1,124 @@
+/**
+ * What the Kafka adapter does beyond the conformance suite: topic configs, errors parsed at the edge,
+ * and transactions carrying a live group member's metadata (a zombie member's offsets are refused).
+ */
+
+import assert from 'node:assert/strict';
+import { type TestContext, test } from 'node:test';
+import { isAppError } from '../../../src/errors/index.ts';
+import { type Log, openKafkaLog } from '../../../src/log/index.ts';
+import { pollRecords, uniqueName } from '../conformance.ts';
+import { brokers, requireBroker } from './broker.ts';
+
+async function kafka(t: TestContext): Promise<Log> {
+  await requireBroker();
+  const log = await openKafkaLog({ brokers });
+  t.after(() => log.close());
+  return log;
+}
+
+const code = (e: unknown) => (isAppError(e) ? e.code : String(e));
+
+test('topic configs round-trip: retention.ms and cleanup.policy', async (t) => {
+  const log = await kafka(t);
+  const names = [uniqueName('cfg-default'), uniqueName('cfg-forever'), uniqueName('cfg-compact')];
+  await log.createTopics([
+    { name: names[0]!, partitions: 2 },
+    { name: names[1]!, partitions: 1, retentionMs: null },
+    { name: names[2]!, partitions: 3, retentionMs: 60_000, cleanupPolicy: 'compact' },
+  ]);
+  const listed = (await log.listTopics()).filter((d) => names.includes(d.name));
+  assert.deepStrictEqual(
+    { described: await Promise.all(names.map((n) => log.describeTopic(n))), listed: listed.length },
+    {
+      described: [
+        { name: names[0], partitions: 2, retentionMs: 7 * 24 * 3_600_000, cleanupPolicy: 'delete' },
+        { name: names[1], partitions: 1, retentionMs: null, cleanupPolicy: 'delete' },
+        { name: names[2], partitions: 3, retentionMs: 60_000, cleanupPolicy: 'compact' },
+      ],
+      listed: 3,
+    },
+  );
+});
+
+test('errors are parsed at the edge into the catalogue', async (t) => {
+  const log = await kafka(t);
+  const topic = uniqueName('errors');
+  await log.createTopics([{ name: topic, partitions: 2 }]);
+  const producer = log.producer();
+  t.after(() => producer.close());
+  const errors = await Promise.all([
+    producer.send(uniqueName('missing'), [{ value: 'x' }]).catch(code),
+    producer.send(topic, [{ value: 'x', partition: 2 }]).catch(code),
+    log.partitionOffsets(topic, 5).catch(code),
+    log.partitionOffsets(uniqueName('missing'), 0).catch(code),
+    log.createTopics([{ name: 'bad name!', partitions: 1 }]).catch(code),
+    openKafkaLog({ brokers: ['127.0.0.1:1'], connectTimeoutMs: 3_000 }).then(
+      (l) => l.close().then(() => 'opened'),
+      (e: unknown) => (isAppError(e) ? `${e.code}:${e.retriable}` : String(e)),
+    ),
+  ]);
+  assert.deepStrictEqual(errors, [
+    'LOG_UNKNOWN_TOPIC',
+    'LOG_UNKNOWN_PARTITION',
+    'LOG_UNKNOWN_PARTITION',
+    'LOG_UNKNOWN_TOPIC',
+    'LOG_INVALID_ARGUMENT',
+    'LOG_IO:true',
+  ]);
+});
+
+test("transactions carry the member's group metadata: a live member's offsets commit, a zombie's are fenced", async (t) => {
+  const log = await kafka(t);
+  const input = uniqueName('eos-in');
+  const output = uniqueName('eos-out');
+  const groupId = uniqueName('eos-group');
+  await log.createTopics([
+    { name: input, partitions: 2 },
+    { name: output, partitions: 1 },
+  ]);
+  const producer = log.producer();
+  t.after(() => producer.close());
+  await producer.send(
+    input,
+    Array.from({ length: 4 }, (_, i) => ({ value: `in${i}`, partition: i % 2 })),
+  );
+  const c1 = log.consumer({ groupId, clientId: 'c1' });
+  t.after(() => c1.close());
+  await c1.subscribe([input]);
+  const got = await pollRecords(c1, 4, 15_000);
+  const stale = c1.groupMetadata();
+  const tx = await log.transactionalProducer(uniqueName('eos-tx'));
+  t.after(() => tx.close());
+  tx.begin();
+  await tx.send(
+    output,
+    got.map((r) => ({ value: `out-${r.value}` })),
+  );
+  await tx.sendOffsets(
+    stale,
+    c1.assignment().map((tp) => ({ ...tp, offset: c1.position(tp) })),
+  );
+  await tx.commit();
+  const committed = (await log.listGroups()).find((g) => g.groupId === groupId)?.offsets.map((o) => o.offset);
+
+  // A second member joins: the generation moves on, and the first member's old metadata is a zombie's.
+  const c2 = log.consumer({ groupId, clientId: 'c2' });
+  t.after(() => c2.close());
+  await c2.subscribe([input]);
+  for (let i = 0; i < 100 && c2.assignment().length === 0; i++) await Promise.all([c1.poll(50), c2.poll(50)]);
+  tx.begin();
+  const zombie = await tx
+    .sendOffsets(stale, [{ topic: input, partition: 0, offset: 0 }])
+    .then(() => 'accepted', code);
+  await tx.abort().catch(() => {});
+  assert.deepStrictEqual(
+    {
+      member: stale.generationId >= 0 && stale.memberId !== '',
+      committed,
+      newGeneration: c1.groupMetadata().generationId > stale.generationId,
+      zombie,
+    },
+    { member: true, committed: [2, 2], newGeneration: true, zombie: 'LOG_FENCED' },
+  );
+});
