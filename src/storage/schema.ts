@@ -25,6 +25,7 @@ export const Tables = {
   senderReadRate: 'sender_read_rate',
   senderReadRateTotal: 'sender_read_rate_total',
   messageIndex: 'message_index',
+  earlyViews: 'early_views',
 } as const;
 export type TableName = (typeof Tables)[keyof typeof Tables];
 
@@ -250,10 +251,12 @@ const M2_ANALYTICS: Migration = {
  * - sender_read_rate: per sender and hour (of the message), the sets of sent and read message ids as
  *   uniqExact states, so replays (under any token) and duplicate receipts are idempotent. A read is a
  *   view by the message's receiver, found from either side: a view batch looks up its messages in
- *   message_index (primary key message_id), a message batch looks up earlier views (primary key of
- *   message_receipts). In a materialized view every reference to the source table means the inserted
- *   block, so both lookups are batch-sized; counting ids, not events, makes the two paths safe to
- *   overlap. Read with uniqExactMerge, or through the views below.
+ *   message_index (primary key message_id) and files the views it found no message for in
+ *   early_views; a message batch looks up only early_views (small: the views that beat their
+ *   message, kept as long as message_views). In a materialized view every reference to the source table means the inserted
+ *   block, so the lookups are batch-sized; counting ids, not events, makes the two paths safe to
+ *   overlap. On a server, a view and its message inserted at the same instant by two writers can
+ *   miss each other in the rollup (never in `messages`). Read with uniqExactMerge, or the views below.
  * - hourly_volume (view): messages per hour from the same states.
  * - sender_read_rate_total (view): the seed's read-rate query, from the rollup.
  * (A separate SummingMergeTree count per hour was measured too: one more view on every message insert
@@ -274,6 +277,23 @@ const M3_ROLLUPS: Migration = {
     )
     ENGINE = AggregatingMergeTree
     ORDER BY (sender_id, hour)`,
+    // Views whose message was not stored yet when they arrived: the only ones the message side needs
+    // to look up, so that lookup stays small. Retention: viewsDays, like message_views.
+    `CREATE TABLE IF NOT EXISTS $db.early_views (
+      message_id String,
+      read_key FixedString(16),
+      viewed_at DateTime64(3, 'UTC')
+    )
+    ENGINE = MergeTree
+    ORDER BY message_id
+    SETTINGS index_granularity = 256`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.early_views_mv TO $db.early_views AS
+    SELECT v.message_id AS message_id, sipHash128(v.message_id, v.reader_id) AS read_key, v.viewed_at AS viewed_at
+    FROM $db.message_views AS v
+    LEFT ANTI JOIN (
+      SELECT message_id FROM $db.message_index
+      WHERE message_id IN (SELECT message_id FROM $db.message_views)
+    ) AS i ON v.message_id = i.message_id`,
     // Message side: every message counts as sent; it counts as read if its receiver's view came first.
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.sender_read_rate_msg_mv TO $db.sender_read_rate AS
     SELECT m.sender_id AS sender_id, toStartOfHour(m.created_at) AS hour,
@@ -281,7 +301,7 @@ const M3_ROLLUPS: Migration = {
            uniqExactStateIf(m.message_id, r.read_key != '') AS read
     FROM $db.messages_base AS m
     LEFT JOIN (
-      SELECT DISTINCT read_key FROM $db.message_receipts
+      SELECT DISTINCT read_key FROM $db.early_views
       WHERE message_id IN (SELECT message_id FROM $db.messages_base)
     ) AS r ON m.read_key = r.read_key
     GROUP BY sender_id, hour`,
@@ -316,7 +336,7 @@ export const MIGRATIONS: readonly Migration[] = [M1_MESSAGES, M2_ANALYTICS, M3_R
 export interface Retention {
   /** messages_base (default 0: forever). */
   messagesDays: number;
-  /** message_views, the raw view events (default 30, like the `message-views` topic). */
+  /** message_views (the raw view events) and early_views (default 30, like the `message-views` topic). */
   viewsDays: number;
   /** realtime_user_activity, conversation_metrics, trending_words (default 30). */
   metricsDays: number;
@@ -335,6 +355,7 @@ export const DEFAULT_RETENTION: Retention = Object.freeze({
 export const RETENTION_TARGETS: readonly { table: TableName; column: string; key: keyof Retention }[] = [
   { table: Tables.messagesBase, column: 'created_at', key: 'messagesDays' },
   { table: Tables.messageViews, column: 'viewed_at', key: 'viewsDays' },
+  { table: Tables.earlyViews, column: 'viewed_at', key: 'viewsDays' },
   { table: Tables.realtimeUserActivity, column: 'window_start', key: 'metricsDays' },
   { table: Tables.conversationMetrics, column: 'window_start', key: 'metricsDays' },
   { table: Tables.trendingWords, column: 'window_start', key: 'metricsDays' },

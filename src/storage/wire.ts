@@ -2,19 +2,27 @@ import { AppError } from '../errors/index.ts';
 import type { InsertOptions } from './port.ts';
 
 /**
- * DateTime64(3) on the wire, in one place. Input: epoch milliseconds (integer). Output: the text
- * `<seconds>.<millis>` (e.g. `1700000000.123`), which ClickHouse parses as a Unix timestamp whatever
- * the server or column time zone — unlike `YYYY-MM-DD hh:mm:ss`, which is read in the column's zone.
+ * DateTime64(3) on the wire, in one place. Input: epoch milliseconds (integer). Output: UTC text
+ * `YYYY-MM-DD hh:mm:ss.mmm`, read by ClickHouse in the column's time zone — every time column of our
+ * schema is `DateTime64(3, 'UTC')`. (Unix-seconds text such as `1700000000.123` is not used: the
+ * engine reads a short one, e.g. `0.000`, as a date.)
  */
 export function toDateTime64(epochMs: number): string {
-  if (!Number.isSafeInteger(epochMs) || epochMs < 0) {
-    throw new AppError('STORAGE_QUERY', `DateTime64: expected epoch milliseconds >= 0, got ${epochMs}`, {
-      context: { value: String(epochMs) },
-    });
+  if (!Number.isSafeInteger(epochMs) || epochMs < 0 || epochMs > MAX_DATETIME64_MS) {
+    throw new AppError(
+      'STORAGE_QUERY',
+      `DateTime64: expected epoch milliseconds in [0, 2299-12-31], got ${epochMs}`,
+      {
+        context: { value: String(epochMs) },
+      },
+    );
   }
-  const ms = epochMs % 1000;
-  return `${(epochMs - ms) / 1000}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
+  const iso = new Date(epochMs).toISOString(); // 2026-01-01T00:00:00.000Z
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
+
+/** DateTime64's upper bound (2299-12-31 23:59:59.999 UTC). */
+const MAX_DATETIME64_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
 
 /** `DateTime64(3, 'UTC')` as ClickHouse prints it in JSON (`2026-01-01 00:00:00.123`) → epoch ms. */
 export function fromDateTime64(text: string): number {

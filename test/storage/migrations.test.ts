@@ -67,6 +67,8 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
       tables: [
         { name: 'anomaly_alerts', engine: 'ReplacingMergeTree' },
         { name: 'conversation_metrics', engine: 'ReplacingMergeTree' },
+        { name: 'early_views', engine: 'MergeTree' },
+        { name: 'early_views_mv', engine: 'MaterializedView' },
         { name: 'hourly_volume', engine: 'View' },
         { name: 'message_index', engine: 'ReplacingMergeTree' },
         { name: 'message_index_mv', engine: 'MaterializedView' },
