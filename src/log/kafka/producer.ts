@@ -26,11 +26,13 @@ import type {
   TransactionalProducer,
 } from '../types.ts';
 import { type KafkaClientSettings, offsetTopics } from './consumer.ts';
-import { edge, isFencingError, toAppError } from './errors.ts';
-import { callApi, callBootstrap, getMetadata, within } from './wire.ts';
+import { edge, hasApiId, isFencingError, toAppError } from './errors.ts';
+import { callApi, callBootstrap, getMetadata, sleep, within } from './wire.ts';
 
 /** How long (ms) close() waits for sends in flight. */
 const CLOSE_DRAIN_MS = 30_000;
+/** How long (ms) commit() waits for the transaction's offsets to become stable. */
+const STABLE_OFFSETS_TIMEOUT_MS = 10_000;
 
 type LibTransaction = Awaited<ReturnType<LibProducer['beginTransaction']>>;
 
@@ -178,6 +180,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   #state: 'ready' | 'open' | 'fenced' | 'closed' = 'ready';
   #tx: Promise<LibTransaction> | undefined;
   #groupCoordinators = new Map<string, number>();
+  /** Offsets added in the open transaction, per group. */
+  #txnOffsets = new Map<string, TopicPartitionOffset[]>();
 
   private constructor(settings: KafkaClientSettings, transactionalId: string, clock: Clock) {
     this.transactionalId = transactionalId;
@@ -219,6 +223,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     }
     this.#state = 'open';
     this.#tx = undefined;
+    this.#txnOffsets = new Map();
   }
 
   async send(topic: string, records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
@@ -257,6 +262,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
         producerEpoch,
         meta.groupId,
       );
+      this.#txnOffsets.set(meta.groupId, [...(this.#txnOffsets.get(meta.groupId) ?? []), ...offsets]);
       const groupCoordinator = await this.#groupCoordinator(meta.groupId);
       await callApi(
         this.#client,
@@ -280,8 +286,48 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     if (tx !== undefined) {
       await this.#guard('committing the transaction', {}, async () => (await tx).commit());
     }
+    const offsets = this.#txnOffsets;
     this.#state = 'ready';
     this.#tx = undefined;
+    this.#txnOffsets = new Map();
+    await this.#awaitStable(offsets);
+  }
+
+  /**
+   * EndTxn returns once the commit is decided; the group coordinator turns the transaction's pending
+   * offsets into committed ones when the commit marker reaches it, a moment later. Wait for that
+   * (OffsetFetch with requireStable answers UNSTABLE_OFFSET_COMMIT until then), so that once
+   * `commit()` resolved every reader, not only read_committed consumers, sees the offsets.
+   */
+  async #awaitStable(offsets: ReadonlyMap<string, readonly TopicPartitionOffset[]>): Promise<void> {
+    for (const [groupId, list] of offsets) {
+      const topics = new Map<string, number[]>();
+      for (const o of list) topics.set(o.topic, [...(topics.get(o.topic) ?? []), o.partition]);
+      const request = [
+        {
+          groupId,
+          memberId: null,
+          memberEpoch: -1,
+          topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+        },
+      ];
+      const deadline = performance.now() + STABLE_OFFSETS_TIMEOUT_MS;
+      for (;;) {
+        try {
+          await callApi(this.#client, await this.#groupCoordinator(groupId), 'OffsetFetch', request, true);
+          break;
+        } catch (err) {
+          if (!hasApiId(err, 'UNSTABLE_OFFSET_COMMIT') || performance.now() > deadline) {
+            this.#groupCoordinators.clear();
+            throw toAppError(err, `waiting for the committed offsets of group ${groupId}`, {
+              transactionalId: this.transactionalId,
+              groupId,
+            });
+          }
+          await sleep(10);
+        }
+      }
+    }
   }
 
   async abort(): Promise<void> {
@@ -292,6 +338,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     }
     this.#state = 'ready';
     this.#tx = undefined;
+    this.#txnOffsets = new Map();
   }
 
   async close(): Promise<void> {
