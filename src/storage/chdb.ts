@@ -81,9 +81,12 @@ class ChdbClickHouse implements ClickHouse {
 
   async insert(table: string, rows: readonly object[], options: InsertOptions = {}): Promise<InsertSummary> {
     if (rows.length === 0) return { rows: 0 };
-    const { columns, payload } = encodeJsonCompactEachRow(rows);
+    // Encode now (overlapping the engine's work on earlier calls), insert in call order.
+    const encoded = encodeJsonCompactEachRow(rows);
+    encoded.catch(() => undefined); // awaited below; keep an early failure from being "unhandled"
     return this.#serial('insert', async () => {
       try {
+        const { columns, payload } = await encoded;
         await this.#session.insert({
           table,
           values: payload,

@@ -31,7 +31,8 @@ export interface ClickHouse {
   /**
    * Inserts rows (objects keyed by column name) into `table` (`db.table`, from our own constants —
    * never user input). All rows should have the same keys; a missing key takes the column default.
-   * chDB sends JSONCompactEachRow, HTTP sends JSONEachRow.
+   * chDB sends JSONCompactEachRow, HTTP sends JSONEachRow. Do not mutate `rows` until the promise
+   * settles (encoding yields to the event loop).
    */
   insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<InsertSummary>;
   /** Resolves when the engine answers; rejects with STORAGE_UNAVAILABLE / STORAGE_AUTH otherwise. */
