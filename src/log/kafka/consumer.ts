@@ -11,8 +11,10 @@
  *   rejoins; when the join completes a later `poll` starts each partition at the group's committed
  *   offset (or `autoOffsetReset`) and calls `onPartitionsAssigned`. A `poll` waits for a pending join
  *   at most its timeout, so members polling side by side never block each other.
- * - Records are fetched only inside `poll`, only for partitions whose buffer is empty; the buffer
- *   holds what one fetch returned beyond `maxPollRecords` (bounded by `FETCH_MAX_BYTES`).
+ * - Records are fetched only inside `poll`, and only once no unpaused partition has buffered records:
+ *   the buffer holds what one fetch returned beyond `maxPollRecords` (bounded by `FETCH_MAX_BYTES`).
+ * - A subscribed topic that is created (or grows) after the join triggers a rebalance: members check
+ *   partition counts every `METADATA_CHECK_MS`.
  * - read_committed filtering is done here as the Java client does (aborted-transaction list plus
  *   abort markers), and control batches (transaction markers) are skipped: their offsets are never
  *   returned, but positions move past them.
@@ -67,6 +69,8 @@ const ATTR_LOG_APPEND_TIME = 0x08;
 const ATTR_TRANSACTIONAL = 0x10;
 const ATTR_CONTROL = 0x20;
 const ASSIGNOR = 'range';
+/** How often (ms) a member checks its subscribed topics' partition counts. */
+const METADATA_CHECK_MS = 3_000;
 
 const COORDINATOR_MOVED = ['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS'];
 const MEMBER_GONE = ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'];
@@ -89,6 +93,8 @@ interface JoinResult {
   readonly generationId: number;
   readonly memberId: string;
   readonly assignment: TopicPartition[];
+  /** Partition counts of the subscribed topics right after the join (undefined: no such topic). */
+  readonly partitionCounts: Map<string, number | undefined>;
 }
 
 export class KafkaConsumer implements Consumer {
@@ -106,6 +112,8 @@ export class KafkaConsumer implements Consumer {
   #coordinator: number | undefined;
   #rejoinNeeded = false;
   #join: Promise<JoinResult | AppError> | undefined;
+  #joinedCounts = new Map<string, number | undefined>();
+  #countsCheckedAt = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   #partitions = new Map<string, PartitionState>();
   /** Resolving start positions (after assign() or a rebalance); awaited by poll. */
@@ -533,32 +541,72 @@ export class KafkaConsumer implements Consumer {
       this.#rejoinNeeded = false;
       this.#stopHeartbeat();
       const revoked = this.assignment();
-      if (revoked.length > 0) await this.#listener?.onPartitionsRevoked?.(revoked);
-      this.#setAssignment([]);
-      const join = this.#joinGroup().catch((err: unknown) =>
-        toAppError(err, 'joining the group', { groupId: this.groupId }),
-      );
-      this.#join = join;
+      try {
+        if (revoked.length > 0) await this.#listener?.onPartitionsRevoked?.(revoked);
+      } finally {
+        // Even when the listener failed: the partitions are going, and the group waits for us.
+        this.#setAssignment([]);
+        this.#join = this.#joinGroup().catch((err: unknown) =>
+          toAppError(err, 'joining the group', { groupId: this.groupId }),
+        );
+      }
     }
-    if (this.#join === undefined) return true;
-    const left = deadline - performance.now();
-    const done = await within(this.#join, left);
+    if (this.#join === undefined) {
+      await this.#watchSubscribedTopics();
+      return !this.#rejoinNeeded;
+    }
+    const done = await within(this.#join, deadline - performance.now());
     if (done === undefined) return false;
     this.#join = undefined;
     if (this.#closed) return false;
     if (done instanceof AppError) {
+      this.#rejoinNeeded = true; // the next poll tries again
       if (!done.retriable && done.code !== ErrorCode.LOG_FENCED) throw done;
-      this.#rejoinNeeded = true;
       await sleep(Math.min(200, Math.max(0, deadline - performance.now())));
       return false;
     }
     this.#generationId = done.generationId;
     this.#memberId = done.memberId;
+    this.#joinedCounts = done.partitionCounts;
+    this.#countsCheckedAt = performance.now();
     this.#setAssignment(done.assignment);
     this.#startHeartbeat();
-    if (this.#resolving !== undefined) await this.#resolving;
+    if (this.#resolving !== undefined) {
+      await this.#resolving.catch((err: unknown) => {
+        throw toAppError(err, 'resolving start offsets', { groupId: this.groupId });
+      });
+    }
     await this.#listener?.onPartitionsAssigned?.(this.assignment());
     return !this.#rejoinNeeded;
+  }
+
+  /**
+   * A subscribed topic created, or given more partitions, after the join is assigned by a new
+   * rebalance (as the Java consumer does): every `METADATA_CHECK_MS` compare partition counts with
+   * those seen at the join.
+   */
+  async #watchSubscribedTopics(): Promise<void> {
+    if (performance.now() - this.#countsCheckedAt < METADATA_CHECK_MS) return;
+    this.#countsCheckedAt = performance.now();
+    const now = await this.#partitionCounts(this.#subscription);
+    for (const topic of this.#subscription) {
+      if (now.get(topic) !== this.#joinedCounts.get(topic)) this.#rejoinNeeded = true;
+    }
+  }
+
+  /** Partition counts of topics (undefined for a topic that does not exist). */
+  async #partitionCounts(topics: readonly string[]): Promise<Map<string, number | undefined>> {
+    const counts = new Map<string, number | undefined>();
+    for (const topic of topics) {
+      try {
+        const md = await getMetadata(this.#client, [topic], { forceUpdate: true, retries: 0 });
+        counts.set(topic, md.topics.get(topic)?.partitionsCount);
+      } catch (err) {
+        if (!isUnknownTopicError(err)) throw toAppError(err, `looking up topic ${topic}`, { topic });
+        counts.set(topic, undefined);
+      }
+    }
+    return counts;
   }
 
   async #joinGroup(): Promise<JoinResult> {
@@ -631,7 +679,8 @@ export class KafkaConsumer implements Consumer {
       assignment.sort((x, y) =>
         x.topic === y.topic ? x.partition - y.partition : x.topic < y.topic ? -1 : 1,
       );
-      return { generationId: joined.generationId, memberId: joined.memberId, assignment };
+      const partitionCounts = await this.#partitionCounts(this.#subscription);
+      return { generationId: joined.generationId, memberId: joined.memberId, assignment, partitionCounts };
     }
   }
 
@@ -641,16 +690,7 @@ export class KafkaConsumer implements Consumer {
     for (const m of joined.members)
       subs.set(m.memberId, decodeConsumerProtocolSubscription(m.metadata).topics);
     const topics = [...new Set([...subs.values()].flat())].sort();
-    const counts = new Map<string, number>();
-    for (const topic of topics) {
-      try {
-        const md = await getMetadata(this.#client, [topic], { forceUpdate: true, retries: 0 });
-        const n = md.topics.get(topic)?.partitionsCount;
-        if (n !== undefined) counts.set(topic, n);
-      } catch (err) {
-        if (!isUnknownTopicError(err)) throw err;
-      }
-    }
+    const counts = await this.#partitionCounts(topics);
     const ids = [...subs.keys()].sort();
     const result = new Map<string, Map<string, number[]>>(ids.map((id) => [id, new Map()]));
     for (const topic of topics) {

@@ -122,3 +122,23 @@ test("transactions carry the member's group metadata: a live member's offsets co
     { member: true, committed: [2, 2], newGeneration: true, zombie: 'LOG_FENCED' },
   );
 });
+
+test('a subscribed topic created after the join is assigned by a new rebalance', async (t) => {
+  const log = await kafka(t);
+  const topic = uniqueName('later');
+  const c = log.consumer({ groupId: uniqueName('later-group') });
+  t.after(() => c.close());
+  const assigned: number[] = [];
+  await c.subscribe([topic], { onPartitionsAssigned: (tps) => void assigned.push(tps.length) });
+  await c.poll(500);
+  const before = c.assignment().length;
+  await log.createTopics([{ name: topic, partitions: 2 }]);
+  const producer = log.producer();
+  t.after(() => producer.close());
+  await producer.send(topic, [{ value: 'hello', partition: 1 }]);
+  const got = await pollRecords(c, 1, 15_000);
+  assert.deepStrictEqual(
+    { before, assigned, values: got.map((r) => r.value?.toString()) },
+    { before: 0, assigned: [0, 2], values: ['hello'] },
+  );
+});
