@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isAppError } from '../../src/errors/index.ts';
-import { openChdb } from '../../src/storage/index.ts';
-import { tempDir } from './helpers.ts';
+import { openFresh } from './helpers.ts';
 
 /** What an awaited call produced, reduced to the parts a test compares. */
 async function outcome(p: Promise<unknown>): Promise<unknown> {
@@ -14,9 +13,7 @@ async function outcome(p: Promise<unknown>): Promise<unknown> {
 }
 
 test('chDB adapter: parameters bind values verbatim, errors map to STORAGE_*, calls serialise', async (t) => {
-  const dataDir = await tempDir(t);
-  const ch = await openChdb({ dataDir });
-  t.after(() => ch.close());
+  const ch = await openFresh(t);
   const nasty = `it's a "quote" \\ back\\slash'); DROP DATABASE x; -- {name:String} \n\t end`;
   await ch.command('CREATE DATABASE bind_test');
   await ch.command('CREATE TABLE bind_test.t (k String, v String) ENGINE = MergeTree ORDER BY k');

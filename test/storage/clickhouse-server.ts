@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from './helpers.ts';
+import { inTempDir } from './helpers.ts';
 
 /** Debian's package puts the server here (scripts/ci-install-system.sh installs it in CI). */
 export const CLICKHOUSE_SERVER_BIN = process.env['CLICKHOUSE_SERVER_BIN'] ?? '/usr/sbin/clickhouse-server';
@@ -44,7 +44,14 @@ export async function startClickHouseServer(t: TestContext): Promise<RunningServ
         '(apt-get install clickhouse-server) or set CLICKHOUSE_SERVER_BIN',
     );
   }
-  const dir = await tempDir(t, 'clickhouse-server-');
+  let stop: () => Promise<void> = async () => undefined;
+  // One after-hook: stop the server, then remove its directory.
+  const { dir } = await inTempDir(
+    t,
+    'clickhouse-server-',
+    async () => undefined,
+    () => stop(),
+  );
   const [httpPort, tcpPort] = [await freePort(), await freePort()];
   const password = `pw-${process.pid}-${httpPort}`;
   for (const sub of ['data', 'tmp', 'user_files', 'format_schemas']) await mkdir(join(dir, sub));
@@ -93,14 +100,13 @@ export async function startClickHouseServer(t: TestContext): Promise<RunningServ
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let running = true;
   void exited.then(() => (running = false));
-  const stop = async (): Promise<void> => {
+  stop = async (): Promise<void> => {
     if (!running) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);
   };
-  t.after(stop);
 
   const url = `http://127.0.0.1:${httpPort}`;
   const deadline = Date.now() + 30_000;

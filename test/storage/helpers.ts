@@ -5,11 +5,40 @@ import type { TestContext } from 'node:test';
 import { ManualClock } from '../../src/clock/index.ts';
 import { type ClickHouse, migrate, openChdb } from '../../src/storage/index.ts';
 
-/** A fresh data directory, removed after the test. */
-export async function tempDir(t: TestContext, prefix = 'storage-'): Promise<string> {
+/**
+ * A fresh directory and whatever `open` starts in it; after the test, `close` runs first, then the
+ * directory is removed (node:test runs after-hooks in registration order, so one hook does both).
+ */
+export async function inTempDir<T>(
+  t: TestContext,
+  prefix: string,
+  open: (dir: string) => Promise<T>,
+  close: (value: T) => Promise<void>,
+): Promise<{ value: T; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
+  let value: T | undefined;
+  let opened = false;
+  t.after(async () => {
+    try {
+      if (opened) await close(value as T);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  value = await open(dir);
+  opened = true;
+  return { value, dir };
+}
+
+/** chDB on a fresh data directory (no schema); closed, then removed, after the test. */
+export async function openFresh(t: TestContext): Promise<ClickHouse> {
+  const { value } = await inTempDir(
+    t,
+    'storage-',
+    (dataDir) => openChdb({ dataDir }),
+    (ch) => ch.close(),
+  );
+  return value;
 }
 
 /**
@@ -18,12 +47,12 @@ export async function tempDir(t: TestContext, prefix = 'storage-'): Promise<stri
  * closes its session before the next opens another.
  */
 export async function openMigrated(t: TestContext): Promise<{ ch: ClickHouse; dataDir: string }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'storage-'));
-  const ch = await openChdb({ dataDir });
-  t.after(async () => {
-    await ch.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const { value: ch, dir: dataDir } = await inTempDir(
+    t,
+    'storage-',
+    (dir) => openChdb({ dataDir: dir }),
+    (c) => c.close(),
+  );
   await migrate(ch, { clock: new ManualClock(Date.UTC(2026, 0, 1)) });
   return { ch, dataDir };
 }

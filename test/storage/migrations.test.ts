@@ -7,6 +7,7 @@ import { ManualClock } from '../../src/clock/index.ts';
 import {
   appliedMigrations,
   applyRetention,
+  type ClickHouse,
   checksumOf,
   insertMessages,
   MIGRATIONS,
@@ -19,10 +20,15 @@ const T0 = Date.UTC(2026, 0, 1, 12);
 
 test('migrations: fresh apply, idempotent re-apply, recorded, persistent across reopen', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'storage-migrations-'));
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const opened: ClickHouse[] = [];
+  t.after(async () => {
+    for (const c of opened) await c.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
   const clock = new ManualClock(T0);
 
   const ch = await openChdb({ dataDir });
+  opened.push(ch);
   const first = await migrate(ch, { clock });
   clock.advance(60_000);
   const second = await migrate(ch, { clock });
@@ -43,7 +49,7 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
   await ch.close();
 
   const reopened = await openChdb({ dataDir });
-  t.after(() => reopened.close());
+  opened.push(reopened);
   const third = await migrate(reopened, { clock });
   const afterReopen = await appliedMigrations(reopened);
   const [count] = await reopened.query<{ n: number }>(
