@@ -24,7 +24,11 @@ export interface InsertSummary {
 export interface ClickHouse {
   /** `chdb` (embedded) or `http` (server). */
   readonly kind: 'chdb' | 'http';
-  /** Runs a SELECT and returns its rows as parsed JSON objects (64-bit integers come back as strings). */
+  /**
+   * Runs a SELECT and returns its rows as parsed JSON objects. 64-bit integers arrive as numbers on
+   * chDB and as numbers or strings on a server (`output_format_json_quote_64bit_integers`): wrap them
+   * in Number(), or cast in SQL (toUInt32).
+   */
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
   /** Runs a statement that returns no rows (DDL, INSERT … SELECT, ALTER). */
   command(sql: string, params?: QueryParams): Promise<void>;
