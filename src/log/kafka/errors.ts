@@ -69,11 +69,16 @@ export function isFencingError(err: unknown): boolean {
 
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const nested = (err as Error & { errors?: unknown[] }).errors;
-  const parts = [err.message];
-  if (Array.isArray(nested)) {
-    for (const e of nested) if (e instanceof Error && !parts.includes(e.message)) parts.push(e.message);
-  }
+  const parts: string[] = [];
+  const visit = (e: unknown, depth: number): void => {
+    if (!(e instanceof Error) || depth > 4) return;
+    const id = (e as { apiId?: unknown }).apiId;
+    const text = typeof id === 'string' ? `${id} (${e.message})` : e.message;
+    if (!parts.includes(text)) parts.push(text);
+    const nested = (e as Error & { errors?: unknown[] }).errors;
+    if (Array.isArray(nested)) for (const n of nested) visit(n, depth + 1);
+  };
+  visit(err, 0);
   return parts.join(': ');
 }
 

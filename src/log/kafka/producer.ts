@@ -45,6 +45,7 @@ interface Message {
   timestamp: bigint;
 }
 
+const EMPTY = Buffer.alloc(0);
 const toBuffer = (v: Buffer | string): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
 
 function libProducer(settings: KafkaClientSettings, transactionalId?: string): LibProducer {
@@ -180,6 +181,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   #state: 'ready' | 'open' | 'fenced' | 'closed' = 'ready';
   #tx: Promise<LibTransaction> | undefined;
   #groupCoordinators = new Map<string, number>();
+  /** The AddPartitionsToTxn calls of this producer, chained. */
+  #adding: Promise<void> = Promise.resolve();
   /** Offsets added in the open transaction, per group. */
   #txnOffsets = new Map<string, TopicPartitionOffset[]>();
 
@@ -232,6 +235,17 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     const messages = await toMessages(this.#client, topic, records, this.#clock, this.#roundRobin);
     const result = await this.#guard(`producing to ${topic} in a transaction`, { topic }, async () => {
       const tx = await this.#transaction();
+      // AddPartitionsToTxn one call at a time: the library deduplicates concurrent calls into the
+      // first one in flight, so the partitions of a concurrent send would never be added (the broker
+      // then refuses their records with TRANSACTION_ABORTABLE). Its own call inside send() then
+      // finds nothing left to add; the produce requests themselves may run concurrently.
+      const adding = this.#adding.then(async () => {
+        const md = await getMetadata(this.#client, [topic]);
+        const partitions = messages.map((m) => ({ topic: m.topic, partition: m.partition, value: EMPTY }));
+        await tx.addPartitions(md, partitions);
+      });
+      this.#adding = adding.catch(() => {});
+      await adding;
       return tx.send({ messages });
     });
     return metadataOf(messages, result.offsets);

@@ -142,3 +142,32 @@ test('a subscribed topic created after the join is assigned by a new rebalance',
     { before: 0, assigned: [0, 2], values: ['hello'] },
   );
 });
+
+test('concurrent sends in one transaction each add their partitions (no TRANSACTION_ABORTABLE)', async (t) => {
+  const log = await kafka(t);
+  const a = uniqueName('conc-a');
+  const b = uniqueName('conc-b');
+  await log.createTopics([
+    { name: a, partitions: 3 },
+    { name: b, partitions: 2 },
+  ]);
+  const tx = await log.transactionalProducer(uniqueName('conc-tx'));
+  t.after(() => tx.close());
+  tx.begin();
+  await Promise.all([
+    tx.send(a, [{ value: 'a0', partition: 0 }]),
+    tx.send(b, [{ value: 'b1', partition: 1 }]),
+    tx.send(a, [{ value: 'a2', partition: 2 }]),
+    tx.send(b, [{ value: 'b0', partition: 0 }]),
+  ]);
+  await tx.commit();
+  const reader = log.consumer({ groupId: uniqueName('conc-reader') });
+  t.after(() => reader.close());
+  reader.assign(
+    [0, 1, 2]
+      .map((partition) => ({ topic: a, partition }))
+      .concat([0, 1].map((partition) => ({ topic: b, partition }))),
+  );
+  const got = await pollRecords(reader, 4, 10_000);
+  assert.deepStrictEqual(got.map((r) => r.value?.toString()).sort(), ['a0', 'a2', 'b0', 'b1']);
+});
