@@ -314,12 +314,25 @@ export class KafkaLog implements Log {
         { partition: o.partition, offset: BigInt(o.offset) },
       ]);
     }
-    await edge(`setting offsets of group ${groupId}`, { groupId }, () =>
-      this.#admin.alterConsumerGroupOffsets({
+    try {
+      await this.#admin.alterConsumerGroupOffsets({
         groupId,
         topics: [...topics].map(([name, partitionOffsets]) => ({ name, partitionOffsets })),
-      }),
-    );
+      });
+    } catch (err) {
+      if (hasApiId(err, 'UNKNOWN_MEMBER_ID')) {
+        // Kafka only lets an admin commit for a group without members.
+        throw new AppError(
+          ErrorCode.LOG_INVALID_ARGUMENT,
+          `group ${groupId} has active members: stop them first`,
+          {
+            context: { groupId },
+            cause: err,
+          },
+        );
+      }
+      throw toAppError(err, `setting offsets of group ${groupId}`, { groupId });
+    }
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------

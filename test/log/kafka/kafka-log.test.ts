@@ -112,14 +112,24 @@ test("transactions carry the member's group metadata: a live member's offsets co
     .sendOffsets(stale, [{ topic: input, partition: 0, offset: 0 }])
     .then(() => 'accepted', code);
   await tx.abort().catch(() => {});
+  const adminWhileActive = await log
+    .setGroupOffsets(groupId, [{ topic: input, partition: 0, offset: 0 }])
+    .then(() => 'accepted', code);
   assert.deepStrictEqual(
     {
       member: stale.generationId >= 0 && stale.memberId !== '',
       committed,
       newGeneration: c1.groupMetadata().generationId > stale.generationId,
       zombie,
+      adminWhileActive,
     },
-    { member: true, committed: [2, 2], newGeneration: true, zombie: 'LOG_FENCED' },
+    {
+      member: true,
+      committed: [2, 2],
+      newGeneration: true,
+      zombie: 'LOG_FENCED',
+      adminWhileActive: 'LOG_INVALID_ARGUMENT',
+    },
   );
 });
 
