@@ -25,6 +25,7 @@ export const Tables = {
   senderReadRate: 'sender_read_rate',
   senderReadRateTotal: 'sender_read_rate_total',
   messageIndex: 'message_index',
+  sinkProgress: 'sink_progress',
   earlyViews: 'early_views',
 } as const;
 export type TableName = (typeof Tables)[keyof typeof Tables];
@@ -330,7 +331,32 @@ const M3_ROLLUPS: Migration = {
   ],
 };
 
-export const MIGRATIONS: readonly Migration[] = [M1_MESSAGES, M2_ANALYTICS, M3_ROLLUPS];
+/*
+ * The clickhouse-sink's progress per source partition (see processors/clickhouse-sink): the last
+ * offset range it inserted and whether the insert finished. Kept in ClickHouse, beside the rows it
+ * describes, so that any sink instance that takes the partition over finds it. The latest row per
+ * partition wins by `seq` (progress only moves forward).
+ */
+const M4_SINK_PROGRESS: Migration = {
+  version: 4,
+  name: 'sink_progress',
+  statements: [
+    `CREATE TABLE IF NOT EXISTS $db.sink_progress (
+      application_id LowCardinality(String),
+      topic LowCardinality(String),
+      partition UInt32,
+      first_offset UInt64,
+      last_offset UInt64,
+      status LowCardinality(String),
+      seq UInt64,
+      saved_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    )
+    ENGINE = ReplacingMergeTree(seq)
+    ORDER BY (application_id, topic, partition)`,
+  ],
+};
+
+export const MIGRATIONS: readonly Migration[] = [M1_MESSAGES, M2_ANALYTICS, M3_ROLLUPS, M4_SINK_PROGRESS];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */
 export interface Retention {

@@ -59,7 +59,7 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
   assert.deepStrictEqual(
     { first, second, third, recorded, afterReopen, count, tables },
     {
-      first: [1, 2, 3],
+      first: MIGRATIONS.map((m) => m.version),
       second: [],
       third: [],
       recorded: MIGRATIONS.map((m) => ({
@@ -89,6 +89,7 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
         { name: 'sender_read_rate_msg_mv', engine: 'MaterializedView' },
         { name: 'sender_read_rate_total', engine: 'View' },
         { name: 'sender_read_rate_view_mv', engine: 'MaterializedView' },
+        { name: 'sink_progress', engine: 'ReplacingMergeTree' },
         { name: 'trending_words', engine: 'ReplacingMergeTree' },
         { name: 'user_stats', engine: 'AggregatingMergeTree' },
       ],

@@ -1,0 +1,11 @@
+export { OffsetBatchSink, type OffsetBatchSinkOptions, type SinkFlushEvent } from './offset-batch-sink.ts';
+export { readRange } from './read-range.ts';
+export { ClickHouseSinkState, type SinkProgress, type SinkState } from './sink-state.ts';
+export {
+  CLICKHOUSE_SINK_APPLICATION_ID,
+  type ClickHouseSinkDeps,
+  type ClickHouseSinkOptions,
+  clickhouseSinkTopology,
+  messageRow,
+  receiptRow,
+} from './topology.ts';

@@ -1,0 +1,61 @@
+import type { ClickHouse } from '../../storage/index.ts';
+
+/** The last offset range a sink inserted for one source partition, and whether the insert finished. */
+export interface SinkProgress {
+  readonly first: number;
+  readonly last: number;
+  readonly status: 'inserting' | 'inserted';
+}
+
+/** Where the sink keeps its progress: in ClickHouse itself, next to the rows it describes. */
+export interface SinkState {
+  load(applicationId: string, topic: string, partition: number): Promise<SinkProgress | undefined>;
+  save(applicationId: string, topic: string, partition: number, progress: SinkProgress): Promise<void>;
+}
+
+/**
+ * `message_db.sink_progress` (a ReplacingMergeTree keyed by application, topic and partition): one row
+ * per save; the latest wins by `seq`, which only grows for a partition because progress only moves
+ * forward (the last offset times two, plus one once the insert finished). Reprocessing after an offset
+ * reset skips what this table says is in; to load the same offsets again on purpose, delete the
+ * application's rows here first.
+ */
+export class ClickHouseSinkState implements SinkState {
+  readonly #ch: ClickHouse;
+  readonly #table: string;
+
+  constructor(ch: ClickHouse, database = 'message_db') {
+    this.#ch = ch;
+    this.#table = `${database}.sink_progress`;
+  }
+
+  async load(applicationId: string, topic: string, partition: number): Promise<SinkProgress | undefined> {
+    const rows = await this.#ch.query<{ first_offset: string; last_offset: string; status: string }>(
+      `SELECT first_offset, last_offset, status FROM ${this.#table}
+       WHERE application_id = {app:String} AND topic = {topic:String} AND partition = {partition:UInt32}
+       ORDER BY seq DESC LIMIT 1`,
+      { app: applicationId, topic, partition },
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return {
+      first: Number(row.first_offset),
+      last: Number(row.last_offset),
+      status: row.status === 'inserted' ? 'inserted' : 'inserting',
+    };
+  }
+
+  async save(applicationId: string, topic: string, partition: number, p: SinkProgress): Promise<void> {
+    await this.#ch.insert(this.#table, [
+      {
+        application_id: applicationId,
+        topic,
+        partition,
+        first_offset: p.first,
+        last_offset: p.last,
+        status: p.status,
+        seq: p.last * 2 + (p.status === 'inserted' ? 1 : 0),
+      },
+    ]);
+  }
+}

@@ -1,0 +1,115 @@
+import type { ChatMessage, MessageView } from '../../events/index.ts';
+import { Topics } from '../../events/index.ts';
+import type { Log } from '../../log/index.ts';
+import {
+  type ClickHouse,
+  insertMessages,
+  insertReceipts,
+  type MessageRow,
+  type ReceiptRow,
+} from '../../storage/index.ts';
+import { type Codec, Codecs, type StreamsBuilder } from '../../streams/index.ts';
+import { chatMessageCodec, messageTime, messageViewCodec, viewTime } from '../codecs.ts';
+import { OffsetBatchSink, type SinkFlushEvent } from './offset-batch-sink.ts';
+import { readRange } from './read-range.ts';
+import { ClickHouseSinkState, type SinkState } from './sink-state.ts';
+
+export const CLICKHOUSE_SINK_APPLICATION_ID = 'clickhouse-sink';
+
+export interface ClickHouseSinkOptions {
+  /** Rows per insert at most (a full batch commits at once). Default 50 000. */
+  readonly batchRows?: number;
+  /** Database of the tables. Default message_db. */
+  readonly database?: string;
+  /** Consumer group and state key. Default `clickhouse-sink`. */
+  readonly applicationId?: string;
+  readonly onFlush?: (event: SinkFlushEvent) => void;
+}
+
+export interface ClickHouseSinkDeps {
+  readonly ch: ClickHouse;
+  /** The log the records come from: a replay reads an interrupted range from it again. */
+  readonly log: Log;
+  /** Default: `ClickHouseSinkState` in the database. */
+  readonly state?: SinkState;
+}
+
+/** Map a validated message to its `messages_base` row. */
+export function messageRow(m: ChatMessage): MessageRow {
+  return {
+    message_id: m.message_id,
+    conversation_id: m.conversation_id,
+    sender_id: m.sender_id,
+    receiver_id: m.receiver_id,
+    content: m.content,
+    created_at: m.timestamp,
+    message_type: m.message_type,
+    user_id: m.user_id,
+    event_type: m.event_type,
+  };
+}
+
+/** Map a validated view to its `message_views` row (the viewer is the event's user_id). */
+export function receiptRow(v: MessageView): ReceiptRow {
+  return { message_id: v.message_id, reader_id: v.user_id, viewed_at: v.viewed_at, device: v.device };
+}
+
+/**
+ * clickhouse-sink: `chat.messages` → messages_base, `message-views` → message_views, exactly once.
+ * Run it with a commit interval equal to the flush interval (~1 s): every commit flushes each task's
+ * batch (one insert per table and source partition) before the input offsets are committed.
+ */
+export function clickhouseSinkTopology(deps: ClickHouseSinkDeps, options: ClickHouseSinkOptions = {}) {
+  const applicationId = options.applicationId ?? CLICKHOUSE_SINK_APPLICATION_ID;
+  const database = options.database ?? 'message_db';
+  const batchRows = options.batchRows ?? 50_000;
+  const state = deps.state ?? new ClickHouseSinkState(deps.ch, database);
+  const sinkFor = <V, Row>(
+    codec: Codec<V>,
+    toRow: (v: V) => Row,
+    insert: (rows: readonly Row[], token: string) => Promise<unknown>,
+  ) =>
+    new OffsetBatchSink<string | null, V, Row>({
+      applicationId,
+      state,
+      toRow,
+      insert,
+      batchRows,
+      readRange: async (topic, partition, first, last) =>
+        (await readRange(deps.log, topic, partition, first, last, codec)).map(toRow),
+      ...(options.onFlush === undefined ? {} : { onFlush: options.onFlush }),
+    });
+
+  return (builder: StreamsBuilder): void => {
+    builder
+      .stream(Topics.chatMessages.name, {
+        key: Codecs.nullable(Codecs.string),
+        value: chatMessageCodec,
+        timestamp: messageTime,
+      })
+      .sink(
+        () =>
+          sinkFor(chatMessageCodec, messageRow, (rows, token) =>
+            insertMessages(deps.ch, rows, token, database),
+          ),
+        {
+          name: 'messages-sink',
+        },
+      );
+    builder
+      .stream(Topics.messageViews.name, {
+        key: Codecs.nullable(Codecs.string),
+        value: messageViewCodec,
+        timestamp: viewTime,
+      })
+      .sink(
+        () =>
+          sinkFor(messageViewCodec, receiptRow, (rows, token) =>
+            insertReceipts(deps.ch, rows, token, database),
+          ),
+        {
+          name: 'views-sink',
+        },
+      );
+  };
+}

@@ -1,0 +1,95 @@
+/** Helpers for processor integration tests: the embedded log, generated traffic, catching up. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { platformTopics } from '../../src/app/index.ts';
+import type { GeneratedEvent } from '../../src/generator/index.ts';
+import type { Log, ProducerRecord } from '../../src/log/index.ts';
+
+export async function tempDir(t: TestContext, prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A raw record to put on a topic as it is (valid or not). */
+export interface RawEvent {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly value: string;
+  readonly timestamp?: number;
+}
+
+export function rawOf(e: GeneratedEvent): RawEvent {
+  return { topic: e.topic, key: e.key, value: JSON.stringify(e.value), timestamp: e.timeMs };
+}
+
+/** Create the platform's topics and append the events in order (batches per topic). */
+export async function produce(log: Log, events: readonly RawEvent[]): Promise<void> {
+  await log.createTopics(platformTopics());
+  const producer = log.producer();
+  const byTopic = new Map<string, ProducerRecord[]>();
+  const flush = async () => {
+    for (const [topic, records] of byTopic) await producer.send(topic, records);
+    byTopic.clear();
+  };
+  let n = 0;
+  for (const e of events) {
+    const list = byTopic.get(e.topic) ?? [];
+    list.push({
+      key: e.key,
+      value: e.value,
+      ...(e.timestamp === undefined ? {} : { timestamp: e.timestamp }),
+    });
+    byTopic.set(e.topic, list);
+    if (++n % 5000 === 0) await flush();
+  }
+  await flush();
+  await producer.close();
+}
+
+/** True when the group has committed every partition of `topics` up to its last stable offset. */
+export async function caughtUp(log: Log, groupId: string, topics: readonly string[]): Promise<boolean> {
+  const group = (await log.listGroups()).find((g) => g.groupId === groupId);
+  for (const topic of topics) {
+    const { partitions } = await log.describeTopic(topic);
+    for (let p = 0; p < partitions; p++) {
+      const { lastStable, earliest } = await log.partitionOffsets(topic, p);
+      if (lastStable === earliest) continue;
+      const committed = group?.offsets.find((o) => o.topic === topic && o.partition === p)?.offset ?? -1;
+      if (committed < lastStable) return false;
+    }
+  }
+  return true;
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every committed record of a topic, all partitions, in partition then offset order. */
+export async function readTopic(
+  log: Log,
+  topic: string,
+): Promise<import('../../src/log/index.ts').LogRecord[]> {
+  const { partitions } = await log.describeTopic(topic);
+  const consumer = log.consumer({ groupId: `reader-${topic}-${Math.random()}` });
+  const out = [];
+  try {
+    for (let p = 0; p < partitions; p++) {
+      const tp = { topic, partition: p };
+      const end = (await log.partitionOffsets(topic, p)).lastStable;
+      consumer.assign([tp]);
+      await consumer.seekToBeginning([tp]);
+      while (consumer.position(tp) < end) out.push(...(await consumer.poll(100)));
+    }
+  } finally {
+    await consumer.close();
+  }
+  return out;
+}
