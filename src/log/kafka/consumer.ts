@@ -258,7 +258,13 @@ export class KafkaConsumer implements Consumer {
           await sleep(Math.min(left, 50));
           continue;
         }
-        await this.#fetch(fetchable, Math.max(0, Math.min(left, FETCH_MAX_WAIT_MS)));
+        try {
+          await this.#fetch(fetchable, Math.max(0, Math.min(left, FETCH_MAX_WAIT_MS)));
+        } catch (err) {
+          // A broker restarting or a leader moving is not the caller's problem: poll again later.
+          if (!(err instanceof AppError) || !err.retriable) throw err;
+          await sleep(Math.min(200, Math.max(0, deadline - performance.now())));
+        }
         const got = this.#drainBuffers();
         if (got.length > 0 || performance.now() >= deadline) return got;
       }
@@ -295,6 +301,10 @@ export class KafkaConsumer implements Consumer {
       const topic = md.topics.get(s.tp.topic);
       const partition = topic?.partitions[s.tp.partition];
       if (topic === undefined || partition === undefined) continue;
+      if (partition.leader < 0) {
+        this.#client.clearMetadata(); // a leader election is running: ask again next time
+        continue;
+      }
       names.set(topic.id, s.tp.topic);
       let req = byLeader.get(partition.leader);
       if (req === undefined) byLeader.set(partition.leader, (req = new Map()));
@@ -324,7 +334,7 @@ export class KafkaConsumer implements Consumer {
           });
         } catch (err) {
           // A partition-level error fails the whole response; the other partitions' data is in it.
-          response = (err as { response?: FetchResponse }).response;
+          response = findResponse<FetchResponse>(err);
           if (response === undefined) {
             if (this.#closed) return;
             this.#client.clearMetadata();
@@ -588,7 +598,12 @@ export class KafkaConsumer implements Consumer {
   async #watchSubscribedTopics(): Promise<void> {
     if (performance.now() - this.#countsCheckedAt < METADATA_CHECK_MS) return;
     this.#countsCheckedAt = performance.now();
-    const now = await this.#partitionCounts(this.#subscription);
+    let now: Map<string, number | undefined>;
+    try {
+      now = await this.#partitionCounts(this.#subscription);
+    } catch {
+      return; // the cluster is unreachable for a moment: check again next time
+    }
     for (const topic of this.#subscription) {
       if (now.get(topic) !== this.#joinedCounts.get(topic)) this.#rejoinNeeded = true;
     }
