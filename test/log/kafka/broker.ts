@@ -3,8 +3,9 @@
  * `bash scripts/kafka.sh start` gives). Tests that need it FAIL when it does not answer; never skip.
  */
 
+import { randomUUID } from 'node:crypto';
 import { isAppError } from '../../../src/errors/index.ts';
-import { openKafkaLog } from '../../../src/log/index.ts';
+import { type Consumer, type LogRecord, openKafkaLog } from '../../../src/log/index.ts';
 
 export const brokers = (process.env.KAFKA_TEST_BROKERS ?? '127.0.0.1:19092').split(',').map((b) => b.trim());
 
@@ -31,4 +32,18 @@ export async function requireBroker(): Promise<void> {
         'Start one with `bash scripts/kafka.sh start`, or point KAFKA_TEST_BROKERS at a cluster.',
     );
   }
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Poll until `count` records arrived or `timeoutMs` passed; returns what arrived. */
+export async function pollRecords(consumer: Consumer, count: number, timeoutMs = 5000): Promise<LogRecord[]> {
+  const out: LogRecord[] = [];
+  const deadline = performance.now() + timeoutMs;
+  while (out.length < count && performance.now() < deadline) {
+    out.push(...(await consumer.poll(Math.min(deadline - performance.now(), 200))));
+  }
+  return out;
 }

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { isAppError } from '../../../src/errors/index.ts';
 import { type Log, openKafkaLog } from '../../../src/log/index.ts';
-import { pollRecords, uniqueName } from '../conformance.ts';
-import { brokers, requireBroker } from './broker.ts';
+import { brokers, pollRecords, requireBroker, uniqueName } from './broker.ts';
 
 async function kafka(t: TestContext): Promise<Log> {
   await requireBroker();

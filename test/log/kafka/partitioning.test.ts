@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { murmur2, openKafkaLog, partitionForKey } from '../../../src/log/index.ts';
-import { uniqueName } from '../conformance.ts';
-import { brokers, requireBroker } from './broker.ts';
+import { brokers, requireBroker, uniqueName } from './broker.ts';
 
 function kcat(args: string[], input?: string): string {
   try {
