@@ -3,7 +3,8 @@
  * storage insert path (`rows_per_s`: 50k-row message batches, each awaited before the next is
  * encoded; `rows_per_s_pipelined`: two in flight; `messages_50k_without_read_rollup`: the same with
  * the two join materialized views of sender_read_rate dropped, to show what the rollup costs), the event-loop lag while the engine works, raw insert formats compared, and the
- * seed's two queries on the resulting data. Last line: one JSON object (also bench/results/sink.json).
+ * seed's two queries on the resulting data, and log → queryable: the clickhouse-sink processor
+ * draining generated traffic from the embedded log into chDB (`log_to_queryable_rows_per_s`). Last line: one JSON object (also bench/results/sink.json).
  *
  *   npm run bench:sink                 # 10 × 10k and 10 × 50k message batches, same for receipts
  *   npm run bench:sink -- --quick      # fewer batches
@@ -14,7 +15,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'chdb';
+import { platformTopics } from '../src/app/index.ts';
 import { systemClock } from '../src/clock/index.ts';
+import { generateTraffic } from '../src/generator/index.ts';
+import { openEmbeddedLog, type ProducerRecord } from '../src/log/index.ts';
+import {
+  CLICKHOUSE_SINK_APPLICATION_ID,
+  clickhouseSinkTopology,
+} from '../src/processors/clickhouse-sink/index.ts';
 import {
   type ClickHouse,
   insertMessages,
@@ -25,6 +33,7 @@ import {
   type ReceiptRow,
   toDateTime64,
 } from '../src/storage/index.ts';
+import { StreamsRuntime } from '../src/streams/index.ts';
 
 const quick = process.argv.includes('--quick');
 const designs = process.argv.includes('--designs');
@@ -321,6 +330,59 @@ async function timeQuery(ch: ClickHouse, sql: string): Promise<number> {
   return Number(best.toFixed(1));
 }
 
+/**
+ * Log → queryable: generated traffic already on the embedded log, the clickhouse-sink processor run
+ * from the first offset until every row is committed and counted in ClickHouse. Rows are messages
+ * plus views (both tables), per second of wall time.
+ */
+async function logToQueryable(ch: ClickHouse, events: number): Promise<Record<string, number>> {
+  const database = 'bench_e2e';
+  await migrate(ch, { clock: systemClock, database });
+  const logDir = await mkdtemp(join(tmpdir(), 'sink-bench-log-'));
+  const log = await openEmbeddedLog({ dataDir: logDir });
+  try {
+    await log.createTopics(platformTopics());
+    const producer = log.producer();
+    let batch = new Map<string, ProducerRecord[]>();
+    let n = 0;
+    let messages = 0;
+    for (const e of generateTraffic({ seed: 9, messagesPerSecond: 200 })) {
+      if (n++ >= events) break;
+      if (e.kind === 'message') messages++;
+      const list = batch.get(e.topic) ?? [];
+      list.push({ key: e.key, value: JSON.stringify(e.value), timestamp: e.timeMs });
+      batch.set(e.topic, list);
+      if (n % 10_000 === 0) {
+        for (const [topic, records] of batch) await producer.send(topic, records);
+        batch = new Map();
+      }
+    }
+    for (const [topic, records] of batch) await producer.send(topic, records);
+    const started = performance.now();
+    const runtime = new StreamsRuntime({
+      log,
+      applicationId: CLICKHOUSE_SINK_APPLICATION_ID,
+      commitIntervalMs: 1000,
+      topology: clickhouseSinkTopology({ ch, log }, { database, batchRows: 50_000 }),
+    });
+    await runtime.start();
+    const count = async () =>
+      Number((await ch.query<{ n: string }>(`SELECT count() AS n FROM ${database}.messages_base`))[0]?.n);
+    while ((await count()) < messages) await new Promise((r) => setTimeout(r, 50));
+    const seconds = (performance.now() - started) / 1000;
+    await runtime.stop();
+    return {
+      events,
+      messages,
+      seconds: Number(seconds.toFixed(2)),
+      rows_per_s: Math.round(events / seconds),
+    };
+  } finally {
+    await log.close();
+    await rm(logDir, { recursive: true, force: true });
+  }
+}
+
 const dataDir = await mkdtemp(join(tmpdir(), 'sink-bench-'));
 try {
   const ch = await openChdb({ dataDir });
@@ -329,6 +391,10 @@ try {
   const m50 = await runPath(ch, 'messages', 50_000, BATCHES);
   const r10 = await runPath(ch, 'receipts', 10_000, BATCHES);
   const r50 = await runPath(ch, 'receipts', 50_000, BATCHES);
+  const e2e = await logToQueryable(ch, quick ? 100_000 : 400_000);
+  console.log(
+    `log → queryable (clickhouse-sink on the embedded log): ${e2e.rows_per_s} rows/s (${e2e.events} events in ${e2e.seconds} s)`,
+  );
   // A retried batch (same rows, same token) is dropped: messages_base keeps its row count.
   const replayRows = makeMessages(10_000);
   await insertMessages(ch, replayRows, 'messages/replay/0-9999');
@@ -371,6 +437,8 @@ FROM message_db.messages GROUP BY sender_id`,
     messages_50k: m50,
     receipts_10k: r10,
     receipts_50k: r50,
+    log_to_queryable_rows_per_s: e2e.rows_per_s,
+    log_to_queryable: e2e,
     replay_same_token_dropped: replaySameTokenDropped,
     raw_format_rows_per_s_50k: formats,
     seed_query_ms: { hourly_volume: hourlyMs, read_rate_per_sender: readRateMs },
