@@ -6,6 +6,7 @@ export {
   type ClickHouseSinkDeps,
   type ClickHouseSinkOptions,
   clickhouseSinkTopology,
+  createClickHouseSink,
   messageRow,
   receiptRow,
 } from './topology.ts';

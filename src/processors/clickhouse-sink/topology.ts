@@ -8,7 +8,7 @@ import {
   type MessageRow,
   type ReceiptRow,
 } from '../../storage/index.ts';
-import { type Codec, Codecs, type StreamsBuilder } from '../../streams/index.ts';
+import { type Codec, Codecs, type StreamsBuilder, StreamsRuntime } from '../../streams/index.ts';
 import { chatMessageCodec, messageTime, messageViewCodec, viewTime } from '../codecs.ts';
 import { OffsetBatchSink, type SinkFlushEvent } from './offset-batch-sink.ts';
 import { readRange } from './read-range.ts';
@@ -19,6 +19,8 @@ export const CLICKHOUSE_SINK_APPLICATION_ID = 'clickhouse-sink';
 export interface ClickHouseSinkOptions {
   /** Rows per insert at most (a full batch commits at once). Default 50 000. */
   readonly batchRows?: number;
+  /** Longest wait before buffered rows are inserted (the commit interval), ms. Default 1000. */
+  readonly flushMs?: number;
   /** Database of the tables. Default message_db. */
   readonly database?: string;
   /** Consumer group and state key. Default `clickhouse-sink`. */
@@ -112,4 +114,22 @@ export function clickhouseSinkTopology(deps: ClickHouseSinkDeps, options: ClickH
         },
       );
   };
+}
+
+/**
+ * The clickhouse-sink as a running application: commits (and so inserts) every `flushMs` or as soon
+ * as a batch is full; while ClickHouse is unavailable it retries the insert with back-off for as long
+ * as it takes and fetches nothing meanwhile (back-pressure: at most one batch plus one poll buffered).
+ */
+export function createClickHouseSink(
+  deps: ClickHouseSinkDeps,
+  options: ClickHouseSinkOptions = {},
+): StreamsRuntime {
+  return new StreamsRuntime({
+    log: deps.log,
+    applicationId: options.applicationId ?? CLICKHOUSE_SINK_APPLICATION_ID,
+    commitIntervalMs: options.flushMs ?? 1000,
+    sinkFlushRetries: Number.POSITIVE_INFINITY,
+    topology: clickhouseSinkTopology(deps, options),
+  });
 }

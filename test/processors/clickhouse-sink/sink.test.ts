@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ManualClock } from '../../../src/clock/index.ts';
+import { AppError, ErrorCode } from '../../../src/errors/index.ts';
 import { decodeChatMessage, decodeMessageView, formatRfc3339 } from '../../../src/events/index.ts';
 import { takeTraffic } from '../../../src/generator/index.ts';
 import { type Log, openEmbeddedLog } from '../../../src/log/index.ts';
 import {
   CLICKHOUSE_SINK_APPLICATION_ID,
-  clickhouseSinkTopology,
+  createClickHouseSink,
   type SinkFlushEvent,
 } from '../../../src/processors/clickhouse-sink/index.ts';
 import { type ClickHouse, migrate, openChdb } from '../../../src/storage/index.ts';
-import { StreamsRuntime } from '../../../src/streams/index.ts';
 import { caughtUp, produce, type RawEvent, rawOf, readTopic, tempDir, waitFor } from '../helpers.ts';
 
 // One chDB engine per process: every test of this file shares it, each in its own database (the seed
@@ -33,16 +33,16 @@ after(async () => {
 const INPUTS = ['chat.messages', 'message-views'];
 
 /** Run the sink on `log` until it has committed everything, then stop it. */
-async function runSink(log: Log, database: string, onFlush?: (e: SinkFlushEvent) => void): Promise<void> {
-  const runtime = new StreamsRuntime({
-    log,
-    applicationId: CLICKHOUSE_SINK_APPLICATION_ID,
-    commitIntervalMs: 150,
-    topology: clickhouseSinkTopology(
-      { ch, log },
-      { database, batchRows: 4000, ...(onFlush ? { onFlush } : {}) },
-    ),
-  });
+async function runSink(
+  log: Log,
+  database: string,
+  onFlush?: (e: SinkFlushEvent) => void,
+  storage: ClickHouse = ch,
+): Promise<void> {
+  const runtime = createClickHouseSink(
+    { ch: storage, log },
+    { database, batchRows: 4000, flushMs: 150, ...(onFlush ? { onFlush } : {}) },
+  );
   await runtime.start();
   try {
     await waitFor(
@@ -307,4 +307,48 @@ test('receipts: before their message, repeated, by others, for unknown ids, or i
     dlq[0].reason,
     /^message-views: viewed_at = "2025-11-08T14:00:00": expected an RFC 3339 date-time/,
   );
+});
+
+test('while ClickHouse is unavailable the sink retries with back-off and holds its input; nothing lost', async (t) => {
+  const log = await openEmbeddedLog({ dataDir: await tempDir(t, 'sink-log-'), fsync: 'never' });
+  t.after(() => log.close());
+  const db = 'sink_outage';
+  await migrate(ch, { database: db, clock: new ManualClock(Date.UTC(2026, 0, 1)) });
+  const events = takeTraffic(12_000, { seed: 23, messagesPerSecond: 20 });
+  await produce(log, events.map(rawOf));
+
+  // The real engine behind a switch: for the first 1.5 s every data insert fails as a server that is
+  // down would (STORAGE_UNAVAILABLE, retriable).
+  const downUntil = Date.now() + 1500;
+  const attempts: number[] = [];
+  const flaky: ClickHouse = {
+    kind: ch.kind,
+    query: (sql, params) => ch.query(sql, params),
+    command: (sql, params) => ch.command(sql, params),
+    ping: () => ch.ping(),
+    close: async () => {},
+    async insert(table, rows, options) {
+      if (!table.endsWith('sink_progress')) {
+        attempts.push(rows.length);
+        if (Date.now() < downUntil) {
+          throw new AppError(ErrorCode.STORAGE_UNAVAILABLE, 'connection refused', {
+            retriable: true,
+            context: { table },
+          });
+        }
+      }
+      return ch.insert(table, rows, options);
+    },
+  };
+  await runSink(log, db, undefined, flaky);
+
+  const messages = events.filter((e) => e.kind === 'message').length;
+  const views = events.length - messages;
+  const [row] = await ch.query<{ m: string; v: string }>(
+    `SELECT (SELECT count() FROM ${db}.messages_base) AS m, (SELECT count() FROM ${db}.message_views) AS v`,
+  );
+  assert.deepStrictEqual([Number(row!.m), Number(row!.v)], [messages, views]);
+  assert.ok(attempts.length > 10, `the insert was retried (${attempts.length} attempts)`);
+  // Back-pressure: no attempt carried more than one batch plus one poll of rows.
+  assert.ok(Math.max(...attempts) <= 4000 + 10_000, `largest insert ${Math.max(...attempts)} rows`);
 });
