@@ -35,7 +35,7 @@ function runChild(
 test('sink killed with SIGKILL mid-batch, restarted: every table ends exact, no duplicates', async (t) => {
   const logDir = await tempDir(t, 'sink-crash-log-');
   const chDir = await tempDir(t, 'sink-crash-ch-');
-  const events = takeTraffic(15_000, { seed: 5, messagesPerSecond: 5 });
+  const events = takeTraffic(40_000, { seed: 5, messagesPerSecond: 5 });
   const log = await openEmbeddedLog({ dataDir: logDir });
   await produce(log, events.map(rawOf));
   await log.close();
@@ -59,7 +59,7 @@ test('sink killed with SIGKILL mid-batch, restarted: every table ends exact, no 
     assert.equal(r.signal, 'SIGKILL', `the child crashed on purpose (stderr: ${r.stderr.slice(-500)})`);
   }
   for (let i = 0; i < 10; i++) {
-    const r = await runChild(logDir, chDir, { killAfterMs: 700 + Math.floor(Math.random() * 1500) });
+    const r = await runChild(logDir, chDir, { killAfterMs: 500 + Math.floor(Math.random() * 1000) });
     rounds.push(r.caughtUp ? 'finished' : `killed:${r.signal}`);
   }
   const last = await runChild(logDir, chDir, {});
