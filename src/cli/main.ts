@@ -1,11 +1,19 @@
 import { configDocs } from '../config/index.ts';
 import { AppError } from '../errors/index.ts';
 import { type Command, commandHelp, parseCommandArgs } from './command.ts';
+import { generateCommand } from './generate-command.ts';
+import { processCommand, startCommand } from './run-command.ts';
 import { schemasCommand } from './schemas-command.ts';
 import { topicsCommand } from './topics-command.ts';
 
 /** Every command `msgtrack` knows; each appears here once it really works. */
-const COMMANDS: readonly Command[] = [topicsCommand, schemasCommand];
+const COMMANDS: readonly Command[] = [
+  startCommand,
+  processCommand,
+  generateCommand,
+  topicsCommand,
+  schemasCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

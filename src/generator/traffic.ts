@@ -205,9 +205,10 @@ export function* generateTraffic(options: TrafficOptions = {}): Generator<Genera
 
   const views = new ViewQueue();
   let clockMs = startMs;
+  let nextNormalMs = startMs;
   let seq = 0;
-  /** Remaining messages of the current spam burst and who sends them. */
-  let burst: { sender: Conversation; left: number; text: string } | undefined;
+  /** The spam burst in progress: its sender, messages left, text and the time of its next message. */
+  let burst: { conv: Conversation; left: number; text: string; nextMs: number } | undefined;
 
   const content = (timeMs: number): string => {
     const n = rnd.int(3, 9);
@@ -222,8 +223,9 @@ export function* generateTraffic(options: TrafficOptions = {}): Generator<Genera
   };
 
   for (;;) {
-    const gap = burst === undefined ? rnd.exponential(meanGapMs) : rnd.int(200, 2500);
-    const nextMessageMs = clockMs + Math.max(1, Math.round(gap));
+    // Normal traffic is a Poisson process; a spam burst runs beside it (one message every 0.2–2.5 s).
+    const fromBurst = burst !== undefined && burst.nextMs <= nextNormalMs;
+    const nextMessageMs = Math.max(clockMs, fromBurst ? burst!.nextMs : nextNormalMs);
     while (views.size > 0 && views.peekTime() <= nextMessageMs) {
       const { timeMs, view } = views.pop();
       yield { kind: 'view', topic: Topics.messageViews.name, key: view.user_id, timeMs, value: view };
@@ -233,16 +235,20 @@ export function* generateTraffic(options: TrafficOptions = {}): Generator<Genera
     let conv: Conversation;
     let sender: string;
     let text: string;
-    if (burst !== undefined) {
-      conv = burst.sender;
+    if (fromBurst && burst !== undefined) {
+      conv = burst.conv;
       sender = conv.a;
       text = rnd.chance(0.5) ? burst.text : `${burst.text} ${rnd.int(1, 999)}`;
+      burst.nextMs = clockMs + rnd.int(200, 2500);
       if (--burst.left === 0) burst = undefined;
     } else {
       conv = rnd.pick(conversations);
       sender = rnd.chance(0.5) ? conv.a : conv.b;
       text = content(clockMs);
-      if (rnd.chance(spamP)) burst = { sender: conv, left: rnd.int(8, 15), text: rnd.pick(SPAM) };
+      nextNormalMs = clockMs + Math.max(1, Math.round(rnd.exponential(meanGapMs)));
+      if (burst === undefined && rnd.chance(spamP)) {
+        burst = { conv, left: rnd.int(8, 15), text: rnd.pick(SPAM), nextMs: clockMs + rnd.int(200, 2500) };
+      }
     }
     const receiver = sender === conv.a ? conv.b : conv.a;
     seq++;

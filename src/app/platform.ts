@@ -1,0 +1,129 @@
+import { systemClock } from '../clock/index.ts';
+import { type Config, redactConfig } from '../config/index.ts';
+import { AppError, ErrorCode } from '../errors/index.ts';
+import { type PublishTotals, publishTraffic } from '../generator/index.ts';
+import type { Log } from '../log/index.ts';
+import type { ClickHouse } from '../storage/index.ts';
+import type { StreamsRuntime } from '../streams/index.ts';
+import type { Logger } from './logger.ts';
+import { openLog } from './open-log.ts';
+import { openStorage } from './open-storage.ts';
+import { PROCESSOR_NAMES, PROCESSORS } from './processors.ts';
+import { platformTopics } from './topics.ts';
+
+export interface PlatformOptions {
+  /** Processors to run (default: all). */
+  readonly processors?: readonly string[];
+  /** Generated traffic: messages per second of event time; undefined = no generator. */
+  readonly generatorRate?: number;
+  readonly generatorSeed?: number;
+  /** How often a status line is logged, ms. Default 10 000. */
+  readonly statusIntervalMs?: number;
+}
+
+/**
+ * The composition root of a running instance: opens the log and ClickHouse the configuration names
+ * (applying migrations, creating topics), starts the chosen processors and the generator, logs a
+ * status line now and then, and on `stop()` drains in order: generator, processors, storage, log.
+ */
+export class Platform {
+  readonly #config: Config;
+  readonly #logger: Logger;
+  readonly #options: PlatformOptions;
+  #log: Log | undefined;
+  #ch: ClickHouse | undefined;
+  readonly #runtimes = new Map<string, StreamsRuntime>();
+  readonly #abort = new AbortController();
+  #generator: Promise<PublishTotals> | undefined;
+  #generated: PublishTotals = { messages: 0, views: 0 };
+  #status: NodeJS.Timeout | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(config: Config, logger: Logger, options: PlatformOptions = {}) {
+    const unknown = (options.processors ?? []).filter((p) => !PROCESSOR_NAMES.includes(p));
+    if (unknown.length > 0) {
+      throw new AppError(
+        ErrorCode.CLI_USAGE,
+        `unknown processor ${unknown.map((u) => `"${u}"`).join(', ')}: expected one of ${PROCESSOR_NAMES.join(', ')}`,
+      );
+    }
+    this.#config = config;
+    this.#logger = logger;
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    const config = this.#config;
+    this.#logger.debug(`configuration ${JSON.stringify(redactConfig(config))}`);
+    this.#log = await openLog(config);
+    this.#logger.info(
+      config.log.kind === 'embedded'
+        ? `log: embedded in ${config.dataDir}/log (fsync ${config.log.fsync})`
+        : `log: Apache Kafka at ${config.log.brokers.join(',')}`,
+    );
+    await this.#log.createTopics(platformTopics());
+    this.#ch = await openStorage(config);
+    this.#logger.info(
+      config.storage.kind === 'chdb'
+        ? `storage: chDB in ${config.dataDir}/clickhouse, migrations applied`
+        : `storage: ClickHouse at ${config.storage.url}, migrations applied`,
+    );
+    for (const name of this.#options.processors ?? PROCESSOR_NAMES) {
+      const runtime = PROCESSORS[name]!({ log: this.#log, ch: this.#ch, config });
+      await runtime.start();
+      this.#runtimes.set(name, runtime);
+      this.#logger.info(`processor ${name}: running`);
+    }
+    if (this.#options.generatorRate !== undefined) {
+      const rate = this.#options.generatorRate;
+      this.#generator = publishTraffic(this.#log, {
+        clock: systemClock,
+        messagesPerSecond: rate,
+        seed: this.#options.generatorSeed ?? 1,
+        signal: this.#abort.signal,
+        onProgress: (t) => {
+          this.#generated = t;
+        },
+      });
+      this.#generator.catch((err) => this.#logger.error(`generator stopped: ${String(err)}`));
+      this.#logger.info(`generator: ${rate} messages/s with read receipts, spam bursts and trends`);
+    }
+    this.#status = setInterval(() => this.#logStatus(), this.#options.statusIntervalMs ?? 10_000);
+    this.#status.unref();
+  }
+
+  /** Resolves when a processor fails (the instance should then stop), never otherwise. */
+  failed(): Promise<{ name: string; error: unknown }> {
+    return Promise.race(
+      [...this.#runtimes].map(([name, r]) => r.done.then(() => ({ name, error: r.failure }))),
+    ).then((f) => (f.error === undefined ? new Promise<never>(() => {}) : f));
+  }
+
+  #logStatus(): void {
+    const parts = [...this.#runtimes].map(([name, r]) => {
+      const m = r.metrics();
+      const lag = Object.values(m.lag).reduce((a, b) => a + b, 0);
+      return `${name} processed=${m.counters.recordsProcessed} dlq=${m.counters.deadLettered} lag=${lag}`;
+    });
+    if (this.#generator !== undefined)
+      parts.push(`generated messages=${this.#generated.messages} views=${this.#generated.views}`);
+    this.#logger.info(parts.join(' | '));
+  }
+
+  /** Idempotent: generator, processors (each drains and commits), storage, log. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      clearInterval(this.#status);
+      this.#abort.abort();
+      await this.#generator?.catch(() => undefined);
+      for (const [name, runtime] of this.#runtimes) {
+        await runtime.stop();
+        this.#logger.info(`processor ${name}: stopped`);
+      }
+      await this.#ch?.close();
+      await this.#log?.close();
+      this.#logger.info('stopped');
+    })();
+    return this.#stopping;
+  }
+}
