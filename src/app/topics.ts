@@ -1,5 +1,6 @@
-import { dlqTopicOf, Topics } from '../events/index.ts';
+import { Topics } from '../events/index.ts';
 import type { TopicSpec } from '../log/index.ts';
+import { dlqTopicOf } from '../streams/index.ts';
 
 const DLQ_RETENTION_MS = 30 * 86_400_000;
 

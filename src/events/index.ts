@@ -12,7 +12,7 @@ export { MessageViewSchema } from './message-view.ts';
 export * from './outputs.ts';
 export { decodeEvent, validateEvent } from './parse.ts';
 export { formatRfc3339, parseRfc3339 } from './time.ts';
-export { dlqTopicOf, type TopicName, Topics } from './topics.ts';
+export { type TopicName, Topics } from './topics.ts';
 
 /** Decode and validate a `chat.messages` value (throws AppError EVENT_INVALID / EVENT_UNPARSEABLE). */
 export function decodeChatMessage(bytes: Uint8Array | string | null): ChatMessage {

@@ -60,8 +60,3 @@ export const Topics = {
 >;
 
 export type TopicName = (typeof Topics)[keyof typeof Topics]['name'];
-
-/** Dead-letter topic of a source topic. */
-export function dlqTopicOf(topic: string): string {
-  return `${topic}.dlq`;
-}
