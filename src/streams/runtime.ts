@@ -58,11 +58,14 @@ export interface StreamsRuntimeOptions {
   /** Stream-time idle advance (see task.ts); default 2 000 ms; null disables. */
   readonly idleAdvanceMs?: number | null;
   readonly errorPolicies?: ErrorPolicies;
-  /** Records per poll. Default 2 000. */
+  /**
+   * Records per poll. Default 10 000. (The embedded log's reader can spin when a poll nearly full
+   * meets a large batch; a larger value avoids it until that is fixed — see the streams report.)
+   */
   readonly maxPollRecords?: number;
   /** Poll wait when there is nothing to read (also the wall-clock tick). Default 50 ms. */
   readonly pollTimeoutMs?: number;
-  /** Commit early when this many output records are buffered. Default 50 000. */
+  /** Commit early when this many output records are buffered. Default 20 000. */
   readonly maxBufferedRecords?: number;
   /** Retries of a sink flush failing with a retriable error (back-off 100 ms doubling to 5 s). Default 5. */
   readonly sinkFlushRetries?: number;
@@ -81,6 +84,10 @@ export interface RuntimeMetrics {
 }
 
 const channel = diagnostics.channel(STREAMS_DIAGNOSTICS_CHANNEL);
+/** Records processed between two commit checks. */
+const PROCESS_SLICE = 1_000;
+/** Records per `send` call: keeps the log's batches small (at most ~2 000 records per partition). */
+const SEND_CHUNK = 2_000;
 
 export class StreamsRuntime {
   readonly applicationId: string;
@@ -130,9 +137,9 @@ export class StreamsRuntime {
       processing: options.errorPolicies?.processing ?? 'dead-letter',
       late: options.errorPolicies?.late ?? 'drop',
     };
-    this.#maxPollRecords = options.maxPollRecords ?? 2_000;
+    this.#maxPollRecords = options.maxPollRecords ?? 10_000;
     this.#pollTimeoutMs = options.pollTimeoutMs ?? 50;
-    this.#maxBuffered = options.maxBufferedRecords ?? 50_000;
+    this.#maxBuffered = options.maxBufferedRecords ?? 20_000;
     this.#sinkRetries = options.sinkFlushRetries ?? 5;
     this.#done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
@@ -321,7 +328,7 @@ export class StreamsRuntime {
   async #onRevoked(_tps: readonly TopicPartition[]): Promise<void> {
     if (this.#tasks.size === 0) return;
     try {
-      await this.#commit(true);
+      await this.#commit();
     } catch (err) {
       // A member kicked out of the group cannot commit: its tasks now belong to someone else.
       if (!isAppError(err, ErrorCode.LOG_FENCED)) throw err;
@@ -347,23 +354,29 @@ export class StreamsRuntime {
     try {
       while (!this.#stopping) {
         const records = await consumer.poll(this.#pollTimeoutMs);
-        this.#processBatch(records);
-        for (const task of this.#tasks.values()) task.tick();
-        const now = this.#clock.now();
-        if (now - this.#lastCommit >= this.#commitIntervalMs || this.#needsEarlyCommit())
-          await this.#commit(false);
-        if (now - this.#lastLag >= 1_000) await this.#refreshLag(now);
+        // Large polls are processed in slices, with commits (and back-pressure) between slices.
+        for (let i = 0; i === 0 || i < records.length; i += PROCESS_SLICE) {
+          this.#processBatch(records, i, Math.min(records.length, i + PROCESS_SLICE));
+          for (const task of this.#tasks.values()) task.tick();
+          const now = this.#clock.now();
+          const polledAll = i + PROCESS_SLICE >= records.length;
+          if (now - this.#lastCommit >= this.#commitIntervalMs || this.#needsEarlyCommit()) {
+            await this.#commit(polledAll);
+          }
+          if (now - this.#lastLag >= 1_000) await this.#refreshLag(now);
+        }
       }
     } catch (err) {
       await this.#fail(err);
     }
   }
 
-  #processBatch(records: readonly LogRecord[]): void {
+  #processBatch(records: readonly LogRecord[], from: number, to: number): void {
     let task: StreamTask | undefined;
     let lastTopic = '';
     let lastPartition = -1;
-    for (const r of records) {
+    for (let i = from; i < to; i++) {
+      const r = records[i] as LogRecord;
       if (r.partition !== lastPartition || r.topic !== lastTopic) {
         task = this.#taskByTp.get(tpKey(r));
         lastTopic = r.topic;
@@ -397,12 +410,19 @@ export class StreamsRuntime {
     }
   }
 
-  /** One transaction: sinks flushed, outputs + changelogs + offsets of every task with progress. */
-  async #commit(force: boolean): Promise<void> {
+  /**
+   * One transaction: sinks flushed, outputs + changelogs + offsets of every task with progress.
+   * `polledAll`: every polled record was processed, so the consumer positions (past transaction
+   * markers) may be committed; otherwise the processed offsets are.
+   */
+  async #commit(polledAll = true): Promise<void> {
     const started = performance.now();
     this.#lastCommit = this.#clock.now();
-    const tasks = [...this.#tasks.values()].filter((t) => t.hasProgress);
-    if (tasks.length === 0 && !force) return;
+    // Also tasks whose consumer position moved past transaction markers since their last commit, so
+    // committed offsets reach the end of the partition (consumer lag 0).
+    const tasks = [...this.#tasks.values()].filter(
+      (t) => t.hasProgress || (polledAll && this.#positionAhead(t)),
+    );
     if (tasks.length === 0) return;
     for (const task of tasks) for (const sink of task.sinks) await this.#flushSink(sink);
     const producer = this.#producer as TransactionalProducer;
@@ -430,20 +450,29 @@ export class StreamsRuntime {
     for (const task of tasks) {
       for (const r of task.takeOutputs()) add(r);
       for (const r of task.takeChangelog(this.topology.changelogTopic)) add(r);
-      offsets.push(...task.takeOffsets());
+      const consumed = new Map(task.takeOffsets().map((o) => [o.topic, o.offset]));
+      for (const topic of task.sub.sourceTopics) {
+        const processed = consumed.get(topic);
+        const offset = polledAll ? this.#position(topic, task.partition, processed ?? -1) : (processed ?? -1);
+        if (offset >= 0 && offset !== task.committedOffsets.get(topic)) {
+          offsets.push({ topic, partition: task.partition, offset });
+        }
+      }
     }
     producer.begin();
     try {
       const sends: Promise<unknown>[] = [];
       for (const [topic, list] of byTopic) {
         records += list.length;
-        sends.push(producer.send(topic, list));
+        for (let i = 0; i < list.length; i += SEND_CHUNK)
+          sends.push(producer.send(topic, list.slice(i, i + SEND_CHUNK)));
       }
       await Promise.all(sends);
       if (offsets.length > 0) {
         await producer.sendOffsets((this.#consumer as Consumer).groupMetadata(), offsets);
       }
       await producer.commit();
+      for (const o of offsets) this.#taskByTp.get(tpKey(o))?.committedOffsets.set(o.topic, o.offset);
     } catch (err) {
       await producer.abort().catch(() => {});
       throw err;
@@ -460,6 +489,26 @@ export class StreamsRuntime {
       offsets: offsets.length,
       counters: this.#counters(),
     });
+  }
+
+  #positionAhead(task: StreamTask): boolean {
+    for (const topic of task.sub.sourceTopics) {
+      const committed = task.committedOffsets.get(topic) ?? -1;
+      if (this.#position(topic, task.partition, -1) > committed) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The offset to commit for a consumed partition: the consumer's position (past transaction markers
+   * after the last processed record), or the processed offset + 1 when the partition is gone.
+   */
+  #position(topic: string, partition: number, processed: number): number {
+    try {
+      return Math.max(processed, (this.#consumer as Consumer).position({ topic, partition }));
+    } catch {
+      return processed;
+    }
   }
 
   async #refreshLag(now: number): Promise<void> {
@@ -552,7 +601,7 @@ export class StreamsRuntime {
     await this.#loop;
     if ((this.#state as RuntimeState) === 'failed') return;
     try {
-      await this.#commit(false);
+      await this.#commit();
       await this.#closeTasks();
       await this.#consumer?.close();
       await this.#release();

@@ -49,7 +49,14 @@ function upperBound(arr: readonly number[], x: number): number {
   return lo;
 }
 
-/** A binary min-heap of (end, key id): the windows still to close. */
+function before(e1: number, id1: string, e2: number, id2: string): boolean {
+  return e1 < e2 || (e1 === e2 && id1 < id2);
+}
+
+/**
+ * A binary min-heap of (end, key id): the windows still to close, in (end, key) order — so a
+ * restored store closes exactly like the original.
+ */
 class CloseQueue {
   readonly #ends: number[] = [];
   readonly #ids: string[] = [];
@@ -70,7 +77,8 @@ class CloseQueue {
     ids.push(id);
     while (i > 0) {
       const p = (i - 1) >>> 1;
-      if ((ends[p] as number) <= end) break;
+      const pe = ends[p] as number;
+      if (pe < end || (pe === end && (ids[p] as string) <= id)) break;
       ends[i] = ends[p] as number;
       ids[i] = ids[p] as string;
       i = p;
@@ -93,8 +101,9 @@ class CloseQueue {
         const l = 2 * i + 1;
         if (l >= n) break;
         const r = l + 1;
-        const c = r < n && (ends[r] as number) < (ends[l] as number) ? r : l;
-        if ((ends[c] as number) >= lastEnd) break;
+        const c =
+          r < n && before(ends[r] as number, ids[r] as string, ends[l] as number, ids[l] as string) ? r : l;
+        if (!before(ends[c] as number, ids[c] as string, lastEnd, lastId)) break;
         ends[i] = ends[c] as number;
         ids[i] = ids[c] as string;
         i = c;

@@ -122,6 +122,10 @@ function keyValue<K, V>(name: string, codecs: { key: Codec<K>; value: Codec<V> }
 
 export const Stores = Object.freeze({ keyValue });
 
+function byId(a: { id: string }, b: { id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 /** One window of a time-windowed aggregation. */
 export interface WindowEntry<K, A> {
   readonly id: string;
@@ -139,7 +143,8 @@ export interface WindowEntry<K, A> {
 
 /**
  * The store behind tumbling/hopping aggregations: windows bucketed by end, ends kept sorted, so
- * closing is popping the oldest buckets — state stays bounded by the open windows.
+ * closing is popping the oldest buckets — state stays bounded by the open windows. Windows close in
+ * (end, key) order, so a restarted task emits in the same order as an uninterrupted one.
  */
 export class TimeWindowStore<K, A> implements StateStoreImpl, ReadOnlyWindowStore<K, A> {
   readonly name: string;
@@ -211,7 +216,9 @@ export class TimeWindowStore<K, A> implements StateStoreImpl, ReadOnlyWindowStor
       const end = ends[n] as number;
       const bucket = this.#byEnd.get(end);
       if (bucket !== undefined) {
-        for (const entry of bucket.values()) {
+        // Key order, not insertion order: a restored store must close exactly like the original.
+        const entries = [...bucket.values()].sort(byId);
+        for (const entry of entries) {
           onClose(entry);
           entry.removed = true;
           if (entry.flushed) this.#tombstones.push(this.#changelogKey(entry));

@@ -87,6 +87,8 @@ export class StreamTask {
   outputs: OutgoingRecord[] = [];
   readonly stores = new Map<string, StateStoreImpl>();
   readonly sinks: ExternalSink<unknown, unknown>[] = [];
+  /** Input offsets this task committed last, per source topic (kept by the runtime). */
+  readonly committedOffsets = new Map<string, number>();
 
   readonly #o: TaskOptions;
   readonly #applicationId: string;
