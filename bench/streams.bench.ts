@@ -5,7 +5,7 @@
  * processed and committed (outputs, changelogs and offsets in transactions every 100 ms).
  * Prints one line per scenario and, last, one JSON object (also written to bench/results/streams.json).
  *
- *   npm run bench:streams            # BENCH_RECORDS=300000 by default
+ *   npm run bench:streams            # BENCH_RECORDS=300000 by default; BENCH_ONLY=<scenario>
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,8 @@ import {
 } from '../src/streams/index.ts';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 300_000);
-const KEYS = 10_000;
+// Distinct keys (users, conversations): fewer keys mean fuller windows and fewer window results per input.
+const KEYS = Number(process.env.BENCH_KEYS ?? 1_000);
 const PARTITIONS = 4;
 const str = Codecs.string;
 const out = { key: windowedKeyCodec(str), value: Codecs.json<number>() };
@@ -65,7 +66,7 @@ async function run(name: string, topology: (b: StreamsBuilder) => void): Promise
       { name: 'out', partitions: PARTITIONS, retentionMs: null },
     ]);
     const producer = log.producer();
-    // ~100 records/s of event time per key … 10 000 keys, 1 ms apart: realistic chat-like density.
+    // One record per ms of event time, keys round-robin (a co-prime stride).
     const t0 = Date.now() - RECORDS;
     for (let i = 0; i < RECORDS; i += 2_000) {
       const batch: ProducerRecord[] = [];
@@ -105,7 +106,10 @@ async function run(name: string, topology: (b: StreamsBuilder) => void): Promise
 }
 
 const result: Record<string, number | string> = {};
-for (const [name, topology] of Object.entries(scenarios)) result[`${name}_rps`] = await run(name, topology);
+const only = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=hopping_count to profile one scenario
+for (const [name, topology] of Object.entries(scenarios)) {
+  if (only === undefined || only === name) result[`${name}_rps`] = await run(name, topology);
+}
 result.records = RECORDS;
 result.partitions = PARTITIONS;
 result.keys = KEYS;

@@ -120,7 +120,7 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
   readonly #diffMs: number;
   readonly #graceMs: number;
   readonly #keyCodec: Codec<K>;
-  /** null: values are not kept (count). */
+  /** null: values are not kept and the aggregate is the record count (count()). */
   readonly #valueCodec: Codec<V> | null;
   readonly #initializer: () => A;
   readonly #aggregator: (key: K, value: V, agg: A) => A;
@@ -224,6 +224,8 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
       const j = lowerBound(arr, end - 1 - D);
       if (arr[j] !== end - 1 - D) return undefined;
     }
+    // count: no values kept, the aggregate is the number of records in the window.
+    if (this.#valueCodec === null) return (hi - lo) as A;
     let agg = this.#initializer();
     for (let i = lo; i < hi; i++) agg = this.#aggregator(state.key, state.values[i] as V, agg);
     return agg;

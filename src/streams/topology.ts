@@ -88,6 +88,9 @@ type Supplier<T> = () => T;
 export function windowedKeyCodec<K>(inner: Codec<K> = Codecs.json<K>()): Codec<Windowed<K>> {
   return {
     serialize: (w) => {
+      if (inner === (Codecs.string as Codec<unknown>) && typeof w.key === 'string') {
+        return Buffer.from(`{"key":${JSON.stringify(w.key)},"startMs":${w.startMs},"endMs":${w.endMs}}`);
+      }
       const kb = inner.serialize(w.key);
       return Buffer.from(
         `{"key":${kb === null ? 'null' : JSON.stringify(kb.toString('utf8'))},"startMs":${w.startMs},"endMs":${w.endMs}}`,
