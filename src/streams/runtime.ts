@@ -355,11 +355,11 @@ export class StreamsRuntime {
       while (!this.#stopping) {
         const records = await consumer.poll(this.#pollTimeoutMs);
         // Large polls are processed in slices, with commits (and back-pressure) between slices.
-        for (let i = 0; i === 0 || i < records.length; i += PROCESS_SLICE) {
-          this.#processBatch(records, i, Math.min(records.length, i + PROCESS_SLICE));
+        for (let i = 0; i === 0 || i < records.length; ) {
+          i = this.#processBatch(records, i, Math.min(records.length, i + PROCESS_SLICE));
           for (const task of this.#tasks.values()) task.tick();
           const now = this.#clock.now();
-          const polledAll = i + PROCESS_SLICE >= records.length;
+          const polledAll = i >= records.length;
           if (now - this.#lastCommit >= this.#commitIntervalMs || this.#needsEarlyCommit()) {
             await this.#commit(polledAll);
           }
@@ -371,7 +371,8 @@ export class StreamsRuntime {
     }
   }
 
-  #processBatch(records: readonly LogRecord[], from: number, to: number): void {
+  /** Process records[from, to); stops early after a record that made a sink want a flush. Returns the next index. */
+  #processBatch(records: readonly LogRecord[], from: number, to: number): number {
     let task: StreamTask | undefined;
     let lastTopic = '';
     let lastPartition = -1;
@@ -382,8 +383,11 @@ export class StreamsRuntime {
         lastTopic = r.topic;
         lastPartition = r.partition;
       }
-      task?.process(r);
+      if (task === undefined) continue;
+      task.process(r);
+      if (task.sinks.length > 0 && task.sinks.some((sink) => sink.wantsFlush?.() === true)) return i + 1;
     }
+    return Math.max(to, from + 1);
   }
 
   #needsEarlyCommit(): boolean {
