@@ -464,26 +464,33 @@ export class PartitionLog {
     let pos = from;
     const start = out.length;
     let si = this.#segmentFor(pos);
+    /** Where the next chunk starts when the previous one ended inside a frame (same segment). */
+    let resumeAt = -1;
     while (pos < to && out.length - start < max) {
       const seg = this.#segments[si];
       if (seg === undefined) break;
       if (pos > seg.lastOffset || seg.size === 0) {
         si++;
+        resumeAt = -1;
         const next = this.#segments[si];
         if (next === undefined) break;
         if (next.baseOffset > pos) pos = next.baseOffset;
         continue;
       }
-      // sparse index: last entry at or below pos
-      const offs = seg.idxOffsets;
-      let lo = 0;
-      let hi = offs.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (offs[mid]! <= pos) lo = mid;
-        else hi = mid - 1;
+      let filePos = resumeAt;
+      if (filePos < 0) {
+        // sparse index: last entry at or below pos
+        const offs = seg.idxOffsets;
+        let lo = 0;
+        let hi = offs.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (offs[mid]! <= pos) lo = mid;
+          else hi = mid - 1;
+        }
+        filePos = seg.idxPositions[lo] ?? 0;
       }
-      const filePos = seg.idxPositions[lo] ?? 0;
+      resumeAt = -1;
       const wanted = Math.min(
         seg.size - filePos,
         Math.max(16384, Math.min(4 * 1024 * 1024, (max - (out.length - start)) * 400)),
@@ -502,6 +509,8 @@ export class PartitionLog {
             if (got < frameBytes) throw this.#corrupt(seg, filePos);
             continue;
           }
+          // The chunk ends inside this frame: the next chunk starts at it (never the same chunk again).
+          resumeAt = filePos + p;
           break;
         }
         if (check === FrameCheck.INVALID) throw this.#corrupt(seg, filePos + p);
