@@ -59,8 +59,7 @@ export interface StreamsRuntimeOptions {
   readonly idleAdvanceMs?: number | null;
   readonly errorPolicies?: ErrorPolicies;
   /**
-   * Records per poll. Default 10 000. (The embedded log's reader can spin when a poll nearly full
-   * meets a large batch; a larger value avoids it until that is fixed — see the streams report.)
+   * Records per poll. Default 10 000 (processed in slices, with a commit check between slices).
    */
   readonly maxPollRecords?: number;
   /** Poll wait when there is nothing to read (also the wall-clock tick). Default 50 ms. */

@@ -21,11 +21,9 @@ export async function tempLog(t: TestContext, prefix = 'streams-'): Promise<Log>
 /** Every committed record of a topic (all partitions, up to the last stable offset), per partition in order. */
 export async function readCommitted(log: Log, topic: string): Promise<LogRecord[][]> {
   const { partitions } = await log.describeTopic(topic);
-  // Large polls: the embedded log's reader can spin on a nearly full poll (reported to its owner).
   const consumer = log.consumer({
     groupId: `reader-${topic}-${Math.random()}`,
     isolationLevel: 'read_committed',
-    maxPollRecords: 1_000_000,
   });
   const out: LogRecord[][] = [];
   try {
