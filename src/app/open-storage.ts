@@ -1,10 +1,11 @@
 import { systemClock } from '../clock/index.ts';
 import type { Config } from '../config/index.ts';
-import { type ClickHouse, migrate, openChdb, openHttp } from '../storage/index.ts';
+import { applyRetention, type ClickHouse, migrate, openChdb, openHttp } from '../storage/index.ts';
 
 /**
  * The ClickHouse the configuration asks for — chDB under DATA_DIR, or a server over HTTP — with the
- * schema's pending migrations applied (start-up is where migrations run).
+ * schema's pending migrations applied (start-up is where migrations run) and the retention (TTL) of
+ * each table set from RETENTION_*_DAYS.
  */
 export async function openStorage(config: Config): Promise<ClickHouse> {
   const ch =
@@ -18,6 +19,7 @@ export async function openStorage(config: Config): Promise<ClickHouse> {
   try {
     await ch.ping();
     await migrate(ch, { clock: systemClock });
+    await applyRetention(ch, { ...config.retention });
   } catch (err) {
     await ch.close();
     throw err;

@@ -59,6 +59,26 @@ export const ENV = {
   },
   CLICKHOUSE_USER: { schema: optionalText, doc: 'ClickHouse user (default: the server’s default user)' },
   CLICKHOUSE_PASSWORD: { schema: z.string().optional(), secret: true, doc: 'ClickHouse password' },
+  RETENTION_MESSAGES_DAYS: {
+    schema: int(0),
+    default: '0',
+    doc: 'ClickHouse: keep messages this many days (0 = forever)',
+  },
+  RETENTION_VIEWS_DAYS: {
+    schema: int(0),
+    default: '30',
+    doc: 'ClickHouse: keep view events this many days (0 = forever)',
+  },
+  RETENTION_METRICS_DAYS: {
+    schema: int(0),
+    default: '30',
+    doc: 'ClickHouse: keep windowed metrics and trends this many days (0 = forever)',
+  },
+  RETENTION_ALERTS_DAYS: {
+    schema: int(0),
+    default: '90',
+    doc: 'ClickHouse: keep alerts this many days (0 = forever)',
+  },
   LOG_FSYNC: {
     schema: oneOf(['always', 'interval', 'never']),
     default: 'interval',
@@ -148,6 +168,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
             user: get('CLICKHOUSE_USER'),
             password: get('CLICKHOUSE_PASSWORD'),
           },
+    retention: {
+      messagesDays: get('RETENTION_MESSAGES_DAYS'),
+      viewsDays: get('RETENTION_VIEWS_DAYS'),
+      metricsDays: get('RETENTION_METRICS_DAYS'),
+      alertsDays: get('RETENTION_ALERTS_DAYS'),
+    },
     streams: {
       commitIntervalMs: get('STREAMS_COMMIT_INTERVAL_MS'),
       graceMs: get('STREAMS_GRACE_MS'),

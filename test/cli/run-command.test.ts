@@ -33,6 +33,18 @@ test('msgtrack start runs log, migrations, sink and generator; SIGINT drains and
   t.after(() => ch.close());
   const [row] = await ch.query<{ n: string }>('SELECT count() AS n FROM message_db.messages');
   assert.ok(Number(row!.n) > 100, `messages stored: ${row!.n}`);
+  // Retention from RETENTION_*_DAYS (defaults): views expire after 30 days, messages never.
+  const ttl = await ch.query<{ name: string; ttl: number }>(
+    `SELECT name, toUInt8(position(engine_full, ' TTL ') > 0) AS ttl FROM system.tables
+     WHERE database = 'message_db' AND name IN ('messages_base', 'message_views') ORDER BY name`,
+  );
+  assert.deepStrictEqual(
+    ttl.map((r) => [r.name, Number(r.ttl)]),
+    [
+      ['message_views', 1],
+      ['messages_base', 0],
+    ],
+  );
 });
 
 test('msgtrack process needs known processor names', () => {

@@ -12,6 +12,7 @@ test('defaults: embedded log and chDB, loopback, documented numbers', () => {
     api: { host: '127.0.0.1', port: 8080, token: undefined },
     log: { kind: 'embedded', fsync: 'interval', fsyncIntervalMs: 1000 },
     storage: { kind: 'chdb' },
+    retention: { messagesDays: 0, viewsDays: 30, metricsDays: 30, alertsDays: 90 },
     streams: { commitIntervalMs: 100, graceMs: 5000, idleMs: 2000 },
     processors: {
       clickhouseSink: { batchRows: 50000, flushMs: 1000 },
