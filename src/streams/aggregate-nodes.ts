@@ -101,22 +101,18 @@ export function slidingWindowAggregate<K, V, A>(opts: {
   return (ctx) => {
     const task = ctx.task;
     const store = task.store<SlidingWindowStore<K, V, A>>(storeName);
-    const emitFinal = (key: K, id: string, end: number): void => {
-      const agg = store.windowAggregate(id, end);
-      if (agg !== undefined) {
-        ctx.forward({
-          key: { key, startMs: end - D, endMs: end },
-          value: agg,
-          timestamp: end,
-          headers: NO_HEADERS,
-        });
-      }
+    const emitFinal = (key: K, end: number, agg: A): void => {
+      ctx.forward({
+        key: { key, startMs: end - D, endMs: end },
+        value: agg,
+        timestamp: end,
+        headers: NO_HEADERS,
+      });
     };
-    const noop = (): void => {};
     // Windows with end <= limit are closed.
     task.onStreamTime((st) => {
       const limit = st - graceMs - 1;
-      if (store.firstEnd() <= limit) store.closeUpTo(limit, onUpdate ? noop : emitFinal);
+      if (store.firstEnd() <= limit) store.closeUpTo(limit, onUpdate ? null : emitFinal);
     });
     return {
       process(record) {

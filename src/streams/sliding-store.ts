@@ -19,12 +19,26 @@ export interface SlidingKeyState<K, V> {
   readonly id: string;
   readonly key: K;
   readonly ts: number[];
+  /** The records' values, parallel to `ts`; empty when the store keeps no values (count()). */
   readonly values: V[];
   /** Windows with end <= this are closed for this key. */
   closedUpTo: number;
   dirty: boolean;
   flushed: boolean;
+  /** In the store's key map; false once removed or replaced (its queued entries then go by id). */
+  live: boolean;
+  /** Collected by the running `closeUpTo`. */
+  touched: boolean;
   keyBytes: Buffer | null | undefined;
+}
+
+const NO_ENDS: readonly number[] = Object.freeze([]);
+
+/** Remove the first `n` elements in place (no allocation, unlike `splice`). */
+function dropFront(arr: unknown[], n: number): void {
+  const len = arr.length;
+  for (let i = n; i < len; i++) arr[i - n] = arr[i];
+  arr.length = len - n;
 }
 
 function lowerBound(arr: readonly number[], x: number): number {
@@ -53,47 +67,146 @@ function before(e1: number, id1: string, e2: number, id2: string): boolean {
   return e1 < e2 || (e1 === e2 && id1 < id2);
 }
 
+/** An entry of the close queue: a window end and the key state it belongs to. */
+interface Queued {
+  readonly id: string;
+}
+
+/** A run of entries pushed in ascending (end, key id) order: a FIFO with a moving head. */
+class Run<S extends Queued> {
+  ends: number[] = [];
+  states: S[] = [];
+  head = 0;
+
+  get size(): number {
+    return this.ends.length - this.head;
+  }
+
+  /** Whether (end, id) can be appended without breaking the order. */
+  accepts(end: number, id: string): boolean {
+    const n = this.ends.length;
+    if (n === this.head) return true;
+    const last = this.ends[n - 1] as number;
+    return last < end || (last === end && (this.states[n - 1] as S).id <= id);
+  }
+
+  shift(): void {
+    this.head++;
+    const n = this.ends.length;
+    if (this.head === n) {
+      this.ends = [];
+      this.states = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= n) {
+      this.ends = this.ends.slice(this.head);
+      this.states = this.states.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
 /**
- * A binary min-heap of (end, key id): the windows still to close, in (end, key) order — so a
- * restored store closes exactly like the original.
+ * The windows still to close, as (end, key state) entries popped in (end, key id) order — so a
+ * restored store closes exactly like the original. In-order input pushes ascending left-window ends
+ * (t) and ascending right-window ends (t + 1 + D): each lands at the tail of one of two sorted runs
+ * (O(1)); anything else goes to a binary min-heap. The minimum is the least of the three heads.
  */
-class CloseQueue {
+class CloseQueue<S extends Queued> {
+  readonly #runA = new Run<S>();
+  readonly #runB = new Run<S>();
   readonly #ends: number[] = [];
-  readonly #ids: string[] = [];
+  readonly #states: S[] = [];
 
   get length(): number {
-    return this.#ends.length;
+    return this.#runA.size + this.#runB.size + this.#ends.length;
   }
 
   peek(): number {
-    return this.#ends[0] ?? Number.POSITIVE_INFINITY;
+    const a = this.#runA;
+    const b = this.#runB;
+    let min = this.#ends[0] ?? Number.POSITIVE_INFINITY;
+    if (a.head < a.ends.length && (a.ends[a.head] as number) < min) min = a.ends[a.head] as number;
+    if (b.head < b.ends.length && (b.ends[b.head] as number) < min) min = b.ends[b.head] as number;
+    return min;
   }
 
-  push(end: number, id: string): void {
+  push(end: number, state: S): void {
+    const id = state.id;
+    if (this.#runA.accepts(end, id)) {
+      this.#runA.ends.push(end);
+      this.#runA.states.push(state);
+    } else if (this.#runB.accepts(end, id)) {
+      this.#runB.ends.push(end);
+      this.#runB.states.push(state);
+    } else {
+      this.#heapPush(end, state);
+    }
+  }
+
+  /** Remove the minimum; returns its state (call only when length > 0). */
+  pop(): S {
+    const a = this.#runA;
+    const b = this.#runB;
+    // The smallest head among the two runs and the heap, by (end, id).
+    let src = 0;
+    let end = Number.POSITIVE_INFINITY;
+    let id = '';
+    if (this.#ends.length > 0) {
+      src = 3;
+      end = this.#ends[0] as number;
+      id = (this.#states[0] as S).id;
+    }
+    if (a.head < a.ends.length) {
+      const e = a.ends[a.head] as number;
+      const i = (a.states[a.head] as S).id;
+      if (src === 0 || before(e, i, end, id)) {
+        src = 1;
+        end = e;
+        id = i;
+      }
+    }
+    if (b.head < b.ends.length) {
+      const e = b.ends[b.head] as number;
+      const i = (b.states[b.head] as S).id;
+      if (src === 0 || before(e, i, end, id)) {
+        src = 2;
+        end = e;
+        id = i;
+      }
+    }
+    if (src === 3) return this.#heapPop();
+    const run = src === 1 ? a : b;
+    const state = run.states[run.head] as S;
+    run.shift();
+    return state;
+  }
+
+  #heapPush(end: number, state: S): void {
     const ends = this.#ends;
-    const ids = this.#ids;
+    const states = this.#states;
+    const id = state.id;
     let i = ends.length;
     ends.push(end);
-    ids.push(id);
+    states.push(state);
     while (i > 0) {
       const p = (i - 1) >>> 1;
       const pe = ends[p] as number;
-      if (pe < end || (pe === end && (ids[p] as string) <= id)) break;
-      ends[i] = ends[p] as number;
-      ids[i] = ids[p] as string;
+      if (pe < end || (pe === end && (states[p] as S).id <= id)) break;
+      ends[i] = pe;
+      states[i] = states[p] as S;
       i = p;
     }
     ends[i] = end;
-    ids[i] = id;
+    states[i] = state;
   }
 
-  /** Remove the minimum; returns its id (call only when length > 0). */
-  pop(): string {
+  #heapPop(): S {
     const ends = this.#ends;
-    const ids = this.#ids;
-    const topId = ids[0] as string;
+    const states = this.#states;
+    const top = states[0] as S;
     const lastEnd = ends.pop() as number;
-    const lastId = ids.pop() as string;
+    const last = states.pop() as S;
+    const lastId = last.id;
     const n = ends.length;
     if (n > 0) {
       let i = 0;
@@ -102,16 +215,18 @@ class CloseQueue {
         if (l >= n) break;
         const r = l + 1;
         const c =
-          r < n && before(ends[r] as number, ids[r] as string, ends[l] as number, ids[l] as string) ? r : l;
-        if (!before(ends[c] as number, ids[c] as string, lastEnd, lastId)) break;
+          r < n && before(ends[r] as number, (states[r] as S).id, ends[l] as number, (states[l] as S).id)
+            ? r
+            : l;
+        if (!before(ends[c] as number, (states[c] as S).id, lastEnd, lastId)) break;
         ends[i] = ends[c] as number;
-        ids[i] = ids[c] as string;
+        states[i] = states[c] as S;
         i = c;
       }
       ends[i] = lastEnd;
-      ids[i] = lastId;
+      states[i] = last;
     }
-    return topId;
+    return top;
   }
 }
 
@@ -125,7 +240,7 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
   readonly #initializer: () => A;
   readonly #aggregator: (key: K, value: V, agg: A) => A;
   readonly #keys = new Map<string, SlidingKeyState<K, V>>();
-  readonly #queue = new CloseQueue();
+  readonly #queue = new CloseQueue<SlidingKeyState<K, V>>();
   #dirty: SlidingKeyState<K, V>[] = [];
   #tombstones: Buffer[] = [];
   #records = 0;
@@ -154,7 +269,7 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
    * Add a record at `ts`; returns the ends of the open windows it created or changed, ascending.
    * `closedUpTo` = stream time − grace.
    */
-  add(key: K, value: V, ts: number, closedUpTo: number, wantChanged: boolean): number[] {
+  add(key: K, value: V, ts: number, closedUpTo: number, wantChanged: boolean): readonly number[] {
     const D = this.#diffMs;
     const id = keyIdOf(key, this.#keyCodec);
     let state = this.#keys.get(id);
@@ -167,6 +282,8 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
         closedUpTo: this.#closedUpTo,
         dirty: false,
         flushed: false,
+        live: true,
+        touched: false,
         keyBytes: undefined,
       };
       this.#keys.set(id, state);
@@ -174,20 +291,21 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
     const arr = state.ts;
     const at = upperBound(arr, ts);
     const duplicate = at > 0 && arr[at - 1] === ts;
+    const keepValues = this.#valueCodec !== null;
     if (at === arr.length) {
       arr.push(ts);
-      state.values.push(value);
+      if (keepValues) state.values.push(value);
     } else {
       arr.splice(at, 0, ts);
-      state.values.splice(at, 0, value);
+      if (keepValues) state.values.splice(at, 0, value);
     }
     this.#records++;
     this.#markDirty(state);
     if (!duplicate) {
-      if (ts > closedUpTo) this.#queue.push(ts, id);
-      if (ts + 1 + D > closedUpTo) this.#queue.push(ts + 1 + D, id);
+      if (ts > closedUpTo) this.#queue.push(ts, state);
+      if (ts + 1 + D > closedUpTo) this.#queue.push(ts + 1 + D, state);
     }
-    if (!wantChanged) return [];
+    if (!wantChanged) return NO_ENDS;
     const ends: number[] = [];
     // Right windows of earlier records in [ts − D − 1, ts − 1] now hold ts.
     for (let i = lowerBound(arr, ts - D - 1); i < at && (arr[i] as number) < ts; i++) {
@@ -213,7 +331,10 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
   /** The aggregate of the window [end − D, end] of a key, or undefined when that window does not exist. */
   windowAggregate(id: string, end: number): A | undefined {
     const state = this.#keys.get(id);
-    if (state === undefined) return undefined;
+    return state === undefined ? undefined : this.#aggregateOf(state, end);
+  }
+
+  #aggregateOf(state: SlidingKeyState<K, V>, end: number): A | undefined {
     const arr = state.ts;
     const D = this.#diffMs;
     const lo = lowerBound(arr, end - D);
@@ -241,33 +362,42 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
   }
 
   /**
-   * Close every window with end <= `closedUpTo`, in end order, calling `onClose` for those that
-   * exist; then drop records no open window can need.
+   * Close every window with end <= `closedUpTo`, in end order, calling `onClose` (when given) with
+   * the final aggregate of each that exists; then drop records no open window can need.
    */
-  closeUpTo(closedUpTo: number, onClose: (key: K, id: string, end: number) => void): void {
+  closeUpTo(closedUpTo: number, onClose: ((key: K, end: number, aggregate: A) => void) | null): void {
     if (closedUpTo <= this.#closedUpTo) return;
     this.#closedUpTo = closedUpTo;
     const queue = this.#queue;
-    const touched = new Set<SlidingKeyState<K, V>>();
+    const touched: SlidingKeyState<K, V>[] = [];
     while (queue.length > 0 && queue.peek() <= closedUpTo) {
       const end = queue.peek();
-      const id = queue.pop();
-      const state = this.#keys.get(id);
+      let state: SlidingKeyState<K, V> | undefined = queue.pop();
+      if (!state.live) state = this.#keys.get(state.id);
       if (state === undefined || end <= state.closedUpTo) continue;
       state.closedUpTo = end;
-      onClose(state.key, id, end);
-      touched.add(state);
+      if (onClose !== null) {
+        const agg = this.#aggregateOf(state, end);
+        if (agg !== undefined) onClose(state.key, end, agg);
+      }
+      if (!state.touched) {
+        state.touched = true;
+        touched.push(state);
+      }
     }
     const D = this.#diffMs;
+    const keepValues = this.#valueCodec !== null;
     for (const state of touched) {
+      state.touched = false;
       state.closedUpTo = closedUpTo;
       const drop = upperBound(state.ts, closedUpTo - 1 - D);
       if (drop === 0) continue;
-      state.ts.splice(0, drop);
-      state.values.splice(0, drop);
+      dropFront(state.ts, drop);
+      if (keepValues) dropFront(state.values, drop);
       this.#records -= drop;
       if (state.ts.length === 0) {
         this.#keys.delete(state.id);
+        state.live = false;
         if (state.flushed) this.#tombstones.push(this.#changelogKey(state));
         state.flushed = false;
       } else {
@@ -293,7 +423,7 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
     this.#tombstones = [];
     for (const state of this.#dirty) {
       state.dirty = false;
-      if (state.ts.length === 0 || this.#keys.get(state.id) !== state) continue;
+      if (state.ts.length === 0 || !state.live) continue;
       state.flushed = true;
       emit(this.#changelogKey(state), this.#encode(state));
     }
@@ -326,7 +456,10 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
     const k = this.#keyCodec.deserialize(keyBytes);
     const id = keyIdOf(k, this.#keyCodec);
     const old = this.#keys.get(id);
-    if (old !== undefined) this.#records -= old.ts.length;
+    if (old !== undefined) {
+      this.#records -= old.ts.length;
+      old.live = false;
+    }
     if (value === null) {
       this.#keys.delete(id);
       return;
@@ -337,11 +470,7 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
     let o = 4;
     for (let i = 0; i < n; i++, o += 8) ts.push(value.readDoubleBE(o));
     const codec = this.#valueCodec;
-    for (let i = 0; i < n; i++) {
-      if (codec === null) {
-        values.push(null as V);
-        continue;
-      }
+    for (let i = 0; i < n && codec !== null; i++) {
       const len = value.readInt32BE(o);
       o += 4;
       values.push(codec.deserialize(len < 0 ? null : value.subarray(o, o + len)));
@@ -355,6 +484,8 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
       closedUpTo: Number.NEGATIVE_INFINITY,
       dirty: false,
       flushed: true,
+      live: true,
+      touched: false,
       keyBytes,
     });
     this.#records += n;
@@ -371,8 +502,8 @@ export class SlidingWindowStore<K, V, A> implements StateStoreImpl, ReadOnlyWind
       for (const t of state.ts) {
         if (t === prev) continue;
         prev = t;
-        if (t > closedUpTo) this.#queue.push(t, state.id);
-        if (t + 1 + D > closedUpTo) this.#queue.push(t + 1 + D, state.id);
+        if (t > closedUpTo) this.#queue.push(t, state);
+        if (t + 1 + D > closedUpTo) this.#queue.push(t + 1 + D, state);
       }
     }
   }
