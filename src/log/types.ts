@@ -16,6 +16,8 @@
  *   `retentionMs` are removed (the log start offset moves forward). With `compact`, only the latest
  *   record per key is guaranteed to be kept, and a key whose latest value is null (a tombstone) may
  *   disappear entirely; offsets of kept records never change.
+ * - Purge (`deleteRecords`, Kafka's DeleteRecords): an explicit request moves a partition's log start
+ *   offset forward; records below it are never served again, whatever the retention or policy says.
  * - Transactions: a `TransactionalProducer` writes records to any partitions and consumer-group
  *   offsets; `commit()` makes all of them visible to read_committed consumers and the offsets
  *   committed, atomically; `abort()` (or a crash before commit) makes none of them visible and leaves
@@ -194,6 +196,19 @@ export interface Log {
   transactionalProducer(transactionalId: string): Promise<TransactionalProducer>;
   consumer(options: ConsumerOptions): Consumer;
   listGroups(): Promise<GroupDescription[]>;
+  /**
+   * Delete the records of a partition below `beforeOffset` (Kafka's DeleteRecords; Kafka Streams
+   * purges its repartition topics this way after each commit). The log start offset becomes
+   * `beforeOffset` when that is higher, durably, and never moves back; a lower offset is a no-op.
+   * Readers never see a record below it: `partitionOffsets().earliest` reports it, and a consumer
+   * positioned below it is reset by its `autoOffsetReset` (Kafka's OFFSET_OUT_OF_RANGE on fetch).
+   * Storage is reclaimed by whole segments (the segment holding `beforeOffset` stays on disk).
+   * Retention and compaction are unchanged. Fails with LOG_OFFSET_OUT_OF_RANGE when `beforeOffset`
+   * is beyond the high watermark, LOG_INVALID_ARGUMENT when it is not a non-negative integer or the
+   * topic's cleanup policy is `compact` only (Kafka's POLICY_VIOLATION), LOG_UNKNOWN_TOPIC /
+   * LOG_UNKNOWN_PARTITION.
+   */
+  deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<void>;
   /** Set a group's committed offsets (admin; the group should have no active members). */
   setGroupOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
   /** Stop everything, flush, release the data dir; idempotent. */

@@ -447,6 +447,97 @@ export function describeLogConformance(name: string, factory: LogFactory): void 
       );
     });
 
+    test('deleteRecords moves the log start offset; a consumer below it is reset by autoOffsetReset', async (t) => {
+      const log = await factory.makeLog(t);
+      const topic = uniqueName('purge');
+      const compacted = uniqueName('purge-compacted');
+      await log.createTopics([
+        { name: topic, partitions: 1, retentionMs: null },
+        { name: compacted, partitions: 1, retentionMs: null, cleanupPolicy: 'compact' },
+      ]);
+      const producer = log.producer();
+      t.after(() => producer.close());
+      const meta = await producer.send(
+        topic,
+        Array.from({ length: 10 }, (_, i) => ({ value: `v${i}` })),
+      );
+      const tp = { topic, partition: 0 };
+      const cut = meta[6]!.offset;
+      // Two groups that committed below the cut, before it was made.
+      const groupEarliest = uniqueName('g');
+      const groupLatest = uniqueName('g');
+      await log.setGroupOffsets(groupEarliest, [{ ...tp, offset: meta[2]!.offset }]);
+      await log.setGroupOffsets(groupLatest, [{ ...tp, offset: meta[2]!.offset }]);
+      await log.deleteRecords(topic, 0, cut);
+      await log.deleteRecords(topic, 0, meta[3]!.offset); // lower: a no-op
+      const afterDelete = await log.partitionOffsets(topic, 0);
+      const codeOf = (p: Promise<unknown>): Promise<string> =>
+        p.then(
+          () => 'ok',
+          (e: unknown) => (isAppError(e) ? e.code : String(e)),
+        );
+      const errors = {
+        beyondEnd: await codeOf(log.deleteRecords(topic, 0, afterDelete.latest + 1)),
+        negative: await codeOf(log.deleteRecords(topic, 0, -1)),
+        compacted: await codeOf(log.deleteRecords(compacted, 0, 0)),
+        unknownTopic: await codeOf(log.deleteRecords(uniqueName('missing'), 0, 0)),
+      };
+      const earliest = log.consumer({ groupId: groupEarliest, autoOffsetReset: 'earliest' });
+      const latest = log.consumer({ groupId: groupLatest, autoOffsetReset: 'latest' });
+      const seeker = log.consumer({ groupId: uniqueName('g') });
+      for (const c of [earliest, latest, seeker]) {
+        t.after(() => c.close());
+        c.assign([tp]);
+      }
+      const fromCommitted = await pollRecords(earliest, 4);
+      // The 'latest' member is reset to the end: wait until it got there before appending.
+      const deadline = performance.now() + 10_000;
+      const positionOf = (c: Consumer): number | undefined => {
+        try {
+          return c.position(tp);
+        } catch {
+          return undefined; // not resolved yet (Kafka)
+        }
+      };
+      while (positionOf(latest) !== afterDelete.latest && performance.now() < deadline) await latest.poll(50);
+      const latestPosition = positionOf(latest);
+      await producer.send(topic, [{ value: 'v10' }]);
+      const fromLatest = await pollRecords(latest, 1);
+      await pollRecords(seeker, 1);
+      seeker.seek(tp, meta[0]!.offset);
+      const afterSeekBelow = await pollRecords(seeker, 5);
+      await seeker.seekToBeginning([tp]);
+      const afterBeginning = await pollRecords(seeker, 5);
+      const vals = (rs: LogRecord[]) => rs.map((r) => str(r.value));
+      assert.deepStrictEqual(
+        {
+          earliest: afterDelete.earliest,
+          latest: afterDelete.latest,
+          errors,
+          fromCommitted: vals(fromCommitted),
+          latestPosition,
+          fromLatest: vals(fromLatest),
+          afterSeekBelow: vals(afterSeekBelow),
+          afterBeginning: vals(afterBeginning),
+        },
+        {
+          earliest: cut,
+          latest: meta[9]!.offset + 1,
+          errors: {
+            beyondEnd: 'LOG_OFFSET_OUT_OF_RANGE',
+            negative: 'LOG_INVALID_ARGUMENT',
+            compacted: 'LOG_INVALID_ARGUMENT',
+            unknownTopic: 'LOG_UNKNOWN_TOPIC',
+          },
+          fromCommitted: ['v6', 'v7', 'v8', 'v9'],
+          latestPosition: meta[9]!.offset + 1,
+          fromLatest: ['v10'],
+          afterSeekBelow: ['v6', 'v7', 'v8', 'v9', 'v10'],
+          afterBeginning: ['v6', 'v7', 'v8', 'v9', 'v10'],
+        },
+      );
+    });
+
     test('compaction keeps the latest value per key, with its offset', async (t) => {
       const log = await factory.makeLog(t);
       const topic = uniqueName('compact');

@@ -22,6 +22,10 @@
  *   corruption and refuses the open with LOG_CORRUPT (never served). Transactions left open get a
  *   commit marker when the journal holds their decision, an abort marker otherwise. Then the journal
  *   is rewritten as a snapshot.
+ * - Purge (`deleteRecords`): the new log start offset of the partition is journaled (fsynced unless
+ *   fsync is 'never') before any file goes, then whole segments below it are deleted; reads start at
+ *   it. On open the journaled start offset is given back to the partition, which deletes segments a
+ *   crash left below it.
  * - Maintenance (every `maintenanceIntervalMs`, or `runMaintenance()`): retention deletes whole
  *   segments whose newest record is older than `retentionMs`; compaction rewrites closed segments
  *   below the LSO keeping the latest record per key (tombstones kept for `tombstoneRetentionMs`),
@@ -134,7 +138,9 @@ type JournalEntry =
   | { t: 'topic'; name: string; partitions: number; retentionMs: number | null; cleanupPolicy: CleanupPolicy }
   | { t: 'offsets'; g: string; o: OffsetsTuple[] }
   | { t: 'commit'; pid: number; parts: [string, number][]; offsets: { g: string; o: OffsetsTuple[] }[] }
-  | { t: 'done'; pid: number };
+  | { t: 'done'; pid: number }
+  /** A partition's log start offset moved by `deleteRecords`. */
+  | { t: 'start'; topic: string; p: number; o: number };
 
 function invalid(message: string, context?: Record<string, string | number | null>): AppError {
   return new AppError(ErrorCode.LOG_INVALID_ARGUMENT, message, context === undefined ? {} : { context });
@@ -171,6 +177,8 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
   readonly #groups = new Map<string, GroupCoordinator>();
   readonly #consumers = new Set<EmbeddedConsumer>();
   readonly #txnOwners = new Map<string, EmbeddedTransactionalProducer>();
+  /** Log start offsets read from the journal on open, by `topic:partition`. */
+  readonly #replayedStarts = new Map<string, number>();
   /** Decided commits whose markers are not all written yet (kept across journal rewrites). */
   readonly #inflightDecisions = new Map<number, JournalEntry>();
   #session = 0;
@@ -271,6 +279,11 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
         case 'done':
           decisions.delete(e.pid);
           break;
+        case 'start': {
+          const key = tpKey({ topic: e.topic, partition: e.p });
+          this.#replayedStarts.set(key, Math.max(this.#replayedStarts.get(key) ?? 0, e.o));
+          break;
+        }
       }
     }
     return decisions;
@@ -290,6 +303,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
         const { log, recovery } = PartitionLog.open(this.#partitionDir(t.desc.name, p), t.desc.name, p, {
           segmentBytes: this.#segmentBytes,
           syncOnRoll: this.#fsync !== 'never',
+          logStartOffset: this.#replayedStarts.get(tpKey({ topic: t.desc.name, partition: p })) ?? 0,
         });
         t.parts.push(log);
         truncated += recovery.truncatedBytes;
@@ -319,6 +333,12 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
         retentionMs: t.desc.retentionMs,
         cleanupPolicy: t.desc.cleanupPolicy,
       });
+    }
+    for (const t of this.#topics.values()) {
+      for (const p of t.parts) {
+        if (p.logStartOffset > 0)
+          entries.push({ t: 'start', topic: t.desc.name, p: p.partition, o: p.logStartOffset });
+      }
     }
     for (const [g, m] of this.#offsets) {
       const o: OffsetsTuple[] = [];
@@ -775,6 +795,43 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
 
   async setGroupOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
     await this.commitGroupOffsets(groupId, offsets);
+  }
+
+  async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<void> {
+    this.assertOpen();
+    const t = this.#topic(topic);
+    const p = this.partitionOf(topic, partition);
+    if (!Number.isSafeInteger(beforeOffset) || beforeOffset < 0) {
+      throw invalid('deleteRecords: beforeOffset must be a non-negative integer', {
+        topic,
+        partition,
+        offset: beforeOffset,
+      });
+    }
+    if (t.desc.cleanupPolicy === CleanupPolicy.COMPACT) {
+      throw invalid(`records of topic ${topic} cannot be deleted: its cleanup policy is compact`, {
+        topic,
+        partition,
+      });
+    }
+    if (beforeOffset > p.highWatermark) {
+      throw new AppError(
+        ErrorCode.LOG_OFFSET_OUT_OF_RANGE,
+        `deleteRecords: offset ${beforeOffset} is beyond the high watermark ${p.highWatermark} of ${topic}:${partition}`,
+        { context: { topic, partition, offset: beforeOffset, highWatermark: p.highWatermark } },
+      );
+    }
+    if (beforeOffset <= p.logStartOffset) return;
+    // Readers stop seeing the records at once; files go only once the new start offset is durable.
+    p.advanceLogStartOffset(beforeOffset);
+    this.#journalAppend({ t: 'start', topic, p: partition, o: beforeOffset });
+    if (this.#fsync !== 'never') {
+      // Our own fdatasync: a concurrent one may have marked the journal clean before it finished.
+      this.#journal.markClean();
+      await syncFds([this.#journal.fd]);
+    }
+    if (this.#closed) return;
+    p.deleteSegmentsBelowStart();
   }
 
   async runMaintenance(options: { rollActiveSegments?: boolean } = {}): Promise<MaintenanceReport> {

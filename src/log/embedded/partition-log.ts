@@ -8,6 +8,10 @@
  * written. Transaction state per partition: `openTxns` (producer id → first offset; the LSO is the
  * smallest) and `aborted` (producer id → offset range), both rebuilt by the recovery scan from the
  * transactional batches and markers in the segments.
+ *
+ * The log start offset is the base offset of the first segment, or higher after `deleteRecords`
+ * (Kafka's DeleteRecords): then it is kept in the journal by the caller and passed back on open;
+ * reads never serve records below it, and segments wholly below it are deleted.
  */
 
 import * as fs from 'node:fs';
@@ -93,6 +97,8 @@ export interface PartitionLogOptions {
   readonly segmentBytes: number;
   /** fsync the old segment on roll, and directories on segment creation/removal. */
   readonly syncOnRoll: boolean;
+  /** The log start offset recorded by an earlier `advanceLogStartOffset` (journal); default 0. */
+  readonly logStartOffset?: number;
 }
 
 export class PartitionLog {
@@ -107,6 +113,8 @@ export class PartitionLog {
   #nextOffset = 0;
   /** High watermark: everything below is written to the segment files. */
   #hw = 0;
+  /** Log start offset: at least the first segment's base offset; nothing below it is served. */
+  #start = 0;
   readonly openTxns = new Map<number, number>();
   readonly aborted = new Map<number, AbortedTxn>();
   readonly #waiters = new Set<() => void>();
@@ -135,7 +143,7 @@ export class PartitionLog {
   }
 
   get logStartOffset(): number {
-    return this.#segments[0]!.baseOffset;
+    return this.#start;
   }
   get highWatermark(): number {
     return this.#hw;
@@ -193,8 +201,13 @@ export class PartitionLog {
       if (this.#options.syncOnRoll) fsyncDir(this.dir);
     }
     const active = this.#segments[this.#segments.length - 1]!;
-    this.#nextOffset = Math.max(active.baseOffset, active.lastOffset + 1);
+    this.#start = Math.max(this.#options.logStartOffset ?? 0, this.#segments[0]!.baseOffset);
+    // A start offset above the recovered end (its records were lost with an unsynced tail, the
+    // journal entry was not): the log continues at the start offset, as Kafka does.
+    this.#nextOffset = Math.max(active.baseOffset, active.lastOffset + 1, this.#start);
     this.#hw = this.#nextOffset;
+    // Segments a crash left behind between the journal entry and their deletion.
+    this.deleteSegmentsBelowStart();
     return { truncatedBytes, openProducerIds: [...this.openTxns.keys()] };
   }
 
@@ -461,7 +474,8 @@ export class PartitionLog {
    * `readCommitted`, records of aborted transactions. Returns the next offset to read.
    */
   read(from: number, to: number, max: number, readCommitted: boolean, out: LogRecord[]): number {
-    let pos = from;
+    // Records below the log start offset may still be in its segment: never served.
+    let pos = from < this.#start ? Math.min(this.#start, to) : from;
     const start = out.length;
     let si = this.#segmentFor(pos);
     /** Where the next chunk starts when the previous one ended inside a frame (same segment). */
@@ -568,18 +582,48 @@ export class PartitionLog {
       if (seg.maxTimestamp >= cutoffMs) break;
       // never delete records of a transaction that is still open
       if (this.lastStableOffset <= seg.lastOffset) break;
-      this.#segments.shift();
-      fs.closeSync(seg.fd);
-      this.dirtyFds.delete(seg.fd);
-      fs.rmSync(seg.file, { force: true });
+      this.#removeFirstSegment();
       deleted++;
     }
-    if (deleted > 0) {
-      const start = this.logStartOffset;
-      for (const [pid, a] of this.aborted) if (a.last < start) this.aborted.delete(pid);
-      if (this.#options.syncOnRoll) fsyncDir(this.dir);
-    }
+    if (deleted > 0) this.#afterSegmentsDeleted();
     return deleted;
+  }
+
+  /**
+   * Move the log start offset up to `offset` (no-op when it is not higher). The caller checked that
+   * `offset` is at most the high watermark and made it durable; segments go with
+   * `deleteSegmentsBelowStart`.
+   */
+  advanceLogStartOffset(offset: number): void {
+    if (offset > this.#start) this.#start = offset;
+  }
+
+  /**
+   * Delete the segments wholly below the log start offset (Kafka's rule: a segment goes when the next
+   * one starts at or below it; the active segment stays). Returns the number deleted.
+   */
+  deleteSegmentsBelowStart(): number {
+    let deleted = 0;
+    while (this.#segments.length > 1 && this.#segments[1]!.baseOffset <= this.#start) {
+      this.#removeFirstSegment();
+      deleted++;
+    }
+    if (deleted > 0) this.#afterSegmentsDeleted();
+    return deleted;
+  }
+
+  #removeFirstSegment(): void {
+    const seg = this.#segments.shift()!;
+    fs.closeSync(seg.fd);
+    this.dirtyFds.delete(seg.fd);
+    fs.rmSync(seg.file, { force: true });
+  }
+
+  #afterSegmentsDeleted(): void {
+    this.#start = Math.max(this.#start, this.#segments[0]!.baseOffset);
+    const start = this.#start;
+    for (const [pid, a] of this.aborted) if (a.last < start) this.aborted.delete(pid);
+    if (this.#options.syncOnRoll) fsyncDir(this.dir);
   }
 
   /**

@@ -30,6 +30,8 @@ const BY_API_ID: Readonly<Record<string, ErrorCode>> = {
   RECORD_LIST_TOO_LARGE: 'LOG_INVALID_ARGUMENT',
   MESSAGE_TOO_LARGE: 'LOG_INVALID_ARGUMENT',
   INVALID_GROUP_ID: 'LOG_INVALID_ARGUMENT',
+  // e.g. DeleteRecords on a topic whose cleanup policy does not include delete
+  POLICY_VIOLATION: 'LOG_INVALID_ARGUMENT',
 };
 
 /** Whether the error (or one it wraps) is the Kafka protocol error `apiId`. */

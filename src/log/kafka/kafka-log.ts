@@ -241,6 +241,37 @@ export class KafkaLog implements Log {
     return { earliest, latest, lastStable };
   }
 
+  /**
+   * DeleteRecords (API key 21) through the admin client, on the partition's leader. The broker makes
+   * the checks: OFFSET_OUT_OF_RANGE beyond the high watermark, POLICY_VIOLATION on a compact-only
+   * topic; an offset at or below the log start offset is a no-op.
+   */
+  async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<void> {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(beforeOffset) || beforeOffset < 0) {
+      throw new AppError(
+        ErrorCode.LOG_INVALID_ARGUMENT,
+        'deleteRecords: beforeOffset must be a non-negative integer',
+        { context: { topic, partition, offset: beforeOffset } },
+      );
+    }
+    // The client retries an unknown partition until its retries run out: answer at once instead.
+    const n = await this.#partitionCount(topic);
+    if (!Number.isInteger(partition) || partition < 0 || partition >= n) {
+      throw new AppError(ErrorCode.LOG_UNKNOWN_PARTITION, `topic ${topic} has no partition ${partition}`, {
+        context: { topic, partition, partitions: n },
+      });
+    }
+    await edge(
+      `deleting records of ${topic}:${partition} below ${beforeOffset}`,
+      { topic, partition, offset: beforeOffset },
+      () =>
+        this.#admin.deleteRecords({
+          topics: [{ name: topic, partitions: [{ partition, offset: BigInt(beforeOffset) }] }],
+        }),
+    );
+  }
+
   // ---- clients ---------------------------------------------------------------------------------
 
   producer(): Producer {
