@@ -14,6 +14,11 @@
  *   member fenced by a rebalance cannot commit). A crash before the commit point leaves nothing
  *   visible, after it everything: a restart resumes from the last commit with the state of that
  *   commit.
+ * - Purge (Kafka Streams' repartition purge): after a successful commit, at most every
+ *   `purgeIntervalMs`, the records of each repartition partition this instance's tasks consume are
+ *   deleted below the offset committed for it (`Log.deleteRecords`): the group never reads below its
+ *   committed offsets, so repartition topics (kept without retention) stay bounded. A failed purge is
+ *   reported on the diagnostics channel and retried at the next one; it never fails the runtime.
  * - Lifecycle: created → running → draining → stopped (or failed). `stop()` is idempotent: stop
  *   fetching, commit (sinks flushed first), close tasks and sinks, leave the group, close.
  * - Observability: `metrics()` and events on the diagnostics channel `STREAMS_DIAGNOSTICS_CHANNEL`.
@@ -40,7 +45,7 @@ import { newCounters, type OutgoingRecord, StreamTask, type TaskCounters } from 
 import { buildTopology, type StreamsBuilder } from './topology.ts';
 import type { ErrorPolicies, ExternalSink } from './types.ts';
 
-/** Events: `{ type: 'state' | 'commit' | 'error' | 'metrics', applicationId, instanceId, … }`. */
+/** Events: `{ type: 'state' | 'commit' | 'purge' | 'error' | 'metrics', applicationId, instanceId, … }`. */
 export const STREAMS_DIAGNOSTICS_CHANNEL = 'msgtrack:streams';
 
 export type RuntimeState = 'created' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -68,6 +73,11 @@ export interface StreamsRuntimeOptions {
   readonly maxBufferedRecords?: number;
   /** Retries of a sink flush failing with a retriable error (back-off 100 ms doubling to 5 s). Default 5. */
   readonly sinkFlushRetries?: number;
+  /**
+   * Least time between two purges of the repartition topics (after a commit), ms, on the runtime's
+   * clock. Default 30 000 (Kafka Streams' repartition.purge.interval.ms); 0 purges after every commit.
+   */
+  readonly purgeIntervalMs?: number;
 }
 
 export interface RuntimeMetrics {
@@ -101,6 +111,11 @@ export class StreamsRuntime {
   readonly #pollTimeoutMs: number;
   readonly #maxBuffered: number;
   readonly #sinkRetries: number;
+  readonly #purgeIntervalMs: number;
+  readonly #repartitionTopics: ReadonlySet<string>;
+  /** Offsets committed for repartition partitions of this instance's tasks, not purged yet. */
+  readonly #toPurge = new Map<string, TopicPartitionOffset>();
+  #lastPurge = 0;
   #state: RuntimeState = 'created';
   #consumer: Consumer | undefined;
   #restoreConsumer: Consumer | undefined;
@@ -140,6 +155,15 @@ export class StreamsRuntime {
     this.#pollTimeoutMs = options.pollTimeoutMs ?? 50;
     this.#maxBuffered = options.maxBufferedRecords ?? 20_000;
     this.#sinkRetries = options.sinkFlushRetries ?? 5;
+    this.#purgeIntervalMs = options.purgeIntervalMs ?? 30_000;
+    if (!(Number.isFinite(this.#purgeIntervalMs) && this.#purgeIntervalMs >= 0)) {
+      throw new AppError(
+        ErrorCode.CONFIG_INVALID,
+        `purgeIntervalMs must be a finite number >= 0 (ms), got ${String(options.purgeIntervalMs)}`,
+        { context: { key: 'purgeIntervalMs' } },
+      );
+    }
+    this.#repartitionTopics = new Set(this.topology.repartitionTopics.map((r) => r.topic));
     this.#done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
       this.#rejectDone = reject;
@@ -196,6 +220,7 @@ export class StreamsRuntime {
         onPartitionsAssigned: (tps) => this.#onAssigned(tps, subPartitions),
       });
       this.#lastCommit = this.#clock.now();
+      this.#lastPurge = this.#lastCommit;
       this.#loop = this.#run();
     } catch (err) {
       await this.#fail(err);
@@ -346,6 +371,7 @@ export class StreamsRuntime {
     }
     this.#tasks.clear();
     this.#taskByTp.clear();
+    this.#toPurge.clear();
   }
 
   async #run(): Promise<void> {
@@ -491,6 +517,46 @@ export class StreamsRuntime {
       records,
       offsets: offsets.length,
       counters: this.#counters(),
+    });
+    for (const o of offsets) if (this.#repartitionTopics.has(o.topic)) this.#toPurge.set(tpKey(o), o);
+    if (this.#toPurge.size > 0 && this.#clock.now() - this.#lastPurge >= this.#purgeIntervalMs) {
+      await this.#purge();
+    }
+  }
+
+  /**
+   * Delete the repartition records below the committed offsets (they are never read again). Failures
+   * are reported and the partitions retried at the next purge.
+   */
+  async #purge(): Promise<void> {
+    this.#lastPurge = this.#clock.now();
+    const started = performance.now();
+    const pending = [...this.#toPurge];
+    const done = await Promise.all(
+      pending.map(async ([key, o]) => {
+        try {
+          await this.#log.deleteRecords(o.topic, o.partition, o.offset);
+          // A newer commit may have replaced the entry meanwhile: keep that one.
+          if (this.#toPurge.get(key) === o) this.#toPurge.delete(key);
+          return true;
+        } catch (err) {
+          this.#publish({
+            type: 'error',
+            stage: 'purge',
+            topic: o.topic,
+            partition: o.partition,
+            offset: o.offset,
+            error: String(err),
+          });
+          return false;
+        }
+      }),
+    );
+    this.#publish({
+      type: 'purge',
+      durationMs: performance.now() - started,
+      partitions: done.filter(Boolean).length,
+      failed: done.filter((ok) => !ok).length,
     });
   }
 
