@@ -52,9 +52,52 @@ const float64: Codec<number> = Object.freeze({
   },
 });
 
+const POWERS_OF_TEN: readonly number[] = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+/** Decimal digits of a non-negative safe integer. @internal */
+export function decimalLength(n: number): number {
+  let d = 1;
+  while (d < 16 && n >= (POWERS_OF_TEN[d] as number)) d++;
+  return d;
+}
+
+/**
+ * Write the ASCII digits of a non-negative safe integer so that they end just before `end`
+ * (`decimalLength(n)` bytes). Eight digits at a time in int32 arithmetic. @internal
+ */
+export function writeDecimal(buf: Buffer, end: number, n: number): void {
+  let p = end;
+  let x = n;
+  while (x >= 1e8) {
+    const hi = Math.floor(x / 1e8);
+    let lo = x - hi * 1e8;
+    for (let i = 0; i < 8; i++) {
+      const q = (lo / 10) | 0;
+      buf[--p] = 48 + lo - q * 10;
+      lo = q;
+    }
+    x = hi;
+  }
+  let y = x | 0;
+  do {
+    const q = (y / 10) | 0;
+    buf[--p] = 48 + y - q * 10;
+    y = q;
+  } while (y > 0);
+}
+
 function json<T = unknown>(validate?: (input: unknown) => T): Codec<T> {
   return Object.freeze({
-    serialize: (value: T) => Buffer.from(JSON.stringify(value), 'utf8'),
+    serialize: (value: T) => {
+      // Counts: the same bytes as JSON.stringify, without the string.
+      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+        const n = decimalLength(value);
+        const b = Buffer.allocUnsafe(n);
+        writeDecimal(b, n, value);
+        return b;
+      }
+      return Buffer.from(JSON.stringify(value), 'utf8');
+    },
     deserialize: (bytes: Buffer | null): T => {
       let parsed: unknown;
       try {

@@ -23,7 +23,7 @@ import {
   slidingWindowAggregate,
   timeWindowAggregate,
 } from './aggregate-nodes.ts';
-import { type Codec, Codecs } from './codec.ts';
+import { type Codec, Codecs, decimalLength, writeDecimal } from './codec.ts';
 import type {
   AnyRecord,
   NodeContext,
@@ -88,24 +88,6 @@ const WK_OPEN = Buffer.from('{"key":"', 'latin1');
 const WK_START = Buffer.from('","startMs":', 'latin1');
 const WK_END = Buffer.from(',"endMs":', 'latin1');
 
-/** Decimal digits of a non-negative safe integer. */
-function digitCount(n: number): number {
-  let d = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) d++;
-  return d;
-}
-
-/** Write the digits of a non-negative safe integer so that they end just before `end`. */
-function writeDigits(buf: Buffer, end: number, n: number): void {
-  let p = end;
-  let x = n;
-  do {
-    const q = Math.floor(x / 10);
-    buf[--p] = 48 + (x - q * 10);
-    x = q;
-  } while (x > 0);
-}
-
 function copyInto(buf: Buffer, at: number, bytes: Buffer): number {
   for (let i = 0; i < bytes.length; i++) buf[at + i] = bytes[i] as number;
   return at + bytes.length;
@@ -125,15 +107,15 @@ function windowedStringKeyBytes(key: string, startMs: number, endMs: number): Bu
     const c = key.charCodeAt(i);
     if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return null;
   }
-  const ds = digitCount(startMs);
-  const de = digitCount(endMs);
+  const ds = decimalLength(startMs);
+  const de = decimalLength(endMs);
   const buf = Buffer.allocUnsafe(WK_OPEN.length + n + WK_START.length + ds + WK_END.length + de + 1);
   let o = copyInto(buf, 0, WK_OPEN);
   for (let i = 0; i < n; i++) buf[o++] = key.charCodeAt(i);
   o = copyInto(buf, o, WK_START);
-  writeDigits(buf, o + ds, startMs);
+  writeDecimal(buf, o + ds, startMs);
   o = copyInto(buf, o + ds, WK_END);
-  writeDigits(buf, o + de, endMs);
+  writeDecimal(buf, o + de, endMs);
   buf[o + de] = 0x7d;
   return buf;
 }
