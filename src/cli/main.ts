@@ -2,6 +2,7 @@ import { configDocs } from '../config/index.ts';
 import { AppError } from '../errors/index.ts';
 import { type Command, commandHelp, parseCommandArgs } from './command.ts';
 import { generateCommand } from './generate-command.ts';
+import { queryCommand } from './query-command.ts';
 import { processCommand, startCommand } from './run-command.ts';
 import { schemasCommand } from './schemas-command.ts';
 import { topicsCommand } from './topics-command.ts';
@@ -11,6 +12,7 @@ const COMMANDS: readonly Command[] = [
   startCommand,
   processCommand,
   generateCommand,
+  queryCommand,
   topicsCommand,
   schemasCommand,
 ];
