@@ -17,9 +17,19 @@ export function toDateTime64(epochMs: number): string {
       },
     );
   }
-  const iso = new Date(epochMs).toISOString(); // 2026-01-01T00:00:00.000Z
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  // Rows of a batch mostly share their second: format the `YYYY-MM-DD hh:mm:ss.` prefix once per second.
+  const second = Math.floor(epochMs / 1000);
+  if (second !== lastSecond) {
+    const iso = new Date(second * 1000).toISOString(); // 2026-01-01T00:00:00.000Z
+    lastPrefix = `${iso.slice(0, 10)} ${iso.slice(11, 20)}`;
+    lastSecond = second;
+  }
+  const ms = epochMs - second * 1000;
+  return `${lastPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
 }
+
+let lastSecond = -1;
+let lastPrefix = '';
 
 /** DateTime64's upper bound (2299-12-31 23:59:59.999 UTC). */
 const MAX_DATETIME64_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
