@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { Session } from 'chdb';
 import { platformTopics } from '../src/app/index.ts';
 import { systemClock } from '../src/clock/index.ts';
-import { generateTraffic } from '../src/generator/index.ts';
+import { generateTraffic, seededFloats as rng } from '../src/generator/index.ts';
 import { openEmbeddedLog, type ProducerRecord } from '../src/log/index.ts';
 import {
   CLICKHOUSE_SINK_APPLICATION_ID,
@@ -46,17 +46,6 @@ const WORDS =
   );
 const T0 = Date.UTC(2026, 0, 1);
 
-/** Deterministic PRNG (mulberry32), so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = rng(42);
 const pick = (n: number): number => Math.floor(rand() * n);
 

@@ -1,3 +1,3 @@
 export { type PublishOptions, type PublishTotals, publishTraffic } from './publish.ts';
-export { Random } from './random.ts';
+export { Random, seededFloats } from './random.ts';
 export { type GeneratedEvent, generateTraffic, type TrafficOptions, takeTraffic } from './traffic.ts';

@@ -46,3 +46,9 @@ export class Random {
     return -Math.log(1 - this.next()) * mean;
   }
 }
+
+/** `Random#next` as a plain function: a seeded source of floats in [0, 1). */
+export function seededFloats(seed: number): () => number {
+  const random = new Random(seed);
+  return () => random.next();
+}

@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { seededFloats as rng } from '../../src/generator/index.ts';
 import { insertMessages, insertReceipts, type MessageRow, type ReceiptRow } from '../../src/storage/index.ts';
 import { openMigrated, SEED_HOURLY, SEED_READ_RATE } from './helpers.ts';
-
-/** mulberry32: deterministic traffic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 4, 31, 20); // spans a month boundary: two partitions

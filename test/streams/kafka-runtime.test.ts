@@ -1,36 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openKafkaLog } from '../../src/log/index.ts';
-import {
-  Codecs,
-  type StreamsBuilder,
-  StreamsRuntime,
-  TimeWindows,
-  windowedKeyCodec,
-} from '../../src/streams/index.ts';
+import { StreamsRuntime } from '../../src/streams/index.ts';
 import { brokers, requireBroker, uniqueName } from '../log/kafka/broker.ts';
 import { readCommitted, waitFor } from './helpers/log.ts';
+import { windowedCountByUser } from './helpers/topologies.ts';
 
 // The same streams code on Apache Kafka: a re-keyed windowed count (through a repartition topic and
 // a changelogged store, committed by Kafka transactions) with a dead letter, stopped and restarted
 // half-way so that the second instance restores the state from the changelog.
-const str = Codecs.string;
-interface Msg {
-  user: string;
-  ts: number;
-}
-
-function countByUser(input: string, output: string) {
-  return (b: StreamsBuilder): void => {
-    b.stream(input, { key: str, value: Codecs.json<Msg>(), timestamp: (_k, m) => m.ts })
-      .selectKey((_k, m) => m.user)
-      .groupByKey({ name: 'by-user', key: str, value: Codecs.json<Msg>() })
-      .windowedBy(TimeWindows.ofSizeAndGrace(10_000, 60_000))
-      .count({ name: 'user-counts' })
-      .to(output, { key: windowedKeyCodec(str), value: Codecs.json<number>() });
-  };
-}
-
 test('streams runtime on Apache Kafka: repartition, changelog restore, exactly-once outputs, DLQ', async (t) => {
   await requireBroker();
   const log = await openKafkaLog({ brokers });
@@ -57,7 +35,7 @@ test('streams runtime on Apache Kafka: repartition, changelog restore, exactly-o
     const runtime = new StreamsRuntime({
       log,
       applicationId: app,
-      topology: countByUser(input, output),
+      topology: windowedCountByUser(input, output),
       idleAdvanceMs: null,
     });
     await runtime.start();

@@ -1,30 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  Codecs,
-  type StreamsBuilder,
-  StreamsRuntime,
-  TimeWindows,
-  windowedKeyCodec,
-} from '../../src/streams/index.ts';
+import { StreamsRuntime } from '../../src/streams/index.ts';
 import { readCommitted, tempLog, waitFor } from './helpers/log.ts';
+import { windowedCountByUser } from './helpers/topologies.ts';
 
-const str = Codecs.string;
-interface Msg {
-  user: string;
-  ts: number;
-}
-
-// Grace covers the disorder that interleaving three input partitions in the repartition topic causes.
-function countByUser(b: StreamsBuilder): void {
-  b.stream('in', { key: str, value: Codecs.json<Msg>(), timestamp: (_k, m) => m.ts })
-    .filter((_k, m) => m.user !== 'ignored')
-    .selectKey((_k, m) => m.user)
-    .groupByKey({ name: 'by-user', key: str, value: Codecs.json<Msg>() })
-    .windowedBy(TimeWindows.ofSizeAndGrace(10_000, 60_000))
-    .count({ name: 'user-counts' })
-    .to('out', { key: windowedKeyCodec(str), value: Codecs.json<number>() });
-}
+const countByUser = windowedCountByUser();
 
 test('runtime: re-keyed windowed count on the embedded log, with DLQ and final results', async (t) => {
   const log = await tempLog(t);

@@ -1,16 +1,8 @@
 /** Seeded traffic for oracle and crash tests. */
+import { seededFloats } from '../../../src/generator/index.ts';
 
-/** mulberry32: a small, fast, seeded PRNG in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded source of floats in [0, 1) (the generator's PRNG). */
+export const rng = seededFloats;
 
 export interface Event {
   readonly key: string;
