@@ -1,17 +1,10 @@
 /** Helpers for processor integration tests: the embedded log, generated traffic, catching up. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { platformTopics } from '../../src/app/index.ts';
 import type { GeneratedEvent } from '../../src/generator/index.ts';
-import type { Log, ProducerRecord } from '../../src/log/index.ts';
+import type { Log, LogRecord, ProducerRecord } from '../../src/log/index.ts';
+import { readCommitted, tempDir, waitFor } from '../streams/helpers/log.ts';
 
-export async function tempDir(t: TestContext, prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir, waitFor };
 
 /** A raw record to put on a topic as it is (valid or not). */
 export interface RawEvent {
@@ -64,32 +57,7 @@ export async function caughtUp(log: Log, groupId: string, topics: readonly strin
   return true;
 }
 
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Every committed record of a topic, all partitions, in partition then offset order. */
-export async function readTopic(
-  log: Log,
-  topic: string,
-): Promise<import('../../src/log/index.ts').LogRecord[]> {
-  const { partitions } = await log.describeTopic(topic);
-  const consumer = log.consumer({ groupId: `reader-${topic}-${Math.random()}` });
-  const out = [];
-  try {
-    for (let p = 0; p < partitions; p++) {
-      const tp = { topic, partition: p };
-      const end = (await log.partitionOffsets(topic, p)).lastStable;
-      consumer.assign([tp]);
-      await consumer.seekToBeginning([tp]);
-      while (consumer.position(tp) < end) out.push(...(await consumer.poll(100)));
-    }
-  } finally {
-    await consumer.close();
-  }
-  return out;
+export async function readTopic(log: Log, topic: string): Promise<LogRecord[]> {
+  return (await readCommitted(log, topic)).flat();
 }
