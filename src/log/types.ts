@@ -118,6 +118,17 @@ export interface ConsumerOptions {
   /** At most this many records per `poll`. Default 500. */
   readonly maxPollRecords?: number;
   readonly clientId?: string;
+  /**
+   * Static membership (Kafka's `group.instance.id`): a member restarted within the session timeout
+   * keeps its assignment, without a rebalance; closing does not leave the group. Unique per
+   * process. Adapters without group sessions ignore it.
+   */
+  readonly groupInstanceId?: string;
+  /**
+   * Kafka's `max.poll.interval.ms`: a member whose loop does not call `poll` for this long leaves
+   * the group and loses its partitions. Default 300 000. Adapters without group sessions ignore it.
+   */
+  readonly maxPollIntervalMs?: number;
 }
 
 /** What a transaction needs to commit offsets for a group and to fence zombie members. */
@@ -125,11 +136,19 @@ export interface ConsumerGroupMetadata {
   readonly groupId: string;
   readonly generationId: number;
   readonly memberId: string;
+  readonly groupInstanceId?: string;
 }
 
 export interface RebalanceListener {
   /** Called before partitions are taken away: commit or flush what belongs to them. */
   onPartitionsRevoked?(partitions: readonly TopicPartition[]): void | Promise<void>;
+  /**
+   * Called instead of `onPartitionsRevoked` when the member was removed from the group (session
+   * expired, poll interval exceeded, generation over): the partitions may already be someone
+   * else's, so nothing may be committed for them: close them without commit. Absent: the adapter
+   * calls `onPartitionsRevoked`, whose commits then fail with LOG_FENCED.
+   */
+  onPartitionsLost?(partitions: readonly TopicPartition[]): void | Promise<void>;
   /** Called after partitions were given: restore state before processing them. */
   onPartitionsAssigned?(partitions: readonly TopicPartition[]): void | Promise<void>;
 }

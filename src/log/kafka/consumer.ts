@@ -4,13 +4,16 @@
  * Fetching goes through `@platformatic/kafka`'s `Consumer.fetch` (fetch sessions, retries, leader
  * routing); everything above it is ours, because the port is pull-based (`poll`) while the library's
  * consumer is a push stream that owns offsets and rebalances:
- * - Group membership is Kafka's classic protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) with
- *   the eager "range" assignor, driven from `poll` as the Java client does. A heartbeat answered with
- *   REBALANCE_IN_PROGRESS marks the member for rejoin; its next `poll` calls `onPartitionsRevoked`
- *   with everything it owns (offsets committed there still belong to the current generation), then
- *   rejoins; when the join completes a later `poll` starts each partition at the group's committed
- *   offset (or `autoOffsetReset`) and calls `onPartitionsAssigned`. A `poll` waits for a pending join
- *   at most its timeout, so members polling side by side never block each other.
+ * - Group membership is Kafka's classic protocol with the eager range assignor (./group.ts), its
+ *   states in ./membership.ts, driven from `poll` as the Java client does. A heartbeat answered with
+ *   REBALANCE_IN_PROGRESS marks the member for rejoin (heartbeats go on); its next `poll` calls
+ *   `onPartitionsRevoked` with everything it owns (offsets committed there still belong to the
+ *   current generation), then rejoins. A member that was removed (UNKNOWN_MEMBER_ID,
+ *   ILLEGAL_GENERATION, session expired, poll interval exceeded) calls `onPartitionsLost` instead
+ *   (`onPartitionsRevoked` when the listener has none) and cannot commit. When the join completes a
+ *   later `poll` starts each partition at the group's committed offset (or `autoOffsetReset`) and
+ *   calls `onPartitionsAssigned`. A `poll` waits for a pending join at most its timeout, so members
+ *   polling side by side never block each other.
  * - Records are fetched only inside `poll`, and only once no unpaused partition has buffered records:
  *   the buffer holds what one fetch returned beyond `maxPollRecords` (bounded by `FETCH_MAX_BYTES`).
  * - A subscribed topic that is created (or grows) after the join triggers a rebalance: members check
@@ -20,19 +23,7 @@
  *   returned, but positions move past them.
  */
 
-import {
-  decodeConsumerProtocolAssignment,
-  decodeConsumerProtocolSubscription,
-  encodeConsumerProtocolAssignment,
-  encodeConsumerProtocolSubscription,
-  FetchIsolationLevels,
-  FindCoordinatorKeyTypes,
-  type fetchV17,
-  type joinGroupV9,
-  Consumer as LibConsumer,
-  type RecordsBatch,
-  type syncGroupV5,
-} from '@platformatic/kafka';
+import { FetchIsolationLevels, type fetchV17, Consumer as LibConsumer } from '@platformatic/kafka';
 import { AppError, ErrorCode } from '../../errors/index.ts';
 import {
   type Consumer,
@@ -45,57 +36,45 @@ import {
   type TopicPartitionOffset,
   tpKey,
 } from '../types.ts';
-import { hasApiId, isUnknownTopicError, toAppError } from './errors.ts';
-import { callApi, callBootstrap, getMetadata, sleep, within } from './wire.ts';
+import { toAppError } from './errors.ts';
+import { findResponse, GroupClient, type JoinResult, REBALANCE_TIMEOUT_MS } from './group.ts';
+import { GroupMembership } from './membership.ts';
+import { decodeBatches } from './read-committed.ts';
+import { clientOptions, type KafkaClientSettings } from './settings.ts';
+import { getMetadata, sleep, within } from './wire.ts';
 
 type FetchRequestTopic = fetchV17.FetchRequestTopic;
 type FetchResponse = fetchV17.FetchResponse;
 type FetchResponsePartition = fetchV17.FetchResponsePartition;
-type JoinGroupResponse = joinGroupV9.JoinGroupResponse;
-type SyncGroupResponse = syncGroupV5.SyncGroupResponse;
 
-/** Session timeout (ms): a member that stops heartbeating for this long leaves the group. */
-const SESSION_TIMEOUT_MS = 10_000;
-/** Rebalance timeout (ms): how long a rebalance waits for members to rejoin (their `poll`). */
-const REBALANCE_TIMEOUT_MS = 30_000;
-/** Heartbeat interval (ms): also how quickly a member learns that a rebalance started. */
-const HEARTBEAT_INTERVAL_MS = 300;
 /** Longest broker-side wait (ms) of one fetch inside `poll`. */
 const FETCH_MAX_WAIT_MS = 500;
 const FETCH_MAX_BYTES = 16 * 1024 * 1024;
 const PARTITION_MAX_BYTES = 1024 * 1024;
-/** Record batch attribute bits (Kafka's RecordBatch). */
-const ATTR_LOG_APPEND_TIME = 0x08;
-const ATTR_TRANSACTIONAL = 0x10;
-const ATTR_CONTROL = 0x20;
-const ASSIGNOR = 'range';
 /** How often (ms) a member checks its subscribed topics' partition counts. */
 const METADATA_CHECK_MS = 3_000;
+/** Java's `max.poll.interval.ms` default. */
+const MAX_POLL_INTERVAL_MS = 300_000;
 
-const COORDINATOR_MOVED = ['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS'];
-const MEMBER_GONE = ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'];
-
-export interface KafkaClientSettings {
-  readonly brokers: readonly string[];
-  readonly clientId: string;
-}
+export type { KafkaClientSettings };
 
 interface PartitionState {
   readonly tp: TopicPartition;
   /** Next offset to fetch; undefined until resolved from the committed offset or the reset policy. */
   fetchPosition: number | undefined;
   paused: boolean;
-  /** Fetched records not yet returned by `poll`, in offset order. */
+  /** Fetched records not yet returned by `poll`, in offset order, from index `head` on. */
   buffer: LogRecord[];
+  head: number;
 }
 
-interface JoinResult {
-  readonly generationId: number;
-  readonly memberId: string;
-  readonly assignment: TopicPartition[];
-  /** Partition counts of the subscribed topics right after the join (undefined: no such topic). */
-  readonly partitionCounts: Map<string, number | undefined>;
-}
+const emptyState = (tp: TopicPartition): PartitionState => ({
+  tp,
+  fetchPosition: undefined,
+  paused: false,
+  buffer: [],
+  head: 0,
+});
 
 export class KafkaConsumer implements Consumer {
   readonly groupId: string;
@@ -107,14 +86,11 @@ export class KafkaConsumer implements Consumer {
   #mode: 'none' | 'subscribe' | 'assign' = 'none';
   #subscription: string[] = [];
   #listener: RebalanceListener | undefined;
-  #memberId = '';
-  #generationId = -1;
-  #coordinator: number | undefined;
-  #rejoinNeeded = false;
+  readonly #group: GroupClient;
+  readonly #closing = new AbortController();
   #join: Promise<JoinResult | AppError> | undefined;
   #joinedCounts = new Map<string, number | undefined>();
   #countsCheckedAt = 0;
-  #heartbeat: NodeJS.Timeout | undefined;
   #partitions = new Map<string, PartitionState>();
   /** Resolving start positions (after assign() or a rebalance); awaited by poll. */
   #resolving: Promise<void> | undefined;
@@ -136,9 +112,14 @@ export class KafkaConsumer implements Consumer {
       });
     }
     this.#onClosed = onClosed;
+    const maxPollIntervalMs = options.maxPollIntervalMs ?? MAX_POLL_INTERVAL_MS;
+    if (!Number.isInteger(maxPollIntervalMs) || maxPollIntervalMs <= 0) {
+      throw new AppError(ErrorCode.LOG_INVALID_ARGUMENT, 'maxPollIntervalMs must be a positive integer', {
+        context: { maxPollIntervalMs },
+      });
+    }
     this.#client = new LibConsumer({
-      clientId: options.clientId ?? `${settings.clientId}-consumer`,
-      bootstrapBrokers: [...settings.brokers],
+      ...clientOptions(settings, options.clientId ?? `${settings.clientId}-consumer`),
       groupId: options.groupId,
       // A JoinGroup is answered only when the rebalance completes: allow for the rebalance timeout.
       timeout: REBALANCE_TIMEOUT_MS + 5_000,
@@ -149,6 +130,16 @@ export class KafkaConsumer implements Consumer {
         ? FetchIsolationLevels.READ_COMMITTED
         : FetchIsolationLevels.READ_UNCOMMITTED,
     });
+    const membership = new GroupMembership({
+      groupId: options.groupId,
+      groupInstanceId: options.groupInstanceId,
+      maxPollIntervalMs,
+    });
+    this.#group = new GroupClient(this.#client, membership, this.#closing.signal, () => this.#polling);
+  }
+
+  get #membership(): GroupMembership {
+    return this.#group.membership;
   }
 
   // ---- subscription and assignment -------------------------------------------------------------
@@ -164,7 +155,7 @@ export class KafkaConsumer implements Consumer {
     this.#client.topics.trackAll(...this.#subscription);
     // Joining happens in poll (as Kafka's consumer does): a member that joins here would block the
     // caller until every other member rejoined.
-    this.#rejoinNeeded = true;
+    this.#membership.requestRejoin('subscribed');
   }
 
   assign(partitions: readonly TopicPartition[]): void {
@@ -184,7 +175,7 @@ export class KafkaConsumer implements Consumer {
     const next = new Map<string, PartitionState>();
     for (const tp of tps) {
       const key = tpKey(tp);
-      next.set(key, this.#partitions.get(key) ?? { tp, fetchPosition: undefined, paused: false, buffer: [] });
+      next.set(key, this.#partitions.get(key) ?? emptyState(tp));
       this.#client.topics.track(tp.topic);
     }
     this.#partitions = next;
@@ -233,6 +224,7 @@ export class KafkaConsumer implements Consumer {
     }
     this.#polling = true;
     const deadline = performance.now() + Math.max(0, timeoutMs);
+    this.#membership.polled(performance.now());
     try {
       for (;;) {
         if (this.#closed) return [];
@@ -270,6 +262,7 @@ export class KafkaConsumer implements Consumer {
       }
     } finally {
       this.#polling = false;
+      this.#membership.polled(performance.now());
     }
   }
 
@@ -279,9 +272,15 @@ export class KafkaConsumer implements Consumer {
     const out: LogRecord[] = [];
     const n = states.length;
     for (let k = 0; k < n && out.length < this.#maxPoll; k++) {
-      const s = states[(this.#rr + k) % n]!;
-      if (s.paused || s.buffer.length === 0) continue;
-      out.push(...s.buffer.splice(0, this.#maxPoll - out.length));
+      const s = states[(this.#rr + k) % n] as PartitionState;
+      if (s.paused || s.head >= s.buffer.length) continue;
+      const end = Math.min(s.buffer.length, s.head + this.#maxPoll - out.length);
+      for (let i = s.head; i < end; i++) out.push(s.buffer[i] as LogRecord);
+      s.head = end;
+      if (s.head >= s.buffer.length) {
+        s.buffer = [];
+        s.head = 0;
+      }
     }
     this.#rr = n === 0 ? 0 : (this.#rr + 1) % n;
     return out;
@@ -358,6 +357,7 @@ export class KafkaConsumer implements Consumer {
       const offsets = await this.#listOffsets([state.tp], this.#reset);
       state.fetchPosition = offsets.get(tpKey(state.tp));
       state.buffer = [];
+      state.head = 0;
       return;
     }
     if (p.errorCode !== 0) {
@@ -365,9 +365,8 @@ export class KafkaConsumer implements Consumer {
       return; // leadership moved, or the like: the next fetch retries with fresh metadata
     }
     const from = state.fetchPosition;
-    const { records, next } = decodeBatches(topic, p, from, this.#readCommitted);
+    const next = decodeBatches(topic, p, from, this.#readCommitted, state.buffer);
     if (next > from) state.fetchPosition = next;
-    state.buffer.push(...records);
   }
 
   // ---- positions -------------------------------------------------------------------------------
@@ -388,7 +387,7 @@ export class KafkaConsumer implements Consumer {
 
   position(tp: TopicPartition): number {
     const s = this.#state(tp);
-    const first = s.buffer[0];
+    const first = s.buffer[s.head];
     if (first !== undefined) return first.offset;
     if (s.fetchPosition === undefined) {
       throw new AppError(
@@ -409,6 +408,7 @@ export class KafkaConsumer implements Consumer {
     const s = this.#state(tp);
     s.fetchPosition = offset;
     s.buffer = [];
+    s.head = 0;
   }
 
   async seekToBeginning(tps: readonly TopicPartition[]): Promise<void> {
@@ -428,6 +428,7 @@ export class KafkaConsumer implements Consumer {
     for (const s of states) {
       s.fetchPosition = offsets.get(tpKey(s.tp));
       s.buffer = [];
+      s.head = 0;
     }
   }
 
@@ -476,19 +477,33 @@ export class KafkaConsumer implements Consumer {
         .filter((s) => s.fetchPosition !== undefined)
         .map((s) => ({ ...s.tp, offset: this.position(s.tp) }));
     if (list.length === 0) return;
+    const m = this.#membership;
+    if (this.#mode === 'subscribe' && !m.canCommit()) throw this.#lostError('commit offsets');
     const meta = this.groupMetadata();
-    await this.#groupCall('committing offsets', 'OffsetCommit', [
-      this.groupId,
-      meta.generationId,
-      meta.memberId,
-      null,
-      offsetTopics(list),
-    ]).catch((err: unknown) => {
-      if (err instanceof AppError && err.code === ErrorCode.LOG_FENCED && this.#mode === 'subscribe') {
-        this.#rejoinNeeded = true;
-      }
-      throw err;
-    });
+    await this.#group
+      .call('committing offsets', 'OffsetCommit', [
+        this.groupId,
+        meta.generationId,
+        meta.memberId,
+        meta.groupInstanceId ?? null,
+        offsetTopics(list),
+      ])
+      .catch((err: unknown) => {
+        if (err instanceof AppError && this.#mode === 'subscribe') {
+          const id = err.context.kafkaError;
+          m.answered(typeof id === 'string' ? id : undefined);
+        }
+        throw err;
+      });
+  }
+
+  #lostError(what: string): AppError {
+    const m = this.#membership;
+    return new AppError(
+      ErrorCode.LOG_FENCED,
+      `member ${m.memberId} of group ${this.groupId} (generation ${m.generationId}) cannot ${what}: ${m.reason || m.state}`,
+      { context: { groupId: this.groupId, generationId: m.generationId, memberId: m.memberId } },
+    );
   }
 
   async committed(tps: readonly TopicPartition[]): Promise<Map<string, number | undefined>> {
@@ -507,87 +522,98 @@ export class KafkaConsumer implements Consumer {
     const request = [
       {
         groupId: this.groupId,
-        memberId: this.#memberId === '' ? null : this.#memberId,
+        memberId: null,
         memberEpoch: -1,
         topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
       },
     ];
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await this.#groupCall<{
-          groups?: {
-            topics: { name: string; partitions: { partitionIndex: number; committedOffset: bigint }[] }[];
-          }[];
-          topics?: { name: string; partitions: { partitionIndex: number; committedOffset: bigint }[] }[];
-        }>('fetching committed offsets', 'OffsetFetch', [request, requireStable]);
-        const out = new Map<string, number>();
-        for (const t of res.groups?.[0]?.topics ?? res.topics ?? []) {
-          for (const p of t.partitions) {
-            if (p.committedOffset >= 0n)
-              out.set(tpKey({ topic: t.name, partition: p.partitionIndex }), Number(p.committedOffset));
-          }
-        }
-        return out;
-      } catch (err) {
-        const unstable = err instanceof AppError && err.context.kafkaError === 'UNSTABLE_OFFSET_COMMIT';
-        if (!unstable || attempt >= 150) throw err;
-        await sleep(200);
+    type Topics = { name: string; partitions: { partitionIndex: number; committedOffset: bigint }[] }[];
+    // UNSTABLE_OFFSET_COMMIT (an open transaction holds offsets) is retriable: retried until the
+    // deadline, longer than the broker's transaction timeout.
+    const res = await this.#group.call<{ groups?: { topics: Topics }[]; topics?: Topics }>(
+      'fetching committed offsets',
+      'OffsetFetch',
+      [request, requireStable],
+    );
+    const out = new Map<string, number>();
+    for (const t of res.groups?.[0]?.topics ?? res.topics ?? []) {
+      for (const p of t.partitions) {
+        if (p.committedOffset >= 0n)
+          out.set(tpKey({ topic: t.name, partition: p.partitionIndex }), Number(p.committedOffset));
       }
     }
+    return out;
   }
 
+  /**
+   * The generation and member id of the last successful join, kept until the next one (also while
+   * the member is lost: the broker then refuses a commit that carries them). -1 / '' before the
+   * first join and for assign().
+   */
   groupMetadata(): ConsumerGroupMetadata {
-    if (this.#mode !== 'subscribe' || this.#memberId === '' || this.#generationId < 0) {
-      return { groupId: this.groupId, generationId: -1, memberId: '' };
-    }
-    return { groupId: this.groupId, generationId: this.#generationId, memberId: this.#memberId };
+    if (this.#mode !== 'subscribe') return { groupId: this.groupId, generationId: -1, memberId: '' };
+    return this.#membership.groupMetadata();
   }
 
   // ---- group protocol --------------------------------------------------------------------------
 
   /** Run the due group steps; true when the member has a stable assignment to fetch from. */
   async #groupStep(deadline: number): Promise<boolean> {
-    if (this.#rejoinNeeded && this.#join === undefined) {
-      this.#rejoinNeeded = false;
-      this.#stopHeartbeat();
-      const revoked = this.assignment();
+    const m = this.#membership;
+    if (m.isFailed()) {
+      throw new AppError(ErrorCode.LOG_FENCED, `group ${this.groupId}: ${m.reason}`, {
+        context: { groupId: this.groupId, groupInstanceId: m.groupInstanceId },
+      });
+    }
+    if (m.needsJoin() && this.#join === undefined) {
+      const how = m.giveUp();
+      const owned = this.assignment();
       try {
-        if (revoked.length > 0) await this.#listener?.onPartitionsRevoked?.(revoked);
+        if (owned.length > 0 && how !== 'none') await this.#giveUp(how, owned);
       } finally {
         // Even when the listener failed: the partitions are going, and the group waits for us.
         this.#setAssignment([]);
-        this.#join = this.#joinGroup().catch((err: unknown) =>
-          toAppError(err, 'joining the group', { groupId: this.groupId }),
-        );
+        m.joinSent();
+        this.#group.stopHeartbeat();
+        this.#join = this.#group
+          .join(this.#subscription)
+          .catch((err: unknown) => toAppError(err, 'joining the group', { groupId: this.groupId }));
       }
     }
     if (this.#join === undefined) {
       await this.#watchSubscribedTopics();
-      return !this.#rejoinNeeded;
+      return !m.needsJoin();
     }
     const done = await within(this.#join, deadline - performance.now());
     if (done === undefined) return false;
     this.#join = undefined;
     if (this.#closed) return false;
     if (done instanceof AppError) {
-      this.#rejoinNeeded = true; // the next poll tries again
-      if (!done.retriable && done.code !== ErrorCode.LOG_FENCED) throw done;
+      m.joinAbandoned(); // the next poll tries again
+      if (m.isFailed() || (!done.retriable && done.code !== ErrorCode.LOG_FENCED)) throw done;
       await sleep(Math.min(200, Math.max(0, deadline - performance.now())));
       return false;
     }
-    this.#generationId = done.generationId;
-    this.#memberId = done.memberId;
+    m.joined(done.memberId, done.generationId, performance.now());
     this.#joinedCounts = done.partitionCounts;
     this.#countsCheckedAt = performance.now();
     this.#setAssignment(done.assignment);
-    this.#startHeartbeat();
+    this.#group.startHeartbeat();
     if (this.#resolving !== undefined) {
       await this.#resolving.catch((err: unknown) => {
         throw toAppError(err, 'resolving start offsets', { groupId: this.groupId });
       });
     }
     await this.#listener?.onPartitionsAssigned?.(this.assignment());
-    return !this.#rejoinNeeded;
+    return !m.needsJoin();
+  }
+
+  /** Revoked (the member may commit them) or lost (it may not: someone else may own them now). */
+  async #giveUp(how: 'revoke' | 'lose', owned: TopicPartition[]): Promise<void> {
+    const listener = this.#listener;
+    if (listener === undefined) return;
+    if (how === 'lose' && listener.onPartitionsLost !== undefined) await listener.onPartitionsLost(owned);
+    else await listener.onPartitionsRevoked?.(owned);
   }
 
   /**
@@ -600,244 +626,42 @@ export class KafkaConsumer implements Consumer {
     this.#countsCheckedAt = performance.now();
     let now: Map<string, number | undefined>;
     try {
-      now = await this.#partitionCounts(this.#subscription);
+      now = await this.#group.partitionCounts(this.#subscription);
     } catch {
       return; // the cluster is unreachable for a moment: check again next time
     }
     for (const topic of this.#subscription) {
-      if (now.get(topic) !== this.#joinedCounts.get(topic)) this.#rejoinNeeded = true;
-    }
-  }
-
-  /** Partition counts of topics (undefined for a topic that does not exist). */
-  async #partitionCounts(topics: readonly string[]): Promise<Map<string, number | undefined>> {
-    const counts = new Map<string, number | undefined>();
-    for (const topic of topics) {
-      try {
-        const md = await getMetadata(this.#client, [topic], { forceUpdate: true, retries: 0 });
-        counts.set(topic, md.topics.get(topic)?.partitionsCount);
-      } catch (err) {
-        if (!isUnknownTopicError(err)) throw toAppError(err, `looking up topic ${topic}`, { topic });
-        counts.set(topic, undefined);
-      }
-    }
-    return counts;
-  }
-
-  async #joinGroup(): Promise<JoinResult> {
-    const protocols = [
-      {
-        name: ASSIGNOR,
-        metadata: encodeConsumerProtocolSubscription({ version: 0, topics: this.#subscription }),
-      },
-    ];
-    for (let attempt = 0; ; attempt++) {
-      if (this.#closed) throw new AppError(ErrorCode.LOG_CLOSED, 'the consumer is closed');
-      let joined: JoinGroupResponse;
-      try {
-        joined = await this.#groupCall<JoinGroupResponse>('joining the group', 'JoinGroup', [
-          this.groupId,
-          SESSION_TIMEOUT_MS,
-          REBALANCE_TIMEOUT_MS,
-          this.#memberId,
-          null,
-          'consumer',
-          protocols,
-          null,
-        ]);
-      } catch (err) {
-        const cause = err instanceof AppError ? err.cause : err;
-        if (hasApiId(cause, 'MEMBER_ID_REQUIRED')) {
-          // First join: the broker hands out a member id and wants it back.
-          const response = findResponse<JoinGroupResponse>(cause);
-          this.#memberId = response?.memberId ?? '';
-          continue;
-        }
-        if (MEMBER_GONE.some((id) => hasApiId(cause, id)) && attempt < 5) {
-          this.#memberId = '';
-          continue;
-        }
-        if (hasApiId(cause, 'REBALANCE_IN_PROGRESS') && attempt < 50) continue;
-        throw err;
-      }
-      this.#memberId = joined.memberId;
-      let assignments: { memberId: string; assignment: Buffer }[] = [];
-      if (joined.leader === joined.memberId) assignments = await this.#assign(joined);
-      let synced: SyncGroupResponse;
-      try {
-        synced = await this.#groupCall<SyncGroupResponse>('syncing the group', 'SyncGroup', [
-          this.groupId,
-          joined.generationId,
-          joined.memberId,
-          null,
-          'consumer',
-          joined.protocolName,
-          assignments,
-        ]);
-      } catch (err) {
-        const cause = err instanceof AppError ? err.cause : err;
-        if (
-          (hasApiId(cause, 'REBALANCE_IN_PROGRESS') || MEMBER_GONE.some((id) => hasApiId(cause, id))) &&
-          attempt < 50
-        ) {
-          if (hasApiId(cause, 'UNKNOWN_MEMBER_ID')) this.#memberId = '';
-          continue;
-        }
-        throw err;
-      }
-      const assignment: TopicPartition[] = [];
-      if (synced.assignment.length > 0) {
-        for (const a of decodeConsumerProtocolAssignment(synced.assignment).assignedPartitions) {
-          for (const partition of a.partitions) assignment.push({ topic: a.topic, partition });
-        }
-      }
-      assignment.sort((x, y) =>
-        x.topic === y.topic ? x.partition - y.partition : x.topic < y.topic ? -1 : 1,
-      );
-      const partitionCounts = await this.#partitionCounts(this.#subscription);
-      return { generationId: joined.generationId, memberId: joined.memberId, assignment, partitionCounts };
-    }
-  }
-
-  /** The leader's job: Kafka's RangeAssignor (per topic, contiguous ranges over members sorted by id). */
-  async #assign(joined: JoinGroupResponse): Promise<{ memberId: string; assignment: Buffer }[]> {
-    const subs = new Map<string, string[]>();
-    for (const m of joined.members)
-      subs.set(m.memberId, decodeConsumerProtocolSubscription(m.metadata).topics);
-    const topics = [...new Set([...subs.values()].flat())].sort();
-    const counts = await this.#partitionCounts(topics);
-    const ids = [...subs.keys()].sort();
-    const result = new Map<string, Map<string, number[]>>(ids.map((id) => [id, new Map()]));
-    for (const topic of topics) {
-      const n = counts.get(topic);
-      if (n === undefined) continue;
-      const members = ids.filter((id) => subs.get(id)!.includes(topic));
-      const per = Math.floor(n / members.length);
-      const extra = n % members.length;
-      let p = 0;
-      members.forEach((id, i) => {
-        const count = per + (i < extra ? 1 : 0);
-        const list: number[] = [];
-        for (let k = 0; k < count; k++) list.push(p++);
-        if (list.length > 0) result.get(id)!.set(topic, list);
-      });
-    }
-    return ids.map((memberId) => ({
-      memberId,
-      assignment: encodeConsumerProtocolAssignment({
-        version: 0,
-        assignedPartitions: [...result.get(memberId)!].map(([topic, partitions]) => ({ topic, partitions })),
-      }),
-    }));
-  }
-
-  #startHeartbeat(): void {
-    this.#stopHeartbeat();
-    const beat = async (): Promise<void> => {
-      if (this.#closed || this.#heartbeat === undefined) return;
-      try {
-        await this.#groupCall('heartbeat', 'Heartbeat', [
-          this.groupId,
-          this.#generationId,
-          this.#memberId,
-          null,
-        ]);
-      } catch (err) {
-        const cause = err instanceof AppError ? err.cause : err;
-        if (hasApiId(cause, 'REBALANCE_IN_PROGRESS')) {
-          this.#rejoinNeeded = true;
-          this.#stopHeartbeat();
-          return;
-        }
-        if (MEMBER_GONE.some((id) => hasApiId(cause, id))) {
-          // Our generation is over: the partitions are someone else's now. Rejoin from scratch.
-          if (hasApiId(cause, 'UNKNOWN_MEMBER_ID')) this.#memberId = '';
-          this.#generationId = -1;
-          this.#rejoinNeeded = true;
-          this.#stopHeartbeat();
-          return;
-        }
-        // Network trouble: keep beating; the session timeout decides.
-      }
-      if (this.#heartbeat !== undefined) this.#heartbeat = setTimeout(beat, HEARTBEAT_INTERVAL_MS).unref();
-    };
-    this.#heartbeat = setTimeout(beat, HEARTBEAT_INTERVAL_MS).unref();
-  }
-
-  #stopHeartbeat(): void {
-    clearTimeout(this.#heartbeat);
-    this.#heartbeat = undefined;
-  }
-
-  async #findCoordinator(): Promise<number> {
-    if (this.#coordinator !== undefined) return this.#coordinator;
-    const res = await callBootstrap<{ coordinators: { nodeId: number; errorCode: number }[] }>(
-      this.#client,
-      'FindCoordinator',
-      FindCoordinatorKeyTypes.GROUP,
-      [this.groupId],
-    );
-    const nodeId = res.coordinators[0]?.nodeId;
-    if (nodeId === undefined || nodeId < 0) throw new Error(`no coordinator for group ${this.groupId}`);
-    this.#coordinator = nodeId;
-    return nodeId;
-  }
-
-  /** A request to the group coordinator; retried (bounded) when the coordinator moved or is loading. */
-  async #groupCall<R>(doing: string, api: string, args: readonly unknown[]): Promise<R> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const node = await this.#findCoordinator();
-        return await callApi<R>(this.#client, node, api, ...args);
-      } catch (err) {
-        const moved = COORDINATOR_MOVED.some((id) => hasApiId(err, id));
-        const network = err instanceof Error && (err as { code?: string }).code === 'PLT_KFK_NETWORK';
-        if ((moved || network) && attempt < 20 && !this.#closed) {
-          this.#coordinator = undefined;
-          this.#client.clearMetadata();
-          await sleep(100 * Math.min(attempt + 1, 5));
-          continue;
-        }
-        throw toAppError(err, doing, { groupId: this.groupId });
-      }
+      if (now.get(topic) !== this.#joinedCounts.get(topic))
+        this.#membership.requestRejoin(`topic ${topic} changed`);
     }
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------
 
+  /**
+   * Give the partitions up (revoked, or lost when the member was removed), leave the group (a static
+   * member stays until its session times out, so that a restart keeps its assignment) and close.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopHeartbeat();
+    const m = this.#membership;
+    this.#group.stopHeartbeat();
     try {
-      if (this.#mode === 'subscribe' && this.#memberId !== '') {
-        const revoked = this.assignment();
+      if (this.#mode === 'subscribe' && m.generationId >= 0) {
+        const owned = this.assignment();
         try {
-          if (revoked.length > 0 && this.#generationId >= 0) {
-            await this.#listener?.onPartitionsRevoked?.(revoked);
-          }
+          if (owned.length > 0) await this.#giveUp(m.canCommit() ? 'revoke' : 'lose', owned);
         } finally {
-          await this.#leave();
+          if (m.leaveOnClose()) await this.#group.leave(m.memberId, 'consumer closed');
         }
       }
     } finally {
+      m.close();
+      this.#closing.abort();
       this.#partitions = new Map();
       await this.#client.close(true).catch(() => {});
       this.#onClosed(this);
-    }
-  }
-
-  async #leave(): Promise<void> {
-    const memberId = this.#memberId;
-    this.#memberId = '';
-    this.#generationId = -1;
-    try {
-      const node = await this.#findCoordinator();
-      await callApi(this.#client, node, 'LeaveGroup', this.groupId, [
-        { memberId, reason: 'consumer closed' },
-      ]);
-    } catch {
-      // The session timeout removes a member that could not say goodbye.
     }
   }
 
@@ -845,8 +669,12 @@ export class KafkaConsumer implements Consumer {
   async detach(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopHeartbeat();
-    if (this.#mode === 'subscribe' && this.#memberId !== '') await this.#leave();
+    const m = this.#membership;
+    this.#group.stopHeartbeat();
+    if (this.#mode === 'subscribe' && m.leaveOnClose())
+      await this.#group.leave(m.memberId, 'consumer closed');
+    m.close();
+    this.#closing.abort();
     await this.#client.close(true).catch(() => {});
   }
 
@@ -890,79 +718,6 @@ export function offsetTopics(offsets: readonly TopicPartitionOffset[]): {
     });
   }
   return [...topics.values()];
-}
-
-function findResponse<R>(err: unknown): R | undefined {
-  let e: unknown = err;
-  while (e instanceof Error) {
-    const r = (e as { response?: R }).response;
-    if (r !== undefined) return r;
-    const nested = (e as { errors?: unknown[] }).errors;
-    const withResponse = nested?.find((x) => (x as { response?: R } | undefined)?.response !== undefined);
-    if (withResponse !== undefined) return (withResponse as { response: R }).response;
-    e = e.cause;
-  }
-  return undefined;
-}
-
-/**
- * Decode one partition's fetched batches from `from` on, as the Java client does: under
- * read_committed, batches of aborted transactions (known from the response's aborted-transaction
- * list and closed by their abort marker) are dropped; control batches are never returned. `next` is
- * the offset after the last batch seen (so positions move past markers and compacted gaps).
- */
-export function decodeBatches(
-  topic: string,
-  p: FetchResponsePartition,
-  from: number,
-  readCommitted: boolean,
-): { records: LogRecord[]; next: number } {
-  const records: LogRecord[] = [];
-  let next = from;
-  const aborted = [...(p.abortedTransactions ?? [])].sort((a, b) =>
-    a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
-  );
-  const abortedProducers = new Set<bigint>();
-  const partition = p.partitionIndex;
-  for (const batch of (p.records ?? []) as RecordsBatch[]) {
-    const base = Number(batch.firstOffset);
-    const last = base + batch.lastOffsetDelta;
-    if (last < from) continue;
-    const control = (batch.attributes & ATTR_CONTROL) !== 0;
-    if (readCommitted && (batch.attributes & ATTR_TRANSACTIONAL) !== 0) {
-      while (aborted.length > 0 && Number(aborted[0]!.firstOffset) <= last) {
-        abortedProducers.add(aborted.shift()!.producerId);
-      }
-      if (control) {
-        // An abort marker (control key type 0) closes the producer's aborted range.
-        const type = batch.records[0]?.key?.readInt16BE(2);
-        if (type === 0) abortedProducers.delete(batch.producerId);
-      } else if (abortedProducers.has(batch.producerId)) {
-        next = Math.max(next, last + 1);
-        continue;
-      }
-    }
-    if (!control) {
-      const logAppend = (batch.attributes & ATTR_LOG_APPEND_TIME) !== 0;
-      for (const r of batch.records) {
-        const offset = base + r.offsetDelta;
-        if (offset < from) continue;
-        records.push({
-          topic,
-          partition,
-          offset,
-          timestamp: Number(logAppend ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta),
-          key: r.key ?? null,
-          value: r.value ?? null,
-          headers: r.headers.map(
-            ([k, v]) => [k === null ? '' : k.toString('utf8'), v ?? Buffer.alloc(0)] as const,
-          ),
-        });
-      }
-    }
-    next = Math.max(next, last + 1);
-  }
-  return { records, next };
 }
 
 function dedupe(tps: readonly TopicPartition[]): TopicPartition[] {

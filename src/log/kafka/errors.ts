@@ -34,6 +34,54 @@ const BY_API_ID: Readonly<Record<string, ErrorCode>> = {
   POLICY_VIOLATION: 'LOG_INVALID_ARGUMENT',
 };
 
+/** Kafka errors after which the same request may succeed (the Java client's RetriableException). */
+const RETRIABLE_IDS = new Set([
+  'NOT_COORDINATOR',
+  'COORDINATOR_NOT_AVAILABLE',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'CONCURRENT_TRANSACTIONS',
+  'NOT_ENOUGH_REPLICAS',
+  'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+  'NOT_LEADER_OR_FOLLOWER',
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'REQUEST_TIMED_OUT',
+  'NETWORK_EXCEPTION',
+  'KAFKA_STORAGE_ERROR',
+  'FETCH_SESSION_ID_NOT_FOUND',
+  'UNKNOWN_LEADER_EPOCH',
+  'FENCED_LEADER_EPOCH',
+  'OFFSET_NOT_AVAILABLE',
+  'THROTTLING_QUOTA_EXCEEDED',
+  'UNSTABLE_OFFSET_COMMIT',
+]);
+
+/** A connection failed or was closed (`PLT_KFK_NETWORK`, possibly wrapped). */
+export function isNetworkError(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    (findErrorBy(err, 'code', 'PLT_KFK_NETWORK') !== null || NetworkError.isRetryable(err))
+  );
+}
+
+/**
+ * Whether a client error (raw, or parsed by `toAppError`) is worth retrying: network trouble, or a
+ * Kafka error in RETRIABLE_IDS. UNKNOWN_TOPIC_OR_PARTITION is among them because a broker answers it
+ * for a topic created a moment ago; callers check that a topic exists before they retry on it.
+ */
+export function isRetriableKafkaError(err: unknown): boolean {
+  if (err instanceof AppError) {
+    if (err.retriable) return true;
+    const id = err.context.kafkaError;
+    if (typeof id === 'string' && RETRIABLE_IDS.has(id)) return true;
+    return err.cause !== undefined && isRetriableKafkaError(err.cause);
+  }
+  if (isNetworkError(err)) return true;
+  if (!(err instanceof Error)) return false;
+  for (const id of RETRIABLE_IDS) if (findErrorBy(err, 'apiId', id) !== null) return true;
+  return false;
+}
+
 /** Whether the error (or one it wraps) is the Kafka protocol error `apiId`. */
 export function hasApiId(err: unknown, apiId: string): boolean {
   return err instanceof Error && findErrorBy(err, 'apiId', apiId) !== null;
@@ -94,7 +142,7 @@ export function toAppError(err: unknown, doing: string, context: ErrorContext = 
   const retriable =
     code === 'LOG_IO' &&
     err instanceof Error &&
-    (NetworkError.isRetryable(err) || findErrorBy(err, 'canRetry', true) !== null);
+    (isRetriableKafkaError(err) || findErrorBy(err, 'canRetry', true) !== null);
   return new AppError(code, `${doing}: ${describe(err)}`, {
     retriable,
     context: { ...context, ...(apiId === undefined ? {} : { kafkaError: apiId }) },

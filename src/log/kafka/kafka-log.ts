@@ -7,6 +7,7 @@
 import { Admin, ConfigResourceTypes, FetchIsolationLevels } from '@platformatic/kafka';
 import { type Clock, systemClock } from '../../clock/index.ts';
 import { AppError, ErrorCode } from '../../errors/index.ts';
+import { validateTopicSpec } from '../assignor.ts';
 import type {
   CleanupPolicy,
   Consumer,
@@ -102,7 +103,7 @@ export class KafkaLog implements Log {
 
   async createTopics(specs: readonly TopicSpec[]): Promise<void> {
     this.#assertOpen();
-    for (const spec of specs) validateSpec(spec);
+    for (const spec of specs) validateTopicSpec(spec);
     for (const spec of specs) await this.#createTopic(spec);
   }
 
@@ -379,25 +380,6 @@ export class KafkaLog implements Log {
 
   #assertOpen(): void {
     if (this.#closed) throw new AppError(ErrorCode.LOG_CLOSED, 'the Kafka log is closed');
-  }
-}
-
-function validateSpec(spec: TopicSpec): void {
-  if (typeof spec.name !== 'string' || !/^[a-zA-Z0-9._-]{1,249}$/.test(spec.name)) {
-    throw new AppError(ErrorCode.LOG_INVALID_ARGUMENT, `invalid topic name ${JSON.stringify(spec.name)}`, {
-      context: { topic: String(spec.name) },
-    });
-  }
-  if (!Number.isInteger(spec.partitions) || spec.partitions <= 0) {
-    throw new AppError(ErrorCode.LOG_INVALID_ARGUMENT, 'partitions must be a positive integer', {
-      context: { topic: spec.name, partitions: spec.partitions },
-    });
-  }
-  const r = spec.retentionMs;
-  if (r !== undefined && r !== null && (!Number.isSafeInteger(r) || r <= 0)) {
-    throw new AppError(ErrorCode.LOG_INVALID_ARGUMENT, 'retentionMs must be a positive integer or null', {
-      context: { topic: spec.name, retentionMs: r },
-    });
   }
 }
 

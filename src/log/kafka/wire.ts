@@ -21,7 +21,7 @@ import {
 export type AnyApi = API<any[], any>;
 
 // biome-ignore lint/suspicious/noExplicitAny: the clients' option types are generic.
-type AnyBase = Base<any, any>;
+export type AnyBase = Base<any, any>;
 
 export function getApi(client: AnyBase, name: string): Promise<AnyApi> {
   return new Promise((resolve, reject) => {
