@@ -26,4 +26,17 @@ export {
   Tables,
 } from './schema.ts';
 export { fromDateTime64, toDateTime64 } from './wire.ts';
-export { insertMessages, insertReceipts, type MessageRow, type ReceiptRow } from './writes.ts';
+export {
+  type AnomalyAlertRow,
+  type ConversationMetricRow,
+  insertAnomalyAlerts,
+  insertConversationMetrics,
+  insertMessages,
+  insertReceipts,
+  insertTrendingWords,
+  insertUserActivity,
+  type MessageRow,
+  type ReceiptRow,
+  type TrendingWordRow,
+  type UserActivityRow,
+} from './writes.ts';

@@ -356,7 +356,120 @@ const M4_SINK_PROGRESS: Migration = {
   ],
 };
 
-export const MIGRATIONS: readonly Migration[] = [M1_MESSAGES, M2_ANALYTICS, M3_ROLLUPS, M4_SINK_PROGRESS];
+/*
+ * The processors' tables as the clickhouse-sink writes them from the output topics (exactly once:
+ * one insert per offset range under its dedup token, see processors/clickhouse-sink).
+ *
+ * Why the four tables of migration 2 are re-created: a row may be updated (an alert as its burst
+ * grows, a window re-emitted by an `onUpdate` processor), and the latest emission must win. The only
+ * order that is the same on every replay is the record's offset in its output-topic partition (a
+ * key's records all go to one partition), so each table is a ReplacingMergeTree on `version` = that
+ * offset, which no ALTER can give an existing engine; alerts are also keyed by alert_id alone (their
+ * window grows). No release wrote these tables (the seed's processors only printed lines), so each is
+ * dropped only `IF EMPTY`: a non-empty one stops the migration (TABLE_NOT_EMPTY) and keeps its rows.
+ * Column names of migration 2 are kept; new: window_kind, peak_threshold, version.
+ * `emitted_at`/`detected_at` = the output record's timestamp (the processor's event time).
+ *
+ * user_stats (migration 2, kept) gets its rows from realtime_user_activity through user_stats_mv:
+ * per-window values summed by the engine. This is exact because (a) user-activity emits each
+ * (user, minute) window once, when it closes, and the topic holds it exactly once (transactions);
+ * (b) the sink inserts each offset once: a replayed range is skipped, an interrupted one re-inserted
+ * under its token — ClickHouse drops the copy in realtime_user_activity and, with
+ * deduplicate_blocks_in_dependent_materialized_views, in user_stats too, and an insert that landed in
+ * the table but not yet in the view completes the view (test/processors/clickhouse-sink/output-tables).
+ */
+const M5_PROCESSOR_TABLES: Migration = {
+  version: 5,
+  name: 'processor_tables',
+  statements: [
+    'DROP TABLE IF EXISTS IF EMPTY $db.conversation_metrics SYNC',
+    `CREATE TABLE IF NOT EXISTS $db.conversation_metrics (
+      conversation_id String,
+      window_start DateTime64(3, 'UTC'),
+      window_end DateTime64(3, 'UTC'),
+      window_kind LowCardinality(String),
+      message_count UInt32,
+      participant_count UInt32,
+      is_peak Bool,
+      baseline Float64,
+      peak_threshold Float64,
+      emitted_at DateTime64(3, 'UTC'),
+      version UInt64
+    )
+    ENGINE = ReplacingMergeTree(version)
+    PARTITION BY toYYYYMM(window_start)
+    ORDER BY (conversation_id, window_start, window_end)
+    SETTINGS ${DEDUP}`,
+    'DROP TABLE IF EXISTS IF EMPTY $db.trending_words SYNC',
+    `CREATE TABLE IF NOT EXISTS $db.trending_words (
+      window_start DateTime64(3, 'UTC'),
+      window_end DateTime64(3, 'UTC'),
+      word String,
+      count UInt32,
+      rank UInt16,
+      score Float64,
+      baseline Float64,
+      emitted_at DateTime64(3, 'UTC'),
+      version UInt64
+    )
+    ENGINE = ReplacingMergeTree(version)
+    PARTITION BY toYYYYMM(window_start)
+    ORDER BY (window_start, word)
+    SETTINGS ${DEDUP}`,
+    'DROP TABLE IF EXISTS IF EMPTY $db.anomaly_alerts SYNC',
+    // Few rows; no partitioning, so that every version of an alert meets in one partition.
+    `CREATE TABLE IF NOT EXISTS $db.anomaly_alerts (
+      alert_id String,
+      user_id String,
+      kind LowCardinality(String),
+      severity LowCardinality(String),
+      count UInt32,
+      threshold UInt32,
+      window_start DateTime64(3, 'UTC'),
+      window_end DateTime64(3, 'UTC'),
+      first_message_id String,
+      last_message_id String,
+      detected_at DateTime64(3, 'UTC'),
+      version UInt64
+    )
+    ENGINE = ReplacingMergeTree(version)
+    ORDER BY (user_id, alert_id)
+    SETTINGS ${DEDUP}`,
+    'DROP TABLE IF EXISTS IF EMPTY $db.realtime_user_activity SYNC',
+    `CREATE TABLE IF NOT EXISTS $db.realtime_user_activity (
+      user_id String,
+      window_start DateTime64(3, 'UTC'),
+      window_end DateTime64(3, 'UTC'),
+      messages_sent UInt32,
+      messages_received UInt32,
+      reads UInt32,
+      active_conversations UInt32,
+      emitted_at DateTime64(3, 'UTC'),
+      version UInt64
+    )
+    ENGINE = ReplacingMergeTree(version)
+    PARTITION BY toYYYYMM(window_start)
+    ORDER BY (window_start, user_id)
+    SETTINGS ${DEDUP}`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.user_stats_mv TO $db.user_stats AS
+    SELECT user_id,
+           toUInt64(messages_sent) AS messages_sent,
+           toUInt64(messages_received) AS messages_received,
+           toUInt64(reads) AS reads,
+           toUInt64(1) AS active_windows,
+           window_start AS first_seen,
+           window_end AS last_seen
+    FROM $db.realtime_user_activity`,
+  ],
+};
+
+export const MIGRATIONS: readonly Migration[] = [
+  M1_MESSAGES,
+  M2_ANALYTICS,
+  M3_ROLLUPS,
+  M4_SINK_PROGRESS,
+  M5_PROCESSOR_TABLES,
+];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */
 export interface Retention {

@@ -93,3 +93,127 @@ export function insertReceipts(
 function withToken(dedupToken: string | undefined): { dedupToken?: string } {
   return dedupToken === undefined ? {} : { dedupToken };
 }
+
+/*
+ * The processors' tables (migration 5), written by the clickhouse-sink from the output topics. Times
+ * are epoch ms; `version` is the record's offset in its output-topic partition (the latest emission of
+ * a window or an alert wins); `emitted_at`/`detected_at` the output record's timestamp.
+ */
+
+/** `conversation-metrics` → conversation_metrics. */
+export interface ConversationMetricRow {
+  conversation_id: string;
+  window_start: number;
+  window_end: number;
+  window_kind: string;
+  message_count: number;
+  participant_count: number;
+  is_peak: boolean;
+  /** The record's `baseline_count`. */
+  baseline: number;
+  peak_threshold: number;
+  emitted_at: number;
+  version: number;
+}
+
+/** `trending-words` → trending_words. */
+export interface TrendingWordRow {
+  window_start: number;
+  window_end: number;
+  word: string;
+  count: number;
+  rank: number;
+  score: number;
+  baseline: number;
+  emitted_at: number;
+  version: number;
+}
+
+/** `user-activity-metrics` → realtime_user_activity (and, by its materialized view, user_stats). */
+export interface UserActivityRow {
+  user_id: string;
+  window_start: number;
+  window_end: number;
+  messages_sent: number;
+  messages_received: number;
+  reads: number;
+  active_conversations: number;
+  emitted_at: number;
+  version: number;
+}
+
+/** `anomaly-alerts` → anomaly_alerts (one row per alert_id after merges: the highest version). */
+export interface AnomalyAlertRow {
+  alert_id: string;
+  user_id: string;
+  kind: string;
+  severity: string;
+  count: number;
+  threshold: number;
+  window_start: number;
+  window_end: number;
+  first_message_id: string;
+  last_message_id: string;
+  detected_at: number;
+  version: number;
+}
+
+/** Time columns of each processor table: converted from epoch ms to DateTime64 text on the way in. */
+const TIME_COLUMNS = {
+  [Tables.conversationMetrics]: ['window_start', 'window_end', 'emitted_at'],
+  [Tables.trendingWords]: ['window_start', 'window_end', 'emitted_at'],
+  [Tables.realtimeUserActivity]: ['window_start', 'window_end', 'emitted_at'],
+  [Tables.anomalyAlerts]: ['window_start', 'window_end', 'detected_at'],
+} as const;
+
+function insertWithTimes(
+  ch: ClickHouse,
+  table: keyof typeof TIME_COLUMNS,
+  rows: readonly object[],
+  dedupToken: string | undefined,
+  database: string,
+): Promise<InsertSummary> {
+  const times = TIME_COLUMNS[table];
+  const out = rows.map((row) => {
+    const r: Record<string, unknown> = { ...row };
+    for (const c of times) r[c] = toDateTime64(r[c] as number);
+    return r;
+  });
+  return ch.insert(qualified(database, table), out, withToken(dedupToken));
+}
+
+export function insertConversationMetrics(
+  ch: ClickHouse,
+  rows: readonly ConversationMetricRow[],
+  dedupToken?: string,
+  database = 'message_db',
+): Promise<InsertSummary> {
+  return insertWithTimes(ch, Tables.conversationMetrics, rows, dedupToken, database);
+}
+
+export function insertTrendingWords(
+  ch: ClickHouse,
+  rows: readonly TrendingWordRow[],
+  dedupToken?: string,
+  database = 'message_db',
+): Promise<InsertSummary> {
+  return insertWithTimes(ch, Tables.trendingWords, rows, dedupToken, database);
+}
+
+export function insertUserActivity(
+  ch: ClickHouse,
+  rows: readonly UserActivityRow[],
+  dedupToken?: string,
+  database = 'message_db',
+): Promise<InsertSummary> {
+  return insertWithTimes(ch, Tables.realtimeUserActivity, rows, dedupToken, database);
+}
+
+export function insertAnomalyAlerts(
+  ch: ClickHouse,
+  rows: readonly AnomalyAlertRow[],
+  dedupToken?: string,
+  database = 'message_db',
+): Promise<InsertSummary> {
+  return insertWithTimes(ch, Tables.anomalyAlerts, rows, dedupToken, database);
+}

@@ -92,6 +92,7 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
         { name: 'sink_progress', engine: 'ReplacingMergeTree' },
         { name: 'trending_words', engine: 'ReplacingMergeTree' },
         { name: 'user_stats', engine: 'AggregatingMergeTree' },
+        { name: 'user_stats_mv', engine: 'MaterializedView' },
       ],
     },
   );

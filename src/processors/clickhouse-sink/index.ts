@@ -1,4 +1,12 @@
 export { OffsetBatchSink, type OffsetBatchSinkOptions, type SinkFlushEvent } from './offset-batch-sink.ts';
+export {
+  anomalyAlertRow,
+  conversationMetricRow,
+  OUTPUT_TOPICS,
+  type OutputTopic,
+  trendingWordRow,
+  userActivityRow,
+} from './output-tables.ts';
 export { readRange } from './read-range.ts';
 export { ClickHouseSinkState, type SinkProgress, type SinkState } from './sink-state.ts';
 export {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Log } from '../../log/index.ts';
+import type { Log, LogRecord } from '../../log/index.ts';
 import type { Codec } from '../../streams/index.ts';
 
 /**
@@ -7,13 +7,25 @@ import type { Codec } from '../../streams/index.ts';
  * records that do not decode are left out (they went to the dead-letter topic the first time).
  * Uses a manually assigned consumer: no group membership, nothing committed.
  */
-export async function readRange<V>(
+export function readRange<V>(
   log: Log,
   topic: string,
   partition: number,
   first: number,
   last: number,
   codec: Codec<V>,
+): Promise<V[]> {
+  return readRangeRecords(log, topic, partition, first, last, (r) => codec.deserialize(r.value));
+}
+
+/** As `readRange`, with the whole record at hand (offset, timestamp): `decode` throws for an invalid one. */
+export async function readRangeRecords<V>(
+  log: Log,
+  topic: string,
+  partition: number,
+  first: number,
+  last: number,
+  decode: (record: LogRecord) => V,
 ): Promise<V[]> {
   const consumer = log.consumer({
     groupId: `clickhouse-sink-replay-${randomUUID()}`,
@@ -30,7 +42,7 @@ export async function readRange<V>(
       for (const r of await consumer.poll(500)) {
         if (r.offset > last) break;
         try {
-          out.push(codec.deserialize(r.value));
+          out.push(decode(r));
         } catch {
           // invalid: dead-lettered when it was first processed, not part of the range's rows
         }

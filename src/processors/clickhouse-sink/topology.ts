@@ -11,6 +11,7 @@ import {
 import { type Codec, Codecs, type StreamsBuilder, StreamsRuntime } from '../../streams/index.ts';
 import { chatMessageCodec, messageTime, messageViewCodec, viewTime } from '../codecs.ts';
 import { OffsetBatchSink, type SinkFlushEvent } from './offset-batch-sink.ts';
+import { OUTPUT_TOPICS, type OutputTopic, persistOutputTopic } from './output-tables.ts';
 import { readRange } from './read-range.ts';
 import { ClickHouseSinkState, type SinkState } from './sink-state.ts';
 
@@ -25,6 +26,12 @@ export interface ClickHouseSinkOptions {
   readonly database?: string;
   /** Consumer group and state key. Default `clickhouse-sink`. */
   readonly applicationId?: string;
+  /**
+   * Output topics of the analytics processors to persist (each into its table, see output-tables.ts).
+   * Default: all four. Each must exist when the sink starts (`msgtrack` creates them all); `[]`
+   * persists only messages and receipts.
+   */
+  readonly outputs?: readonly OutputTopic[];
   readonly onFlush?: (event: SinkFlushEvent) => void;
 }
 
@@ -57,7 +64,8 @@ export function receiptRow(v: MessageView): ReceiptRow {
 }
 
 /**
- * clickhouse-sink: `chat.messages` → messages_base, `message-views` → message_views, exactly once.
+ * clickhouse-sink: `chat.messages` → messages_base, `message-views` → message_views, and the analytics
+ * processors' output topics → their tables (`outputs`), exactly once.
  * Run it with a commit interval equal to the flush interval (~1 s): every commit flushes each task's
  * batch (one insert per table and source partition) before the input offsets are committed.
  */
@@ -113,6 +121,16 @@ export function clickhouseSinkTopology(deps: ClickHouseSinkDeps, options: ClickH
           name: 'views-sink',
         },
       );
+    const ctx = {
+      applicationId,
+      state,
+      batchRows,
+      log: deps.log,
+      ch: deps.ch,
+      database,
+      ...(options.onFlush === undefined ? {} : { onFlush: options.onFlush }),
+    };
+    for (const topic of options.outputs ?? OUTPUT_TOPICS) persistOutputTopic(builder, topic, ctx);
   };
 }
 
