@@ -3,8 +3,21 @@ import { join } from 'node:path';
 import { drainPending, Session } from 'chdb';
 import { AppError } from '../errors/index.ts';
 import { toStorageError } from './errors.ts';
-import type { ClickHouse, InsertOptions, InsertSummary, QueryParams } from './port.ts';
-import { encodeJsonCompactEachRow, insertSettings } from './wire.ts';
+import type {
+  ClickHouse,
+  CompactQueryOptions,
+  CompactResult,
+  InsertOptions,
+  InsertSummary,
+  QueryParams,
+} from './port.ts';
+import {
+  encodeJsonCompactEachRow,
+  fromJsonCompact,
+  insertSettings,
+  settingsClause,
+  wrapSelect,
+} from './wire.ts';
 
 export interface ChdbOptions {
   /** The platform's data directory; the engine lives in `<dataDir>/clickhouse`. */
@@ -63,6 +76,29 @@ class ChdbClickHouse implements ClickHouse {
         const text = res.text();
         if (text.length === 0) return [];
         return JSON.parse(`[${text.trimEnd().replaceAll('\n', ',')}]`) as T[];
+      } catch (err) {
+        throw toStorageError(err, { op: 'query' });
+      }
+    });
+  }
+
+  async queryCompact(sql: string, options: CompactQueryOptions = {}): Promise<CompactResult> {
+    // The engine has no per-call settings: a SETTINGS clause on the wrapping SELECT applies them to
+    // the whole statement.
+    const wrapped = `${wrapSelect(sql)} ${settingsClause(options.settings ?? {})}`;
+    const database = options.database;
+    return this.#serial('query', async () => {
+      try {
+        // `USE` is per connection: set and reset inside this one queue slot.
+        if (database !== undefined) await this.#session.queryAsync(`USE ${database}`, { format: 'TSV' });
+        try {
+          const res = await this.#session.queryBindAsync(wrapped, options.params ?? {}, {
+            format: 'JSONCompact',
+          });
+          return fromJsonCompact(JSON.parse(res.text()));
+        } finally {
+          if (database !== undefined) await this.#session.queryAsync('USE default', { format: 'TSV' });
+        }
       } catch (err) {
         throw toStorageError(err, { op: 'query' });
       }

@@ -68,15 +68,18 @@ export function toStorageError(err: unknown, context: ErrorContext): AppError {
   if (isAppError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   const errno = errnoOf(err);
-  if (errno !== undefined || /timeout/i.test(message.slice(0, 40)) || /socket hang up/i.test(message)) {
+  const fields = err !== null && typeof err === 'object' ? (err as Record<string, unknown>) : {};
+  const code = numericCode(fields, message);
+  // A client-side timeout or hang-up has no ClickHouse code; the engine's own TIMEOUT_EXCEEDED has.
+  const transport =
+    code === undefined && (/timeout/i.test(message.slice(0, 40)) || /socket hang up/i.test(message));
+  if (errno !== undefined || transport) {
     return new AppError('STORAGE_UNAVAILABLE', `ClickHouse unreachable: ${message}`, {
       retriable: true,
       context: { ...context, errno },
       cause: err,
     });
   }
-  const fields = err !== null && typeof err === 'object' ? (err as Record<string, unknown>) : {};
-  const code = numericCode(fields, message);
   const ctx = { ...context, clickhouseCode: code ?? null };
   if (code !== undefined && AUTH_CODES.has(code)) {
     return new AppError('STORAGE_AUTH', `ClickHouse authentication failed: ${message}`, {

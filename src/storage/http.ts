@@ -1,8 +1,15 @@
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { AppError } from '../errors/index.ts';
 import { toStorageError } from './errors.ts';
-import type { ClickHouse, InsertOptions, InsertSummary, QueryParams } from './port.ts';
-import { insertSettings } from './wire.ts';
+import type {
+  ClickHouse,
+  CompactQueryOptions,
+  CompactResult,
+  InsertOptions,
+  InsertSummary,
+  QueryParams,
+} from './port.ts';
+import { fromJsonCompact, insertSettings, wrapSelect } from './wire.ts';
 
 export interface HttpOptions {
   /** `CLICKHOUSE_URL`, e.g. `http://clickhouse:8123`. */
@@ -60,6 +67,26 @@ class HttpClickHouse implements ClickHouse {
     try {
       const rs = await this.#client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
       return await rs.json<T>();
+    } catch (err) {
+      throw toStorageError(err, { op: 'query' });
+    }
+  }
+
+  async queryCompact(sql: string, options: CompactQueryOptions = {}): Promise<CompactResult> {
+    this.#checkOpen('query');
+    // Request settings (URL parameters) are applied by the server before it parses the statement;
+    // the wrapping SELECT keeps the statement a SELECT even on a server whose readonly mode lets
+    // `KILL QUERY` through (18.16). `database` is the HTTP interface's own parameter of that kind.
+    const settings: Record<string, string | number> = { ...options.settings };
+    if (options.database !== undefined) settings['database'] = options.database;
+    try {
+      const rs = await this.#client.query({
+        query: wrapSelect(sql),
+        query_params: options.params ?? {},
+        format: 'JSONCompact',
+        clickhouse_settings: settings as Record<string, string>,
+      });
+      return fromJsonCompact(await rs.json());
     } catch (err) {
       throw toStorageError(err, { op: 'query' });
     }

@@ -14,7 +14,21 @@ export {
   type MigrateOptions,
   migrate,
 } from './migrations.ts';
-export type { ClickHouse, InsertOptions, InsertSummary, QueryParams } from './port.ts';
+export {
+  OPERATOR_QUERY_DEFAULTS,
+  type OperatorQueryOptions,
+  type OperatorQueryResult,
+  operatorQuery,
+} from './operator-query.ts';
+export type {
+  ClickHouse,
+  CompactQueryOptions,
+  CompactResult,
+  InsertOptions,
+  InsertSummary,
+  QueryParams,
+  QuerySettings,
+} from './port.ts';
 export { type MessageStatus, messageStatus } from './reads.ts';
 export {
   DEFAULT_DATABASE,

@@ -21,6 +21,25 @@ export interface InsertSummary {
   rows: number;
 }
 
+/** Settings for one statement, from our own code (never user input): names and numbers or strings. */
+export type QuerySettings = Readonly<Record<string, string | number>>;
+
+/** A result with its columns' names and types, as the engine's `JSONCompact` format gives it. */
+export interface CompactResult {
+  readonly columns: { name: string; type: string }[];
+  readonly rows: unknown[][];
+  /** Seconds the engine spent on the statement, as it reports it (`statistics.elapsed`). */
+  readonly elapsedSeconds: number;
+}
+
+export interface CompactQueryOptions {
+  readonly params?: QueryParams;
+  /** Applied by the engine to this one statement (see `queryCompact`). */
+  readonly settings?: QuerySettings;
+  /** Database that unqualified table names resolve in (default: the connection's, `default`). */
+  readonly database?: string;
+}
+
 export interface ClickHouse {
   /** `chdb` (embedded) or `http` (server). */
   readonly kind: 'chdb' | 'http';
@@ -30,6 +49,15 @@ export interface ClickHouse {
    * in Number(), or cast in SQL (toUInt32).
    */
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
+  /**
+   * Runs one SELECT-form statement (SELECT, WITH … SELECT, UNION, INTERSECT, EXCEPT) with `settings`
+   * applied by the engine to that statement only, and returns rows as arrays with the column types.
+   * Both adapters run it as `SELECT * FROM (<sql>)`, so anything but a SELECT is a syntax error.
+   * HTTP sends the settings as request settings, applied before the server parses the statement (it
+   * refuses multi-statements itself); chDB has no per-call settings and puts them in a SETTINGS
+   * clause on the wrapping SELECT.
+   */
+  queryCompact(sql: string, options?: CompactQueryOptions): Promise<CompactResult>;
   /** Runs a statement that returns no rows (DDL, INSERT … SELECT, ALTER). */
   command(sql: string, params?: QueryParams): Promise<void>;
   /**

@@ -1,5 +1,5 @@
 import { AppError } from '../errors/index.ts';
-import type { InsertOptions } from './port.ts';
+import type { CompactResult, InsertOptions, QuerySettings } from './port.ts';
 
 /**
  * DateTime64(3) on the wire, in one place. Input: epoch milliseconds (integer). Output: UTC text
@@ -86,4 +86,44 @@ export function insertSettings(options: InsertOptions): Record<string, string | 
     settings['deduplicate_blocks_in_dependent_materialized_views'] = 1;
   }
   return settings;
+}
+
+/**
+ * `sql` as the subquery of a `SELECT *`, so that only a SELECT-form statement parses and settings
+ * given with it cover all of it. The newlines end a trailing `--` comment and keep the statement's
+ * tokens apart from ours.
+ */
+export function wrapSelect(sql: string): string {
+  return `SELECT * FROM (\n${sql}\n)`;
+}
+
+/** `SETTINGS a = 1, b = 'x'` for settings from our own code: names are checked, strings quoted. */
+export function settingsClause(settings: QuerySettings): string {
+  const parts = Object.entries(settings).map(([name, value]) => {
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) {
+      throw new AppError('STORAGE_QUERY', `invalid setting name ${JSON.stringify(name)}`, {
+        context: { setting: name },
+      });
+    }
+    const literal =
+      typeof value === 'number'
+        ? String(value)
+        : `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+    return `${name} = ${literal}`;
+  });
+  return parts.length === 0 ? '' : `SETTINGS ${parts.join(', ')}`;
+}
+
+/** The engine's `JSONCompact` output (`meta`, `data`, `statistics`) as a `CompactResult`. */
+export function fromJsonCompact(doc: unknown): CompactResult {
+  const d = (doc ?? {}) as {
+    meta?: { name: string; type: string }[];
+    data?: unknown[][];
+    statistics?: { elapsed?: number };
+  };
+  return {
+    columns: (d.meta ?? []).map((m) => ({ name: m.name, type: m.type })),
+    rows: d.data ?? [],
+    elapsedSeconds: Number(d.statistics?.elapsed ?? 0),
+  };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isAppError } from '../../src/errors/index.ts';
-import { openHttp } from '../../src/storage/index.ts';
+import { type ClickHouse, openHttp, operatorQuery } from '../../src/storage/index.ts';
 import { startClickHouseServer } from './clickhouse-server.ts';
 
 async function outcome(p: Promise<unknown>): Promise<unknown> {
@@ -43,9 +43,11 @@ test('HTTP adapter against a real clickhouse-server: auth, insert, select, error
     syntax: await outcome(ch.query('SELEC 1')),
     unknownTable: await outcome(ch.query('SELECT * FROM transport_test.nope')),
   };
+  const operator = await operatorChecks(ch);
   await server.stop();
   const down = await outcome(ch.ping());
 
+  assert.deepStrictEqual(operator.actual, operator.expected);
   assert.deepStrictEqual(
     { inserted, rows, errors, down },
     {
@@ -64,3 +66,57 @@ test('HTTP adapter against a real clickhouse-server: auth, insert, select, error
     },
   );
 });
+
+/**
+ * `operatorQuery` on this old server (no formatQuerySingleLine, no `{name:Type}`): the request-level
+ * readonly, the server's one-statement rule and the wrapping SELECT refuse; nothing changes.
+ */
+async function operatorChecks(ch: ClickHouse): Promise<{ actual: unknown; expected: unknown }> {
+  await ch.command('CREATE DATABASE operator_test');
+  await ch.command('CREATE TABLE operator_test.t (k String, n UInt32) ENGINE = MergeTree ORDER BY k');
+  await ch.insert('operator_test.t', [
+    { k: 'a', n: 1 },
+    { k: 'b', n: 2 },
+  ]);
+  const contents = () => ch.query('SELECT k, n FROM operator_test.t ORDER BY k');
+  const before = await contents();
+  const statements = {
+    alterDelete: 'ALTER TABLE operator_test.t DELETE WHERE 1',
+    truncate: 'TRUNCATE TABLE operator_test.t',
+    drop: 'DROP TABLE operator_test.t',
+    multiStatement: 'SELECT 1; DROP TABLE operator_test.t',
+    fileTable: "SELECT * FROM file('/etc/passwd', 'TSV', 's String')",
+    insertIntoFunction: "INSERT INTO FUNCTION file('out.tsv', 'TSV', 's String') SELECT 'x'",
+    create: 'CREATE TABLE operator_test.evil (x UInt8) ENGINE = Memory',
+    insert: "INSERT INTO operator_test.t VALUES ('z', 3)",
+    system: 'SYSTEM DROP MARK CACHE',
+    set: 'SET readonly = 0',
+    optimize: 'OPTIMIZE TABLE operator_test.t FINAL',
+    kill: 'KILL QUERY WHERE 1',
+    nestedSettings: 'SELECT * FROM (SELECT k FROM operator_test.t SETTINGS readonly = 0)',
+    url: "SELECT * FROM url('http://127.0.0.1:1/', 'TSV', 's String')",
+    remote: "SELECT * FROM remote('127.0.0.1:1', system.one)",
+  };
+  const results: Record<string, unknown> = {};
+  for (const [name, sql] of Object.entries(statements)) results[name] = await outcome(operatorQuery(ch, sql));
+  const ok = await operatorQuery(ch, 'SELECT k, n FROM operator_test.t ORDER BY k;', { maxRows: 1 });
+  return {
+    actual: { results, after: await contents(), ok: { ...ok, elapsedMs: typeof ok.elapsedMs } },
+    expected: {
+      results: Object.fromEntries(
+        Object.keys(statements).map((k) => [k, { code: 'QUERY_REFUSED', retriable: false }]),
+      ),
+      after: before,
+      ok: {
+        columns: [
+          { name: 'k', type: 'String' },
+          { name: 'n', type: 'UInt32' },
+        ],
+        rows: [['a', 1]],
+        rowCount: 1,
+        truncated: true,
+        elapsedMs: 'number',
+      },
+    },
+  };
+}

@@ -324,6 +324,7 @@ test('while ClickHouse is unavailable the sink retries with back-off and holds i
   const flaky: ClickHouse = {
     kind: ch.kind,
     query: (sql, params) => ch.query(sql, params),
+    queryCompact: (sql, options) => ch.queryCompact(sql, options),
     command: (sql, params) => ch.command(sql, params),
     ping: () => ch.ping(),
     close: async () => {},
