@@ -32,7 +32,7 @@ export interface LogFactory {
 }
 
 const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/data/murmur2-vectors.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/murmur2-vectors.json', import.meta.url), 'utf8'),
 ).murmur2 as Record<string, number>;
 
 export function uniqueName(prefix: string): string {

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import { murmur2, partitionForKey } from '../../src/log/index.ts';
 
 // Reference values: Apache Kafka's own unit test of Utils.murmur2 (clients, UtilsTest), shipped in
-// ../shared/data/murmur2-vectors.json as signed 32-bit hashes of the UTF-8 key bytes.
+// test/fixtures/murmur2-vectors.json (from the Java client) as signed 32-bit hashes of the UTF-8 key bytes.
 const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/data/murmur2-vectors.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/murmur2-vectors.json', import.meta.url), 'utf8'),
 ).murmur2 as Record<string, number>;
 
 test('murmur2 equals the Java client on Kafka reference vectors', () => {

@@ -6,16 +6,27 @@
  *   whose hash is negative would land elsewhere. We pass every record with an explicit partition:
  *   `partitionForKey` for keys, round-robin per topic for null keys (the Java client's sticky
  *   partitioner is not round-robin; the port asks for round-robin).
- * - Both producers are idempotent with acks=all.
+ * - Both producers are idempotent with acks=all. Retriable produce errors (NOT_ENOUGH_REPLICAS while
+ *   a broker starts, leader moves, network) are retried by the library with the same sequence
+ *   numbers, paced by the one retry policy, for about DELIVERY_TIMEOUT_MS (Java's
+ *   `delivery.timeout.ms`).
+ * - A send is split into requests of at most MAX_REQUEST_BYTES of records (below the broker's
+ *   default `message.max.bytes` of 1 MiB per batch), sent in order: a large commit never fails with
+ *   MESSAGE_TOO_LARGE.
  * - The transactional producer fences at open (InitProducerId with the transactional id, which also
- *   aborts the fenced producer's open transaction), adds offsets with AddOffsetsToTxn +
+ *   aborts the fenced producer's open transaction), adds offsets with AddOffsetsToTxn (retried while
+ *   the coordinator answers CONCURRENT_TRANSACTIONS, as it does right after an abort) and
  *   TxnOffsetCommit carrying the group's generation and member id (so a zombie group member's
  *   offsets are refused), and after any fencing error answers every call with LOG_FENCED.
+ * - `abort()` and `commit()` leave the producer usable whatever the broker answered: an abort the
+ *   broker refuses (or cannot be reached for) re-initialises the producer id, which makes the
+ *   coordinator abort whatever is open; `commit()` never fails after its commit point.
  */
 
-import { FindCoordinatorKeyTypes, Producer as LibProducer, ProduceAcks } from '@platformatic/kafka';
+import { type CompressionAlgorithmValue, Producer as LibProducer, ProduceAcks } from '@platformatic/kafka';
 import type { Clock } from '../../clock/index.ts';
 import { AppError, ErrorCode } from '../../errors/index.ts';
+import { retry } from '../../retry/index.ts';
 import { partitionForKey } from '../partitioner.ts';
 import type {
   ConsumerGroupMetadata,
@@ -25,14 +36,21 @@ import type {
   TopicPartitionOffset,
   TransactionalProducer,
 } from '../types.ts';
-import { type KafkaClientSettings, offsetTopics } from './consumer.ts';
-import { edge, hasApiId, isFencingError, toAppError } from './errors.ts';
-import { callApi, callBootstrap, getMetadata, sleep, within } from './wire.ts';
+import { offsetTopics } from './consumer.ts';
+import { Coordinators, DELIVERY_TIMEOUT_MS, kafkaRetry, MAX_BLOCK_MS } from './coordinator.ts';
+import { edge, hasApiId, isFencingError, isUnknownTopicError, toAppError } from './errors.ts';
+import { clientOptions, type KafkaClientSettings, libraryRetries } from './settings.ts';
+import { getMetadata, sleep, within } from './wire.ts';
 
 /** How long (ms) close() waits for sends in flight. */
 const CLOSE_DRAIN_MS = 30_000;
 /** How long (ms) commit() waits for the transaction's offsets to become stable. */
 const STABLE_OFFSETS_TIMEOUT_MS = 10_000;
+/** Record bytes (keys, values, headers, plus per-record overhead) per produce request at most. */
+export const MAX_REQUEST_BYTES = 768 * 1024;
+const RECORD_OVERHEAD_BYTES = 24;
+/** How long (ms) a topic just created may be unknown to the broker answering metadata. */
+const NEW_TOPIC_GRACE_MS = 2_000;
 
 type LibTransaction = Awaited<ReturnType<LibProducer['beginTransaction']>>;
 
@@ -50,16 +68,54 @@ const toBuffer = (v: Buffer | string): Buffer => (typeof v === 'string' ? Buffer
 
 function libProducer(settings: KafkaClientSettings, transactionalId?: string): LibProducer {
   return new LibProducer({
-    clientId: `${settings.clientId}-${transactionalId === undefined ? 'producer' : 'txn'}`,
-    bootstrapBrokers: [...settings.brokers],
+    ...clientOptions(settings, `${settings.clientId}-${transactionalId === undefined ? 'producer' : 'txn'}`),
     idempotent: true,
     acks: ProduceAcks.ALL,
     timeout: 30_000,
-    // InitProducerId answers CONCURRENT_TRANSACTIONS while it aborts a fenced producer's transaction.
-    retries: 30,
-    retryDelay: 100,
+    ...libraryRetries(DELIVERY_TIMEOUT_MS),
+    ...(settings.compression === undefined || settings.compression === 'none'
+      ? {}
+      : { compression: settings.compression as CompressionAlgorithmValue }),
     ...(transactionalId === undefined ? {} : { transactionalId }),
   });
+}
+
+/** The topic's partition count; a topic created a moment ago may be unknown briefly: ask again. */
+async function partitionCountOf(client: LibProducer, topic: string): Promise<number | undefined> {
+  const deadline = performance.now() + NEW_TOPIC_GRACE_MS;
+  for (let delay = 100; ; delay *= 2) {
+    try {
+      const md = await getMetadata(client, [topic], { retries: 0, forceUpdate: delay > 100 });
+      const n = md.topics.get(topic)?.partitionsCount;
+      if (n !== undefined) return n;
+    } catch (err) {
+      if (!isUnknownTopicError(err)) throw toAppError(err, `looking up topic ${topic}`, { topic });
+    }
+    if (performance.now() + delay > deadline) return undefined;
+    await sleep(delay);
+  }
+}
+
+/** Split messages into requests of at most MAX_REQUEST_BYTES (at least one message each). */
+export function chunkByBytes<
+  M extends { key: Buffer | undefined; value: Buffer | undefined; headers: Map<Buffer, Buffer> },
+>(messages: readonly M[], maxBytes = MAX_REQUEST_BYTES): M[][] {
+  const chunks: M[][] = [];
+  let current: M[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    let size = RECORD_OVERHEAD_BYTES + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+    for (const [k, v] of m.headers) size += k.length + v.length + 8;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 /** Turn port records into library messages, each with its partition decided here. */
@@ -70,10 +126,7 @@ async function toMessages(
   clock: Clock,
   roundRobin: Map<string, number>,
 ): Promise<Message[]> {
-  const md = await edge(`looking up topic ${topic}`, { topic }, () =>
-    getMetadata(client, [topic], { retries: 0 }),
-  );
-  const n = md.topics.get(topic)?.partitionsCount;
+  const n = await partitionCountOf(client, topic);
   if (n === undefined) {
     throw new AppError(ErrorCode.LOG_UNKNOWN_TOPIC, `unknown topic ${topic}`, { context: { topic } });
   }
@@ -152,8 +205,14 @@ export class KafkaProducer implements Producer {
     if (records.length === 0) return [];
     const sending = (async () => {
       const messages = await toMessages(this.#client, topic, records, this.#clock, this.#roundRobin);
-      const result = await edge(`producing to ${topic}`, { topic }, () => this.#client.send({ messages }));
-      return metadataOf(messages, result.offsets);
+      const out: RecordMetadata[] = [];
+      for (const chunk of chunkByBytes(messages)) {
+        const result = await edge(`producing to ${topic}`, { topic }, () =>
+          this.#client.send({ messages: chunk }),
+        );
+        for (const m of metadataOf(chunk, result.offsets)) out.push(m);
+      }
+      return out;
     })();
     this.#inFlight.add(sending);
     try {
@@ -177,10 +236,14 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   readonly #client: LibProducer;
   readonly #clock: Clock;
   readonly #roundRobin = new Map<string, number>();
+  readonly #closing = new AbortController();
+  readonly #groups: Coordinators;
+  readonly #txnCoordinators: Coordinators;
   /** 'open' once begin() was called; the broker-side transaction starts with the first write. */
   #state: 'ready' | 'open' | 'fenced' | 'closed' = 'ready';
   #tx: Promise<LibTransaction> | undefined;
-  #groupCoordinators = new Map<string, number>();
+  /** An abort failed: the producer id is re-initialised before the next transaction. */
+  #reinit = false;
   /** The AddPartitionsToTxn calls of this producer, chained. */
   #adding: Promise<void> = Promise.resolve();
   /** Offsets added in the open transaction, per group. */
@@ -190,6 +253,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.transactionalId = transactionalId;
     this.#client = libProducer(settings, transactionalId);
     this.#clock = clock;
+    this.#groups = new Coordinators(this.#client, 'group', this.#closing.signal);
+    this.#txnCoordinators = new Coordinators(this.#client, 'transaction', this.#closing.signal);
   }
 
   /** Open, and fence any earlier producer with this id (its open transaction is aborted). */
@@ -233,7 +298,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.#assertOpenTxn('send');
     if (records.length === 0) return [];
     const messages = await toMessages(this.#client, topic, records, this.#clock, this.#roundRobin);
-    const result = await this.#guard(`producing to ${topic} in a transaction`, { topic }, async () => {
+    const out: RecordMetadata[] = [];
+    await this.#guard(`producing to ${topic} in a transaction`, { topic }, async () => {
       const tx = await this.#transaction();
       // AddPartitionsToTxn one call at a time: the library deduplicates concurrent calls into the
       // first one in flight, so the partitions of a concurrent send would never be added (the broker
@@ -246,9 +312,12 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       });
       this.#adding = adding.catch(() => {});
       await adding;
-      return tx.send({ messages });
+      for (const chunk of chunkByBytes(messages)) {
+        const result = await tx.send({ messages: chunk });
+        for (const m of metadataOf(chunk, result.offsets)) out.push(m);
+      }
     });
-    return metadataOf(messages, result.offsets);
+    return out;
   }
 
   async sendOffsets(
@@ -260,40 +329,46 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       typeof group === 'string' ? { groupId: group, generationId: -1, memberId: '' } : group;
     if (offsets.length === 0) return;
     const topics = offsetTopics(offsets);
+    const context = { transactionalId: this.transactionalId, groupId: meta.groupId };
     await this.#guard('adding offsets to the transaction', { groupId: meta.groupId }, async () => {
       await this.#transaction();
-      const producerId = this.#client.producerId!;
-      const producerEpoch = this.#client.producerEpoch!;
-      const txnCoordinator = this.#client.coordinatorId!;
+      const producerId = this.#client.producerId as bigint;
+      const producerEpoch = this.#client.producerEpoch as number;
       // AddOffsetsToTxn: the transaction coordinator adds the group's offsets partition to the
-      // transaction; TxnOffsetCommit: the group coordinator holds the offsets pending until EndTxn.
-      await callApi(
-        this.#client,
-        txnCoordinator,
-        'AddOffsetsToTxn',
+      // transaction (CONCURRENT_TRANSACTIONS while the previous transaction's markers are written:
+      // retried); TxnOffsetCommit: the group coordinator holds the offsets pending until EndTxn, and
+      // refuses them (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID) from a member that is no longer in the group.
+      await this.#txnCoordinators.call(
         this.transactionalId,
-        producerId,
-        producerEpoch,
-        meta.groupId,
+        'adding offsets to the transaction',
+        context,
+        'AddOffsetsToTxn',
+        [this.transactionalId, producerId, producerEpoch, meta.groupId],
       );
       this.#txnOffsets.set(meta.groupId, [...(this.#txnOffsets.get(meta.groupId) ?? []), ...offsets]);
-      const groupCoordinator = await this.#groupCoordinator(meta.groupId);
-      await callApi(
-        this.#client,
-        groupCoordinator,
-        'TxnOffsetCommit',
-        this.transactionalId,
+      await this.#groups.call(
         meta.groupId,
-        producerId,
-        producerEpoch,
-        meta.generationId,
-        meta.memberId,
-        null,
-        topics,
+        'committing offsets in the transaction',
+        context,
+        'TxnOffsetCommit',
+        [
+          this.transactionalId,
+          meta.groupId,
+          producerId,
+          producerEpoch,
+          meta.generationId,
+          meta.memberId,
+          meta.groupInstanceId ?? null,
+          topics,
+        ],
       );
     });
   }
 
+  /**
+   * EndTxn(commit). A failure before the commit point leaves the transaction open (abort() it);
+   * once EndTxn succeeded nothing fails: waiting for the offsets to be stable is best effort.
+   */
   async commit(): Promise<void> {
     this.#assertOpenTxn('commit');
     const tx = this.#tx;
@@ -304,7 +379,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.#state = 'ready';
     this.#tx = undefined;
     this.#txnOffsets = new Map();
-    await this.#awaitStable(offsets);
+    await this.#awaitStable(offsets).catch(() => {});
   }
 
   /**
@@ -325,34 +400,72 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
           topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
         },
       ];
-      const deadline = performance.now() + STABLE_OFFSETS_TIMEOUT_MS;
-      for (;;) {
-        try {
-          await callApi(this.#client, await this.#groupCoordinator(groupId), 'OffsetFetch', request, true);
-          break;
-        } catch (err) {
-          if (!hasApiId(err, 'UNSTABLE_OFFSET_COMMIT') || performance.now() > deadline) {
-            this.#groupCoordinators.clear();
-            throw toAppError(err, `waiting for the committed offsets of group ${groupId}`, {
-              transactionalId: this.transactionalId,
-              groupId,
-            });
-          }
-          await sleep(10);
-        }
-      }
+      await this.#groups.call(
+        groupId,
+        `waiting for the committed offsets of group ${groupId}`,
+        { transactionalId: this.transactionalId, groupId },
+        'OffsetFetch',
+        [request, true],
+        {
+          ...kafkaRetry(STABLE_OFFSETS_TIMEOUT_MS, this.#closing.signal),
+          initialDelayMs: 10,
+          maxDelayMs: 100,
+        },
+      );
     }
   }
 
+  /**
+   * EndTxn(abort). Whatever the broker answers the producer stays usable (unless fenced): when the
+   * abort fails (nothing to abort, coordinator unreachable, transaction in a bad state) the next
+   * transaction first re-initialises the producer id, which aborts whatever is still open.
+   */
   async abort(): Promise<void> {
     this.#assertOpenTxn('abort');
     const tx = this.#tx;
-    if (tx !== undefined) {
-      await this.#guard('aborting the transaction', {}, async () => (await tx).abort());
-    }
     this.#state = 'ready';
     this.#tx = undefined;
     this.#txnOffsets = new Map();
+    if (tx === undefined) return;
+    try {
+      await (await tx).abort();
+    } catch (err) {
+      if (isFencingError(err)) {
+        this.#state = 'fenced';
+        throw this.#fenced(err, {});
+      }
+      this.#reinit = true;
+      await this.#reinitialise().catch(() => {}); // else retried by the next transaction
+    }
+  }
+
+  /** Drop the library's transaction and take a new epoch (the coordinator aborts what was open). */
+  async #reinitialise(): Promise<void> {
+    const stale = this.#client.transaction;
+    if (stale !== undefined && !stale.completed) await stale.cancel();
+    await retry(
+      async () => {
+        const tx = await this.#client.beginTransaction();
+        try {
+          await this.#client.initIdempotentProducer({
+            producerId: this.#client.producerId ?? -1n,
+            producerEpoch: this.#client.producerEpoch ?? -1,
+          });
+        } finally {
+          await tx.cancel();
+        }
+      },
+      kafkaRetry(MAX_BLOCK_MS, this.#closing.signal),
+    ).catch((err: unknown) => {
+      if (isFencingError(err)) {
+        this.#state = 'fenced';
+        throw this.#fenced(err, {});
+      }
+      throw toAppError(err, `re-initialising transactional producer ${this.transactionalId}`, {
+        transactionalId: this.transactionalId,
+      });
+    });
+    this.#reinit = false;
   }
 
   async close(): Promise<void> {
@@ -360,28 +473,25 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     const open = this.#state === 'open' && this.#tx !== undefined ? this.#tx : undefined;
     this.#state = 'closed';
     if (open !== undefined) await open.then((tx) => tx.abort()).catch(() => {});
+    this.#closing.abort();
     await this.#client.close(true).catch(() => {});
   }
 
   /** The library transaction, started on first use inside an open transaction. */
   #transaction(): Promise<LibTransaction> {
-    this.#tx ??= this.#client.beginTransaction();
+    this.#tx ??= (async () => {
+      if (this.#reinit) await this.#reinitialise();
+      return this.#client.beginTransaction();
+    })();
     return this.#tx;
   }
 
-  async #groupCoordinator(groupId: string): Promise<number> {
-    const known = this.#groupCoordinators.get(groupId);
-    if (known !== undefined) return known;
-    const res = await callBootstrap<{ coordinators: { nodeId: number }[] }>(
-      this.#client,
-      'FindCoordinator',
-      FindCoordinatorKeyTypes.GROUP,
-      [groupId],
+  #fenced(cause: unknown, context: Record<string, string>): AppError {
+    return new AppError(
+      ErrorCode.LOG_FENCED,
+      `transactional producer ${this.transactionalId} was fenced by a newer producer with the same id`,
+      { context: { transactionalId: this.transactionalId, ...context }, cause },
     );
-    const nodeId = res.coordinators[0]?.nodeId;
-    if (nodeId === undefined || nodeId < 0) throw new Error(`no coordinator for group ${groupId}`);
-    this.#groupCoordinators.set(groupId, nodeId);
-    return nodeId;
   }
 
   async #guard<T>(doing: string, context: Record<string, string>, fn: () => Promise<T>): Promise<T> {
@@ -390,13 +500,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     } catch (err) {
       if (isFencingError(err)) {
         this.#state = 'fenced';
-        throw new AppError(
-          ErrorCode.LOG_FENCED,
-          `transactional producer ${this.transactionalId} was fenced by a newer producer with the same id`,
-          { context: { transactionalId: this.transactionalId, ...context }, cause: err },
-        );
+        throw this.#fenced(err, context);
       }
-      this.#groupCoordinators.clear();
       throw toAppError(err, doing, { transactionalId: this.transactionalId, ...context });
     }
   }
@@ -407,13 +512,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
         context: { transactionalId: this.transactionalId },
       });
     }
-    if (this.#state === 'fenced') {
-      throw new AppError(
-        ErrorCode.LOG_FENCED,
-        `transactional producer ${this.transactionalId} was fenced by a newer producer with the same id`,
-        { context: { transactionalId: this.transactionalId } },
-      );
-    }
+    if (this.#state === 'fenced') throw this.#fenced(undefined, {});
   }
 
   #assertOpenTxn(op: string): void {
