@@ -564,6 +564,7 @@ export class KStream<K, V> {
           streamTimeMs: () => task.streamTime(),
           wallClockTimeMs: () => task.wallClock(),
           recordMetadata: () => task.recordMetadata(),
+          late: (reason: string) => task.late(reason),
         };
         proc.init?.(pctx);
         return {
@@ -574,6 +575,23 @@ export class KStream<K, V> {
       { stores },
     );
     return new KStream<K2, V2>(this.#b, node, true);
+  }
+
+  /**
+   * Re-partition by the current key through `<applicationId>-<name>-repartition` (Kafka Streams'
+   * `KStream#repartition`), so that a downstream low-level processor sees every record of a key in one
+   * task. Always writes the topic, whether or not the key changed. Give streams that a processor
+   * reads together the same `partitions` (they must be co-partitioned).
+   */
+  repartition(options: GroupedOptions<K, V> = {}): KStream<K, V> {
+    const source = this.#b.repartition(
+      this.node,
+      options.name ?? this.#b.nextName('KSTREAM-REPARTITION'),
+      (options.key ?? Codecs.json<K>()) as Codec<unknown>,
+      (options.value ?? Codecs.json<V>()) as Codec<unknown>,
+      options.partitions,
+    );
+    return new KStream<K, V>(this.#b, source, false);
   }
 
   /** Group by the current key; repartitions first if the key was changed upstream. */

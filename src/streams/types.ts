@@ -74,6 +74,11 @@ export interface ProcessorContext<KOut, VOut> {
   wallClockTimeMs(): number;
   /** The source record being processed; null inside a punctuation. */
   recordMetadata(): SourceRecordMetadata | null;
+  /**
+   * Count the record being processed as late (beyond its window's grace) in the task's
+   * `lateRecords`, and dead-letter it under the `dead-letter` late policy; the processor drops it.
+   */
+  late(reason: string): void;
 }
 
 /** A low-level processor: `process` is synchronous; state goes in stores so it survives restarts. */

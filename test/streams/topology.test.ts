@@ -157,3 +157,48 @@ test('idle advance: a quiet partition still closes and emits its last window', (
     [18_000, 0],
   ]);
 });
+
+test('repartition() feeds a low-level processor by the new key; context.late() counts a dropped record', () => {
+  class LastPerKey implements Processor<string, Msg, string, string> {
+    #ctx!: ProcessorContext<string, string>;
+    init(ctx: ProcessorContext<string, string>): void {
+      this.#ctx = ctx;
+    }
+    process(r: StreamRecord<string, Msg>): void {
+      if (r.timestamp < this.#ctx.streamTimeMs() - 1_000) {
+        this.#ctx.late(`t=${r.timestamp} is more than 1 s behind stream time`);
+        return;
+      }
+      this.#ctx.forward({ key: r.key, value: r.value.text, timestamp: r.timestamp, headers: [] });
+    }
+  }
+  const topology = (b: StreamsBuilder) => {
+    b.stream('in', { key: str, value: msg })
+      .selectKey((_k, m) => m.user)
+      .repartition({ name: 'by-user', key: str, value: msg, partitions: 2 })
+      .process(() => new LastPerKey())
+      .to('out', { key: str, value: str });
+  };
+  const driver = new TopologyTestDriver(topology, { applicationId: 'rp' });
+  const input = driver.createInputTopic('in', { key: str, value: msg });
+  input.pipe('c1', { user: 'a', text: 'one' }, 5_000);
+  input.pipe('c2', { user: 'b', text: 'two' }, 6_000);
+  input.pipe('c1', { user: 'a', text: 'late' }, 1_000);
+  assert.deepStrictEqual(
+    {
+      topics: driver.topology.repartitionTopics.map((r) => [r.topic, r.partitions]),
+      repartitioned: driver.topicRecords('rp-by-user-repartition').map((r) => r.record.key?.toString()),
+      out: driver.createOutputTopic('out', { key: str, value: str }).readKeyValues(),
+      late: driver.metrics().lateRecords,
+    },
+    {
+      topics: [['rp-by-user-repartition', 2]],
+      repartitioned: ['a', 'b', 'a'],
+      out: [
+        ['a', 'one'],
+        ['b', 'two'],
+      ],
+      late: 1,
+    },
+  );
+});
