@@ -17,7 +17,7 @@ export interface PlatformOptions {
   /** Generated traffic: messages per second of event time; undefined = no generator. */
   readonly generatorRate?: number;
   readonly generatorSeed?: number;
-  /** How often a status line is logged, ms. Default 10 000. */
+  /** How often a status line is logged, ms. Default: STATUS_INTERVAL_MS. */
   readonly statusIntervalMs?: number;
 }
 
@@ -88,7 +88,10 @@ export class Platform {
       this.#generator.catch((err) => this.#logger.error(`generator stopped: ${String(err)}`));
       this.#logger.info(`generator: ${rate} messages/s with read receipts, spam bursts and trends`);
     }
-    this.#status = setInterval(() => this.#logStatus(), this.#options.statusIntervalMs ?? 10_000);
+    this.#status = setInterval(
+      () => this.#logStatus(),
+      this.#options.statusIntervalMs ?? config.statusIntervalMs,
+    );
     this.#status.unref();
   }
 

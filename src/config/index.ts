@@ -92,6 +92,11 @@ export const ENV = {
     default: '2000',
     doc: 'Wall-clock idle time after which a quiet partition’s stream time advances',
   },
+  STATUS_INTERVAL_MS: {
+    schema: int(100),
+    default: '10000',
+    doc: 'msgtrack start/process: how often the status line (processed, dead letters, lag per processor) is logged',
+  },
   SINK_BATCH_ROWS: { schema: int(1), default: '50000', doc: 'clickhouse-sink: rows per insert at most' },
   SINK_FLUSH_MS: { schema: int(1), default: '1000', doc: 'clickhouse-sink: longest wait before an insert' },
   CONVERSATION_WINDOW_MS: { schema: int(1), default: '30000', doc: 'conversation-analytics: window size' },
@@ -150,6 +155,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const config = {
     dataDir: resolve(get('DATA_DIR')),
     logLevel: get('LOG_LEVEL'),
+    statusIntervalMs: get('STATUS_INTERVAL_MS'),
     api: { host: get('HOST'), port: get('PORT'), token: get('API_TOKEN') },
     log:
       kafkaBrokers === undefined

@@ -9,6 +9,7 @@ test('defaults: embedded log and chDB, loopback, documented numbers', () => {
   assert.deepStrictEqual(c, {
     dataDir: resolve('./data'),
     logLevel: 'info',
+    statusIntervalMs: 10000,
     api: { host: '127.0.0.1', port: 8080, token: undefined },
     log: { kind: 'embedded', fsync: 'interval', fsyncIntervalMs: 1000 },
     storage: { kind: 'chdb' },
