@@ -1,0 +1,246 @@
+/**
+ * Processor benchmark (a script, not a test).
+ *
+ * 1. Drain: `--events` (default 1M) generated events at the generator's defaults are appended to an
+ *    embedded log once; then each processor alone, and all of them together, drain a copy of it into
+ *    their topics and chDB, each in a child process of its own (one chDB engine per process; a clean
+ *    RSS per scenario). Reported: input records (chat.messages + message-views the scenario reads) per
+ *    second from the start of the runtimes until every runtime has committed every record of every
+ *    topic it reads (repartition and output topics included), and the child's peak RSS.
+ * 2. Alert latency: all processors on a fresh data dir while traffic is appended paced to the wall
+ *    clock at `--rate` (default 5000) messages/s for `--seconds` (default 20); for every alert, the
+ *    wall-clock time from the append of the message that completed its burst (the first alert's
+ *    `last_message_id`) to the alert being readable committed on `anomaly-alerts`; p50/p99.
+ *
+ * Last line: one JSON object (also bench/results/processors.json) with `all_rps`, `alert_p50_ms`,
+ * `alert_p99_ms` and `<processor>_rps` for each processor (`clickhouse_sink_rps`, …).
+ *
+ *   npm run bench:processors
+ *   npm run bench:processors -- --events 200000 --seconds 10
+ *   npm run bench:processors -- --cpu-prof      # each child writes a .cpuprofile to bench/results/prof
+ */
+import { spawnSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROCESSOR_NAMES, platformTopics } from '../src/app/index.ts';
+import { type AnomalyAlert, Topics } from '../src/events/index.ts';
+import { type GeneratedEvent, generateTraffic } from '../src/generator/index.ts';
+import { openEmbeddedLog, type ProducerRecord } from '../src/log/index.ts';
+import { appendAll, openPlatform, startProcessors, waitDrained } from './platform-run.ts';
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    events: { type: 'string', default: '1000000' },
+    rate: { type: 'string', default: '5000' },
+    seconds: { type: 'string', default: '20' },
+    seed: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    child: { type: 'string' },
+    source: { type: 'string' },
+  },
+});
+/** Idle advance off: the drain ends when the input is consumed, not after an idle period. */
+const ENV = { STREAMS_IDLE_MS: '3600000', LOG_FSYNC: 'never' };
+const INPUTS = [Topics.chatMessages.name, Topics.messageViews.name];
+const mb = (bytes: number) => Math.round(bytes / 1048576);
+
+function* take(n: number, it: Iterator<GeneratedEvent>): Generator<GeneratedEvent> {
+  for (let i = 0; i < n; i++) yield it.next().value as GeneratedEvent;
+}
+
+/** Child: drain a copy of `source` with `names`, print one JSON line. */
+async function drainScenario(names: string[], source: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-processors-'));
+  try {
+    await cp(join(source, 'log'), join(dir, 'log'), { recursive: true });
+    const base = await openPlatform(dir, ENV);
+    let inputRecords = 0;
+    const started = performance.now();
+    const running = await startProcessors(base, names);
+    const read = new Set(
+      [...running.runtimes.values()].flatMap((r) => r.topology.subtopologies.flatMap((s) => s.sourceTopics)),
+    );
+    for (const topic of INPUTS.filter((t) => read.has(t))) {
+      for (let p = 0; p < (await base.log.describeTopic(topic)).partitions; p++) {
+        inputRecords += (await base.log.partitionOffsets(topic, p)).lastStable;
+      }
+    }
+    await waitDrained(base.log, running.runtimes.values());
+    const seconds = (performance.now() - started) / 1000;
+    const processed = Object.fromEntries(
+      [...running.runtimes].map(([n, r]) => [n, r.metrics().counters.recordsProcessed]),
+    );
+    await running.close();
+    process.stdout.write(
+      `${JSON.stringify({
+        names,
+        input_records: inputRecords,
+        seconds,
+        rps: Math.round(inputRecords / seconds),
+        processed,
+        peak_rss_mb: mb(process.resourceUsage().maxRSS * 1024),
+      })}\n`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Child: all processors, paced traffic, alert latencies. */
+async function latencyScenario(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-latency-'));
+  try {
+    const base = await openPlatform(dir, ENV);
+    const running = await startProcessors(base, PROCESSOR_NAMES);
+    const rate = Number(args.rate);
+    const durationMs = Number(args.seconds) * 1000;
+    const alerts = base.log.consumer({ groupId: 'bench-alerts', isolationLevel: 'read_committed' });
+    const { partitions } = await base.log.describeTopic(Topics.anomalyAlerts.name);
+    alerts.assign(
+      Array.from({ length: partitions }, (_, partition) => ({ topic: Topics.anomalyAlerts.name, partition })),
+    );
+    const appendedAt = new Map<string, number>();
+    const latencies: number[] = [];
+    const seen = new Set<string>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        for (const r of await alerts.poll(5)) {
+          const a = JSON.parse(r.value!.toString()) as AnomalyAlert;
+          if (seen.has(a.alert_id)) continue; // an update of an alert already counted
+          seen.add(a.alert_id);
+          const at = appendedAt.get(a.last_message_id);
+          if (at !== undefined) latencies.push(performance.now() - at);
+        }
+      }
+    })();
+    // Event time = wall clock: every 5 ms, append what is due.
+    const startMs = Date.now();
+    const traffic = generateTraffic({ seed: Number(args.seed), messagesPerSecond: rate, startMs });
+    const producer = base.log.producer();
+    let next = traffic.next().value as GeneratedEvent;
+    let messages = 0;
+    while (Date.now() - startMs < durationMs) {
+      const now = Date.now();
+      const byTopic = new Map<string, ProducerRecord[]>();
+      const ids: string[] = [];
+      while (next.timeMs <= now) {
+        const list = byTopic.get(next.topic) ?? [];
+        list.push({ key: next.key, value: JSON.stringify(next.value), timestamp: next.timeMs });
+        byTopic.set(next.topic, list);
+        if (next.kind === 'message') {
+          ids.push(next.value.message_id);
+          messages++;
+        }
+        next = traffic.next().value as GeneratedEvent;
+      }
+      await Promise.all([...byTopic].map(([topic, records]) => producer.send(topic, records)));
+      const appended = performance.now();
+      for (const id of ids) appendedAt.set(id, appended);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await producer.close();
+    await new Promise((r) => setTimeout(r, 2000)); // the last bursts' alerts
+    watching = false;
+    await watcher;
+    await alerts.close();
+    await running.close();
+    latencies.sort((a, b) => a - b);
+    const q = (p: number) =>
+      latencies.length === 0
+        ? null
+        : Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 10) / 10;
+    process.stdout.write(
+      `${JSON.stringify({
+        messages,
+        rate_achieved: Math.round(messages / (durationMs / 1000)),
+        alerts: latencies.length,
+        p50_ms: q(0.5),
+        p99_ms: q(0.99),
+        max_ms: q(1),
+        peak_rss_mb: mb(process.resourceUsage().maxRSS * 1024),
+      })}\n`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function child(mode: string, extra: string[]): Record<string, unknown> {
+  const prof = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', 'bench/results/prof'] : [];
+  const r = spawnSync(
+    process.execPath,
+    [...prof, new URL(import.meta.url).pathname, '--child', mode, ...extra],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (r.status !== 0 || !line.startsWith('{'))
+    throw new Error(`child ${mode} ${extra.join(' ')} failed (${r.status}): ${r.stdout}`);
+  return JSON.parse(line);
+}
+
+async function main(): Promise<void> {
+  const names = args.only === undefined ? PROCESSOR_NAMES : args.only.split(',');
+  const events = Number(args.events);
+  const source = await mkdtemp(join(tmpdir(), 'bench-processors-source-'));
+  try {
+    const log = await openEmbeddedLog({ dataDir: source, fsync: 'never' });
+    await log.createTopics(platformTopics());
+    const t0 = performance.now();
+    const traffic = generateTraffic({ seed: Number(args.seed) });
+    await appendAll(log, take(events, traffic));
+    await log.close();
+    console.log(
+      `generated and appended ${events} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+
+    const result: Record<string, unknown> = { events };
+    const scenarios: Record<string, unknown>[] = [];
+    for (const name of names) {
+      const r = child('drain', ['--source', source, name]);
+      scenarios.push(r);
+      result[`${name.replaceAll('-', '_')}_rps`] = r.rps;
+      console.log(
+        `${name.padEnd(24)} ${String(r.rps).padStart(8)} records/s  ${String(r.seconds).slice(0, 5)} s  peak RSS ${r.peak_rss_mb} MB`,
+      );
+    }
+    const all = child('drain', ['--source', source, ...names]);
+    scenarios.push(all);
+    result.all_rps = all.rps;
+    result.all_peak_rss_mb = all.peak_rss_mb;
+    console.log(
+      `${'all together'.padEnd(24)} ${String(all.rps).padStart(8)} records/s  ${String(all.seconds).slice(0, 5)} s  peak RSS ${all.peak_rss_mb} MB`,
+    );
+    const latency = child('latency', []);
+    console.log(
+      `alert latency at ${args.rate} msgs/s (achieved ${latency.rate_achieved}): ${latency.alerts} alerts, p50 ${latency.p50_ms} ms, p99 ${latency.p99_ms} ms, max ${latency.max_ms} ms`,
+    );
+    result.alert_p50_ms = latency.p50_ms;
+    result.alert_p99_ms = latency.p99_ms;
+    result.alerts_measured = latency.alerts;
+    result.scenarios = scenarios;
+    result.latency = latency;
+    await mkdir('bench/results', { recursive: true });
+    await writeFile('bench/results/processors.json', `${JSON.stringify(result, null, 2)}\n`);
+    const { scenarios: _s, latency: _l, ...line } = result;
+    console.log(JSON.stringify(line));
+  } finally {
+    await rm(source, { recursive: true, force: true });
+  }
+}
+
+if (args.child === 'drain') {
+  await drainScenario(positionals, args.source!);
+} else if (args.child === 'latency') {
+  await latencyScenario();
+} else {
+  await main();
+}
