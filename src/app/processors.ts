@@ -1,5 +1,6 @@
 import type { Config } from '../config/index.ts';
 import type { Log } from '../log/index.ts';
+import { createAnomalyDetection } from '../processors/anomaly-detection/index.ts';
 import { createClickHouseSink } from '../processors/clickhouse-sink/index.ts';
 import type { ClickHouse } from '../storage/index.ts';
 import type { StreamsRuntime } from '../streams/index.ts';
@@ -18,6 +19,19 @@ export const PROCESSORS: Readonly<Record<string, (deps: ProcessorDeps) => Stream
       {
         batchRows: config.processors.clickhouseSink.batchRows,
         flushMs: config.processors.clickhouseSink.flushMs,
+      },
+    ),
+  'anomaly-detection': ({ log, config }) =>
+    createAnomalyDetection(
+      { log },
+      {
+        rateThreshold: config.processors.anomalyDetection.rateThreshold,
+        rateWindowMs: config.processors.anomalyDetection.rateWindowMs,
+        duplicateThreshold: config.processors.anomalyDetection.duplicateThreshold,
+        duplicateWindowMs: config.processors.anomalyDetection.duplicateWindowMs,
+        graceMs: config.streams.graceMs,
+        commitIntervalMs: config.streams.commitIntervalMs,
+        idleAdvanceMs: config.streams.idleMs,
       },
     ),
 };

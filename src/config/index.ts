@@ -126,10 +126,20 @@ export const ENV = {
   ANOMALY_RATE_WINDOW_MS: { schema: int(1), default: '60000', doc: 'anomaly-detection: sliding window size' },
   ANOMALY_DUPLICATE_THRESHOLD: {
     schema: int(2),
-    default: '3',
-    doc: 'anomaly-detection: identical messages by one sender in the window that alert',
+    default: '5',
+    doc: 'anomaly-detection: identical (normalised) messages by one sender in the window that alert',
+  },
+  ANOMALY_DUPLICATE_WINDOW_MS: {
+    schema: int(1),
+    default: '600000',
+    doc: 'anomaly-detection: sliding window of the duplicate-content rule',
   },
   USER_ACTIVITY_WINDOW_MS: { schema: int(1), default: '60000', doc: 'user-activity: window size' },
+  USER_ACTIVITY_JOIN_RETENTION_MS: {
+    schema: int(1),
+    default: '3600000',
+    doc: 'user-activity: how long a message waits for its views, and a view for its message (stream time)',
+  },
 } as const satisfies Record<string, VarSpec>;
 
 type EnvKey = keyof typeof ENV;
@@ -202,8 +212,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         rateThreshold: get('ANOMALY_RATE_THRESHOLD'),
         rateWindowMs: get('ANOMALY_RATE_WINDOW_MS'),
         duplicateThreshold: get('ANOMALY_DUPLICATE_THRESHOLD'),
+        duplicateWindowMs: get('ANOMALY_DUPLICATE_WINDOW_MS'),
       },
-      userActivity: { windowMs: get('USER_ACTIVITY_WINDOW_MS') },
+      userActivity: {
+        windowMs: get('USER_ACTIVITY_WINDOW_MS'),
+        joinRetentionMs: get('USER_ACTIVITY_JOIN_RETENTION_MS'),
+      },
     },
   };
   if (config.processors.conversationAnalytics.hopMs > config.processors.conversationAnalytics.windowMs) {

@@ -58,18 +58,39 @@ export type UserActivityMetric = z.infer<typeof UserActivityMetricSchema>;
 
 export const AlertKind = { RATE: 'rate', DUPLICATE_CONTENT: 'duplicate_content' } as const;
 export const Severity = { LOW: 'low', MEDIUM: 'medium', HIGH: 'high' } as const;
+/** `open`: the burst is in progress (first record, then one per severity rise); `closed`: final. */
+export const AlertStatus = { OPEN: 'open', CLOSED: 'closed', RETRACTED: 'retracted' } as const;
 
-/** `anomaly-alerts`, key user_id. */
+/**
+ * `anomaly-alerts`, key user_id. One alert per burst (see src/processors/anomaly-detection/README.md):
+ * the first record (`open`, version 1) when the burst's threshold-th message is processed, an update
+ * when its severity rises, and a last one (`closed`) once the burst is final. An out-of-order message
+ * that joins two bursts, or moves a burst's start earlier, `retracted`s the alert it superseded. The
+ * record with the highest `version` of an alert_id is its current state.
+ */
 export const AnomalyAlertSchema = z.object({
   /** Deterministic: the same burst always yields the same id (replays do not create new alerts). */
   alert_id: z.string().min(1),
   user_id: z.string().min(1),
   kind: z.enum([AlertKind.RATE, AlertKind.DUPLICATE_CONTENT]),
+  /** The most messages of the burst within one window (the figure compared with the threshold). */
   count: count,
   threshold: count,
+  /** Event times of the burst's first and last message (both included). */
   ...windowFields,
+  /** Length of the sliding window the rule counts in, ms. */
+  window_ms: z.number().int().positive(),
   severity: z.enum([Severity.LOW, Severity.MEDIUM, Severity.HIGH]),
   first_message_id: z.string().min(1),
   last_message_id: z.string().min(1),
+  /** The message that brought the count to the threshold (its event time is the record's timestamp). */
+  trigger_message_id: z.string().min(1),
+  /** Event time of the trigger message: when the rule was met. */
+  triggered_at: isoInstant,
+  /** Messages in the burst: every message of a window in which the rule held. */
+  message_count: count,
+  status: z.enum([AlertStatus.OPEN, AlertStatus.CLOSED, AlertStatus.RETRACTED]),
+  /** 1 for the first record of an alert, +1 for each later one. */
+  version: z.number().int().positive(),
 });
 export type AnomalyAlert = z.infer<typeof AnomalyAlertSchema>;

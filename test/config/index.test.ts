@@ -19,8 +19,13 @@ test('defaults: embedded log and chDB, loopback, documented numbers', () => {
       clickhouseSink: { batchRows: 50000, flushMs: 1000 },
       conversationAnalytics: { windowMs: 30000, hopMs: 5000, peakFactor: 2, peakMinCount: 5 },
       trendDetection: { windowMs: 120000, topN: 10, baselineWindows: 5 },
-      anomalyDetection: { rateThreshold: 8, rateWindowMs: 60000, duplicateThreshold: 3 },
-      userActivity: { windowMs: 60000 },
+      anomalyDetection: {
+        rateThreshold: 8,
+        rateWindowMs: 60000,
+        duplicateThreshold: 5,
+        duplicateWindowMs: 600000,
+      },
+      userActivity: { windowMs: 60000, joinRetentionMs: 3600000 },
     },
   });
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.processors.trendDetection));

@@ -121,6 +121,12 @@ function outputs(seed: number) {
         severity: 'low',
         first_message_id: `m-${minute}-1`,
         last_message_id: `m-${minute}-8`,
+        window_ms: 60_000,
+        trigger_message_id: `m-${minute}-8`,
+        triggered_at: iso(start + 20_000),
+        message_count: 8,
+        status: 'open',
+        version: 1,
       };
       alerts.push(first);
       events.push(raw(Topics.anomalyAlerts.name, user, first, start + 20_000));

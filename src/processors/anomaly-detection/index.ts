@@ -1,0 +1,9 @@
+export { alertIdOf, type BurstRule, severityOf } from './bursts.ts';
+export { duplicateKeyOf, normaliseContent, type SenderMessage } from './processor.ts';
+export {
+  ANOMALY_DETECTION_APPLICATION_ID,
+  type AnomalyDetectionDeps,
+  type AnomalyDetectionOptions,
+  anomalyDetectionTopology,
+  createAnomalyDetection,
+} from './topology.ts';

@@ -1,0 +1,97 @@
+import { AlertKind, AnomalyAlertSchema, Topics } from '../../events/index.ts';
+import type { Log } from '../../log/index.ts';
+import {
+  Codecs,
+  DEFAULT_GRACE_MS,
+  Stores,
+  type StreamsBuilder,
+  StreamsRuntime,
+} from '../../streams/index.ts';
+import { chatMessageCodec, messageTime } from '../codecs.ts';
+import type { KeyState } from './bursts.ts';
+import { AnomalyProcessor, type SenderMessage } from './processor.ts';
+
+export const ANOMALY_DETECTION_APPLICATION_ID = 'anomaly-detection';
+
+/** Every window and threshold (config: ANOMALY_*, STREAMS_*); defaults as in the config schema. */
+export interface AnomalyDetectionOptions {
+  /** Consumer group, transactional id and internal topic prefix. Default `anomaly-detection`. */
+  readonly applicationId?: string;
+  /** Messages within `rateWindowMs` that make a rate burst. Default 8. */
+  readonly rateThreshold?: number;
+  /** Sliding window of the rate rule, ms. Default 60 000. */
+  readonly rateWindowMs?: number;
+  /** Identical (normalised) messages within `duplicateWindowMs` that make a duplicate burst. Default 5. */
+  readonly duplicateThreshold?: number;
+  /** Sliding window of the duplicate-content rule, ms. Default 600 000. */
+  readonly duplicateWindowMs?: number;
+  /** How far behind stream time a message may be and still count, ms. Default 5 000. */
+  readonly graceMs?: number;
+  /** Stream-time interval of the pass that closes final bursts and purges idle senders, ms. Default 1 000. */
+  readonly punctuateMs?: number;
+  /** Runtime: exactly-once commit interval, ms (bounds alert visibility). Default 100. */
+  readonly commitIntervalMs?: number;
+  /** Runtime: wall-clock quiet time after which stream time follows the clock, ms; null disables. Default 2 000. */
+  readonly idleAdvanceMs?: number | null;
+}
+
+const RATE_STORE = 'rate-bursts';
+const DUPLICATE_STORE = 'duplicate-bursts';
+
+/**
+ * anomaly-detection: `chat.messages` → re-key by sender (`<app>-by-sender-repartition`) → the rate
+ * and duplicate-content rules → `anomaly-alerts` (key user_id). See README.md for the semantics.
+ */
+export function anomalyDetectionTopology(options: AnomalyDetectionOptions = {}) {
+  const rules = {
+    rate: {
+      kind: AlertKind.RATE,
+      threshold: options.rateThreshold ?? 8,
+      windowMs: options.rateWindowMs ?? 60_000,
+    },
+    duplicate: {
+      kind: AlertKind.DUPLICATE_CONTENT,
+      threshold: options.duplicateThreshold ?? 5,
+      windowMs: options.duplicateWindowMs ?? 600_000,
+    },
+    graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
+    punctuateMs: options.punctuateMs ?? 1_000,
+    rateStore: RATE_STORE,
+    duplicateStore: DUPLICATE_STORE,
+  };
+  return (b: StreamsBuilder): void => {
+    for (const name of [RATE_STORE, DUPLICATE_STORE]) {
+      b.addStateStore(Stores.keyValue(name, { key: Codecs.string, value: Codecs.json<KeyState>() }));
+    }
+    b.stream(Topics.chatMessages.name, {
+      key: Codecs.nullable(Codecs.string),
+      value: chatMessageCodec,
+      timestamp: messageTime,
+    })
+      .map((_k, m): [string, SenderMessage] => [m.sender_id, { id: m.message_id, content: m.content }])
+      .repartition({ name: 'by-sender', key: Codecs.string, value: Codecs.json<SenderMessage>() })
+      .process(() => new AnomalyProcessor(rules), {
+        name: 'anomaly-rules',
+        stores: [RATE_STORE, DUPLICATE_STORE],
+      })
+      .to(Topics.anomalyAlerts.name, { key: Codecs.string, value: Codecs.schema(AnomalyAlertSchema) });
+  };
+}
+
+export interface AnomalyDetectionDeps {
+  readonly log: Log;
+}
+
+/** anomaly-detection as a running application (its own group, transactional id and internal topics). */
+export function createAnomalyDetection(
+  deps: AnomalyDetectionDeps,
+  options: AnomalyDetectionOptions = {},
+): StreamsRuntime {
+  return new StreamsRuntime({
+    log: deps.log,
+    applicationId: options.applicationId ?? ANOMALY_DETECTION_APPLICATION_ID,
+    commitIntervalMs: options.commitIntervalMs ?? 100,
+    idleAdvanceMs: options.idleAdvanceMs === undefined ? 2_000 : options.idleAdvanceMs,
+    topology: anomalyDetectionTopology(options),
+  });
+}
