@@ -2,6 +2,7 @@ import type { Config } from '../config/index.ts';
 import type { Log } from '../log/index.ts';
 import { createAnomalyDetection } from '../processors/anomaly-detection/index.ts';
 import { createClickHouseSink } from '../processors/clickhouse-sink/index.ts';
+import { createUserActivity } from '../processors/user-activity/index.ts';
 import type { ClickHouse } from '../storage/index.ts';
 import type { StreamsRuntime } from '../streams/index.ts';
 
@@ -29,6 +30,17 @@ export const PROCESSORS: Readonly<Record<string, (deps: ProcessorDeps) => Stream
         rateWindowMs: config.processors.anomalyDetection.rateWindowMs,
         duplicateThreshold: config.processors.anomalyDetection.duplicateThreshold,
         duplicateWindowMs: config.processors.anomalyDetection.duplicateWindowMs,
+        graceMs: config.streams.graceMs,
+        commitIntervalMs: config.streams.commitIntervalMs,
+        idleAdvanceMs: config.streams.idleMs,
+      },
+    ),
+  'user-activity': ({ log, config }) =>
+    createUserActivity(
+      { log },
+      {
+        windowMs: config.processors.userActivity.windowMs,
+        joinRetentionMs: config.processors.userActivity.joinRetentionMs,
         graceMs: config.streams.graceMs,
         commitIntervalMs: config.streams.commitIntervalMs,
         idleAdvanceMs: config.streams.idleMs,
