@@ -18,6 +18,11 @@ export interface Command {
   readonly summary: string;
   /** Positionals, as shown in the usage line, e.g. `<create|list|describe> [topic…]`. */
   readonly usage?: string;
+  /**
+   * How many positionals the command takes (more is a usage error). Default: none when there is no
+   * `usage` line, any number otherwise.
+   */
+  readonly positionals?: { readonly max: number };
   readonly options: Readonly<Record<string, OptionSpec>>;
   run(args: ParsedArgs): Promise<number>;
 }
@@ -47,8 +52,17 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): Par
       strict: true,
     });
     if (values.help === true) return 'help';
+    const max = command.positionals?.max ?? (command.usage === undefined ? 0 : Number.POSITIVE_INFINITY);
+    if (positionals.length > max) {
+      const extra = positionals.slice(max).map((p) => JSON.stringify(p));
+      throw new AppError(
+        ErrorCode.CLI_USAGE,
+        `unexpected argument${extra.length === 1 ? '' : 's'} ${extra.join(' ')}: usage: msgtrack ${command.name}${command.usage ? ` ${command.usage}` : ''} [options]`,
+      );
+    }
     return { values: values as ParsedArgs['values'], positionals };
   } catch (err) {
+    if (err instanceof AppError) throw err;
     throw new AppError(ErrorCode.CLI_USAGE, (err as Error).message);
   }
 }
@@ -74,15 +88,23 @@ export function commandHelp(command: Command): string {
   return lines.join('\n');
 }
 
-/** Parse a non-negative integer flag, failing with a usage error that names the flag. */
-export function intFlag(args: ParsedArgs, name: string, min = 0): number | undefined {
+/**
+ * Parse an integer flag in [min, max] (max defaults to the largest exact integer), failing with a
+ * usage error that names the flag and the range.
+ */
+export function intFlag(
+  args: ParsedArgs,
+  name: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const raw = args.values[name];
   if (raw === undefined) return undefined;
   const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min) {
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new AppError(
       ErrorCode.CLI_USAGE,
-      `--${name}=${String(raw)} is invalid: expected an integer ≥ ${min}`,
+      `--${name}=${String(raw)} is invalid: expected an integer from ${min} to ${max}`,
     );
   }
   return n;

@@ -34,6 +34,42 @@ function usage(): string {
   ].join('\n');
 }
 
+/** File-system errors a user causes (a bad path, missing permissions): one line, never a stack trace. */
+const FS_ERRORS: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'is a directory',
+  ENOENT: 'no such file or directory',
+  EEXIST: 'already exists',
+  ENOSPC: 'no space left on device',
+  ENAMETOOLONG: 'name too long',
+  ELOOP: 'too many symbolic links',
+};
+
+function fsErrorLine(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException | null;
+  const what = typeof e?.code === 'string' ? FS_ERRORS[e.code] : undefined;
+  if (what === undefined || e === null) return undefined;
+  return `cannot ${e.syscall ?? 'access'} ${e.path ?? ''}: ${what} (${e.code})`.replace('  ', ' ');
+}
+
+/**
+ * A reader that goes away (`msgtrack topics describe | head`) ends our output, quietly: EPIPE on
+ * stdout is ignored and the command finishes (closing what it opened) instead of dying on it.
+ */
+function quietOnEpipe(): void {
+  if (process.stdout.listeners('error').includes(ignoreEpipe)) return;
+  // Kept for the process' life: output still buffered when `main` returns can fail the same way.
+  process.stdout.on('error', ignoreEpipe);
+}
+
+function ignoreEpipe(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+  throw err;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -45,6 +81,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`msgtrack: unknown command "${name}"\n\n${usage()}\n`);
     return 2;
   }
+  quietOnEpipe();
   try {
     const args = parseCommandArgs(command, rest);
     if (args === 'help') {
@@ -56,6 +93,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof AppError) {
       process.stderr.write(`msgtrack ${name}: ${err.message}\n`);
       return err.code === 'CLI_USAGE' || err.code === 'CONFIG_INVALID' ? 2 : 1;
+    }
+    const line = fsErrorLine(err);
+    if (line !== undefined) {
+      process.stderr.write(`msgtrack ${name}: ${line}\n`);
+      return 1;
     }
     throw err;
   }

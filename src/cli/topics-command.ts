@@ -20,6 +20,12 @@ export const topicsCommand: Command = {
     if (action !== 'create' && action !== 'list' && action !== 'describe') {
       throw new AppError(ErrorCode.CLI_USAGE, 'expected an action: create, list or describe');
     }
+    if (action !== 'describe' && names.length > 0) {
+      throw new AppError(
+        ErrorCode.CLI_USAGE,
+        `topics ${action} takes no topic names (got ${names.map((n) => JSON.stringify(n)).join(' ')})`,
+      );
+    }
     const log = await openLog(loadConfig());
     try {
       const json = args.values.json === true;

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { drainPending, Session } from 'chdb';
 import { AppError } from '../errors/index.ts';
@@ -22,6 +22,8 @@ import {
 export interface ChdbOptions {
   /** The platform's data directory; the engine lives in `<dataDir>/clickhouse`. */
   dataDir: string;
+  /** Create `<dataDir>/clickhouse` when missing (default true); false: CONFIG_INVALID instead. */
+  create?: boolean;
 }
 
 /**
@@ -35,7 +37,17 @@ export interface ChdbOptions {
  */
 export async function openChdb(options: ChdbOptions): Promise<ClickHouse> {
   const path = join(options.dataDir, 'clickhouse');
-  await mkdir(path, { recursive: true });
+  if (options.create === false) {
+    try {
+      await access(path);
+    } catch {
+      throw new AppError(
+        'CONFIG_INVALID',
+        `no ClickHouse data in ${path}: DATA_DIR must be the platform's data directory (msgtrack start creates it)`,
+        { context: { key: 'DATA_DIR', path } },
+      );
+    }
+  } else await mkdir(path, { recursive: true });
   let session: Session;
   try {
     session = new Session(path);
