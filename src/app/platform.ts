@@ -3,7 +3,8 @@ import { type Config, redactConfig } from '../config/index.ts';
 import { AppError, ErrorCode } from '../errors/index.ts';
 import { type PublishTotals, publishTraffic } from '../generator/index.ts';
 import type { Log } from '../log/index.ts';
-import type { ClickHouse } from '../storage/index.ts';
+import { checkStore } from '../processors/clickhouse-sink/index.ts';
+import { type ClickHouse, detachedParts } from '../storage/index.ts';
 import type { StreamsRuntime } from '../streams/index.ts';
 import type { Logger } from './logger.ts';
 import { openLog } from './open-log.ts';
@@ -68,6 +69,16 @@ export class Platform {
         ? `storage: chDB in ${config.dataDir}/clickhouse, migrations applied`
         : `storage: ClickHouse at ${config.storage.url}, migrations applied`,
     );
+    // Parts the engine detached at start (damage) are reported; the sink's store check then refuses
+    // a damaged store or re-ingests a lost one (src/processors/clickhouse-sink/store-check.ts).
+    for (const d of await detachedParts(this.#ch)) {
+      this.#logger.warn(
+        `storage: part ${d.name} of message_db.${d.table} is detached${d.reason === '' ? '' : ` (${d.reason})`}: its rows are not in the table`,
+      );
+    }
+    if ((this.#options.processors ?? PROCESSOR_NAMES).includes('clickhouse-sink')) {
+      for (const w of (await checkStore(this.#ch, this.#log)).warnings) this.#logger.warn(w);
+    }
     for (const name of this.#options.processors ?? PROCESSOR_NAMES) {
       const runtime = PROCESSORS[name]!({ log: this.#log, ch: this.#ch, config });
       await runtime.start();
@@ -105,7 +116,11 @@ export class Platform {
   #logStatus(): void {
     const parts = [...this.#runtimes].map(([name, r]) => {
       const m = r.metrics();
-      const lag = Object.values(m.lag).reduce((a, b) => a + b, 0);
+      // Records of the input topics not yet processed: a re-keyed record also waits in the
+      // processor's own repartition topic (`<applicationId>-…`), which would count it twice.
+      const lag = Object.entries(m.lag)
+        .filter(([tp]) => !tp.startsWith(`${r.applicationId}-`))
+        .reduce((a, [, n]) => a + n, 0);
       return `${name} processed=${m.counters.recordsProcessed} dlq=${m.counters.deadLettered} lag=${lag}`;
     });
     if (this.#generator !== undefined)

@@ -3,6 +3,7 @@ import { AppError } from '../errors/index.ts';
 import { type Command, commandHelp, parseCommandArgs } from './command.ts';
 import { generateCommand } from './generate-command.ts';
 import { queryCommand } from './query-command.ts';
+import { replayCommand } from './replay-command.ts';
 import { processCommand, startCommand } from './run-command.ts';
 import { schemasCommand } from './schemas-command.ts';
 import { topicsCommand } from './topics-command.ts';
@@ -13,6 +14,7 @@ const COMMANDS: readonly Command[] = [
   processCommand,
   generateCommand,
   queryCommand,
+  replayCommand,
   topicsCommand,
   schemasCommand,
 ];

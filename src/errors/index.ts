@@ -33,6 +33,8 @@ export const ErrorCode = {
   STORAGE_UNAVAILABLE: 'STORAGE_UNAVAILABLE',
   STORAGE_AUTH: 'STORAGE_AUTH',
   STORAGE_MIGRATION: 'STORAGE_MIGRATION',
+  // ClickHouse does not hold what the log and the sink's progress say it does (lost or damaged)
+  STORAGE_DAMAGED: 'STORAGE_DAMAGED',
   // operator SQL (msgtrack query, consoles): refused by read-only rules, the operator's mistake, too slow
   QUERY_REFUSED: 'QUERY_REFUSED',
   QUERY_INVALID: 'QUERY_INVALID',

@@ -2,6 +2,7 @@
  * Storage: ClickHouse behind one port (`ClickHouse`) with two adapters — the embedded engine (chDB)
  * and a server over HTTP — the versioned schema, and the write paths the sink uses.
  */
+
 export { type ChdbOptions, openChdb } from './chdb.ts';
 export { toStorageError } from './errors.ts';
 export { type HttpOptions, openHttp } from './http.ts';
@@ -39,6 +40,7 @@ export {
   type TableName,
   Tables,
 } from './schema.ts';
+export { type DetachedPart, detachedParts, rebuildClosure, rowCounts } from './store-health.ts';
 export { fromDateTime64, toDateTime64 } from './wire.ts';
 export {
   type AnomalyAlertRow,

@@ -10,6 +10,14 @@ export {
 export { readRange } from './read-range.ts';
 export { ClickHouseSinkState, type SinkProgress, type SinkState } from './sink-state.ts';
 export {
+  checkStore,
+  prepareReplay,
+  type ReplayPlan,
+  SINK_TABLES,
+  type StoreCheck,
+  type StoreOptions,
+} from './store-check.ts';
+export {
   CLICKHOUSE_SINK_APPLICATION_ID,
   type ClickHouseSinkDeps,
   type ClickHouseSinkOptions,

@@ -1,0 +1,232 @@
+import { AppError } from '../../errors/index.ts';
+import { Topics } from '../../events/index.ts';
+import type { Log, TopicPartitionOffset } from '../../log/index.ts';
+import { type ClickHouse, detachedParts, rebuildClosure, rowCounts, Tables } from '../../storage/index.ts';
+import { ClickHouseSinkState } from './sink-state.ts';
+import { CLICKHOUSE_SINK_APPLICATION_ID } from './topology.ts';
+
+/** The table each input topic of the clickhouse-sink fills. */
+export const SINK_TABLES: Readonly<Record<string, string>> = {
+  [Topics.chatMessages.name]: Tables.messagesBase,
+  [Topics.messageViews.name]: Tables.messageViews,
+  [Topics.conversationMetrics.name]: Tables.conversationMetrics,
+  [Topics.trendingWords.name]: Tables.trendingWords,
+  [Topics.userActivityMetrics.name]: Tables.realtimeUserActivity,
+  [Topics.anomalyAlerts.name]: Tables.anomalyAlerts,
+};
+
+export interface StoreOptions {
+  readonly applicationId?: string;
+  readonly database?: string;
+}
+
+export interface StoreCheck {
+  /** One line per thing worth an operator's attention (logged at warn). */
+  readonly warnings: string[];
+  /** Partitions whose committed offsets were moved back to the earliest retained offset. */
+  readonly reset: TopicPartitionOffset[];
+}
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  earliest: number;
+  committed: number | undefined;
+  progressLast: number | undefined;
+}
+
+/**
+ * Does ClickHouse still hold what the log says the sink wrote? Run before the sink starts.
+ *
+ * The sink keeps, per source partition, its progress (`sink_progress`) next to the rows, and commits
+ * the group's offsets only after the rows are in. So, per input topic:
+ * - **Lost store** — no progress for any partition and an empty table, while the group has committed
+ *   offsets past the earliest retained one (DATA_DIR/clickhouse removed, a new server): nothing of
+ *   the topic is in ClickHouse, so the group's offsets go back to the earliest retained offsets and
+ *   the sink re-ingests the log (exactly once: nothing to skip, nothing to duplicate). Warned.
+ * - **Damaged store** — a part of the database detached by the engine (`broken-on-start_*`), the
+ *   table empty while progress says rows are in, or rows without their progress: refused with
+ *   STORAGE_DAMAGED naming `msgtrack replay --rebuild <topics>`, which rebuilds the tables from the
+ *   log. (Re-ingesting here would double count what is still in.)
+ * With other members in the group (another instance runs), nothing is reset: only refusals apply.
+ */
+export async function checkStore(ch: ClickHouse, log: Log, options: StoreOptions = {}): Promise<StoreCheck> {
+  const app = options.applicationId ?? CLICKHOUSE_SINK_APPLICATION_ID;
+  const database = options.database ?? 'message_db';
+  const warnings: string[] = [];
+  const problems: string[] = [];
+  const damagedTopics = new Set<string>();
+
+  const detached = await detachedParts(ch, database);
+  const byTable = new Map(Object.entries(SINK_TABLES).map(([topic, table]) => [table, topic]));
+  for (const d of detached) {
+    problems.push(`part ${d.name} of ${database}.${d.table} is detached`);
+    const topic = byTable.get(d.table);
+    if (topic !== undefined) damagedTopics.add(topic);
+  }
+
+  const group = (await log.listGroups()).find((g) => g.groupId === app);
+  const committed = new Map((group?.offsets ?? []).map((o) => [`${o.topic}:${o.partition}`, o.offset]));
+  const state = new ClickHouseSinkState(ch, database);
+  const counts = await rowCounts(ch, Object.values(SINK_TABLES), database);
+  const existing = new Set((await log.listTopics()).map((t) => t.name));
+  const reset: TopicPartitionOffset[] = [];
+
+  for (const [topic, table] of Object.entries(SINK_TABLES)) {
+    if (!existing.has(topic)) continue;
+    const { partitions } = await log.describeTopic(topic);
+    const parts: PartitionState[] = [];
+    for (let p = 0; p < partitions; p++) {
+      const { earliest } = await log.partitionOffsets(topic, p);
+      parts.push({
+        topic,
+        partition: p,
+        earliest,
+        committed: committed.get(`${topic}:${p}`),
+        progressLast: (await state.load(app, topic, p))?.last,
+      });
+    }
+    const rows = counts.get(table) ?? 0;
+    const withProgress = parts.filter((p) => p.progressLast !== undefined);
+    const lost = parts.filter(
+      (p) => p.progressLast === undefined && p.committed !== undefined && p.committed > p.earliest,
+    );
+    if (withProgress.length > 0 && rows === 0) {
+      damagedTopics.add(topic);
+      problems.push(
+        `${database}.${table} is empty while the sink's progress says offsets of ${topic} are in (${withProgress
+          .map((p) => `partition ${p.partition} up to ${p.progressLast}`)
+          .join(', ')})`,
+      );
+    } else if (lost.length > 0 && withProgress.length === 0 && rows === 0) {
+      if ((group?.members ?? 0) > 0) {
+        problems.push(`${database}.${table} is empty while ${app} has committed offsets of ${topic}`);
+        damagedTopics.add(topic);
+        continue;
+      }
+      for (const p of lost) reset.push({ topic, partition: p.partition, offset: p.earliest });
+      warnings.push(
+        `storage: ${database}.${table} is empty while ${app} had committed ${topic} up to ${lost
+          .map((p) => `${p.partition}:${p.committed}`)
+          .join(' ')}: re-ingesting ${topic} from the earliest retained offsets`,
+      );
+    } else if (lost.length > 0 && rows > 0) {
+      // Rows without their progress: re-ingesting would duplicate what is in.
+      damagedTopics.add(topic);
+      problems.push(`the sink's progress for ${topic} is gone while ${database}.${table} holds ${rows} rows`);
+    }
+  }
+  if (problems.length > 0) {
+    const topics = [...damagedTopics].sort();
+    throw new AppError(
+      'STORAGE_DAMAGED',
+      `ClickHouse does not hold what the log says the sink wrote: ${problems.join('; ')}. Stop the platform and run \`msgtrack replay --rebuild${topics.length > 0 ? ` ${topics.join(' ')}` : ''}\` to rebuild those tables from the log`,
+      { context: { database, applicationId: app } },
+    );
+  }
+  if (reset.length > 0) await log.setGroupOffsets(app, reset);
+  return { warnings, reset };
+}
+
+export interface ReplayPlan {
+  /** Topics re-ingested (the chosen ones, plus those sharing a rebuilt table with them). */
+  readonly topics: string[];
+  /** Tables emptied first (`--rebuild` only). */
+  readonly emptied: string[];
+  /** Where each partition starts again: its earliest retained offset. */
+  readonly offsets: TopicPartitionOffset[];
+}
+
+/**
+ * Prepares `msgtrack replay`: the sink's group offsets of `topics` go back to the earliest retained
+ * offsets; the sink then re-ingests them exactly once — it skips, by its progress, what is already
+ * in (rows below a partition's last inserted range), and inserts the rest.
+ *
+ * With `rebuild` (for a damaged store, where progress and rows disagree) the topics' tables, and
+ * the tables filled from them by materialized views, are emptied and the sink's progress for the
+ * topics forgotten first; a topic sharing such a table (`sender_read_rate`: messages and views) is
+ * rebuilt with them. Rows older than the log's earliest retained offsets would be gone for good:
+ * refused unless `acceptLoss`. The group must have no active member (stop the sink first).
+ */
+export async function prepareReplay(
+  ch: ClickHouse,
+  log: Log,
+  topics: readonly string[],
+  options: StoreOptions & { rebuild?: boolean; acceptLoss?: boolean } = {},
+): Promise<ReplayPlan> {
+  const app = options.applicationId ?? CLICKHOUSE_SINK_APPLICATION_ID;
+  const database = options.database ?? 'message_db';
+  for (const t of topics) {
+    if (SINK_TABLES[t] === undefined) {
+      throw new AppError(
+        'CLI_USAGE',
+        `${t} is not a topic the clickhouse-sink ingests: expected one of ${Object.keys(SINK_TABLES).join(', ')}`,
+      );
+    }
+  }
+  const group = (await log.listGroups()).find((g) => g.groupId === app);
+  if ((group?.members ?? 0) > 0) {
+    throw new AppError(
+      'STORAGE_DAMAGED',
+      `${app} has ${group?.members} active member(s): stop the sink (msgtrack start / process clickhouse-sink) before a replay`,
+      { context: { applicationId: app } },
+    );
+  }
+  let chosen = [...topics];
+  let emptied: string[] = [];
+  if (options.rebuild === true) {
+    const closure = await rebuildClosure(
+      ch,
+      chosen.map((t) => SINK_TABLES[t]!),
+      database,
+    );
+    const topicOf = new Map(Object.entries(SINK_TABLES).map(([topic, table]) => [table, topic]));
+    chosen = closure.sources.map((table) => {
+      const topic = topicOf.get(table);
+      if (topic === undefined) {
+        throw new AppError(
+          'STORAGE_DAMAGED',
+          `${database}.${table} is not filled by the clickhouse-sink: cannot rebuild it`,
+        );
+      }
+      return topic;
+    });
+    emptied = closure.emptied;
+  }
+  const offsets: TopicPartitionOffset[] = [];
+  const older: string[] = [];
+  for (const topic of chosen.sort()) {
+    const { partitions } = await log.describeTopic(topic);
+    for (let p = 0; p < partitions; p++) {
+      const { earliest } = await log.partitionOffsets(topic, p);
+      if (earliest > 0) older.push(`${topic}/${p} below ${earliest}`);
+      offsets.push({ topic, partition: p, offset: earliest });
+    }
+  }
+  if (options.rebuild === true) {
+    if (older.length > 0 && options.acceptLoss !== true) {
+      throw new AppError(
+        'STORAGE_DAMAGED',
+        `the log no longer holds ${older.join(', ')}: a rebuild would drop the rows of those offsets for good; pass --accept-loss to rebuild anyway`,
+        { context: { database } },
+      );
+    }
+    for (const table of emptied) await ch.command(`TRUNCATE TABLE IF EXISTS ${database}.${table}`);
+    // Their detached parts are what the rebuild replaces: dropped, so that the next start is clean.
+    for (const d of await detachedParts(ch, database)) {
+      if (!emptied.includes(d.table)) continue;
+      if (!/^[A-Za-z0-9_.-]+$/.test(d.name)) continue; // a name we would not quote safely: left alone
+      await ch.command(
+        `ALTER TABLE ${database}.${d.table} DROP DETACHED PART '${d.name}' SETTINGS allow_drop_detached = 1`,
+      );
+    }
+    await ch.command(
+      `ALTER TABLE ${database}.sink_progress DELETE
+       WHERE application_id = {app:String} AND has({topics:Array(String)}, topic)
+       SETTINGS mutations_sync = 2`,
+      { app, topics: chosen },
+    );
+  }
+  await log.setGroupOffsets(app, offsets);
+  return { topics: chosen, emptied, offsets };
+}

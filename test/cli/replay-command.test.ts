@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/clock/index.ts';
+import { takeTraffic } from '../../src/generator/index.ts';
+import { openEmbeddedLog } from '../../src/log/index.ts';
+import {
+  CLICKHOUSE_SINK_APPLICATION_ID,
+  createClickHouseSink,
+} from '../../src/processors/clickhouse-sink/index.ts';
+import { type ClickHouse, migrate, openChdb } from '../../src/storage/index.ts';
+import { caughtUp, produce, rawOf, tempDir, waitFor } from '../processors/helpers.ts';
+
+const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
+const INPUTS = ['chat.messages', 'message-views'];
+
+async function tableCounts(ch: ClickHouse): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of ['messages_base', 'message_views']) {
+    const [row] = await ch.query<{ n: string }>(`SELECT count() AS n FROM message_db.${t}`);
+    out[t] = Number(row!.n);
+  }
+  return out;
+}
+
+test('msgtrack replay re-ingests a lost store from the log, exactly once; bad topics are usage errors', async (t) => {
+  const dir = await tempDir(t, 'msgtrack-replay-');
+  const log = await openEmbeddedLog({ dataDir: dir, fsync: 'never' });
+  await produce(log, takeTraffic(2000, { seed: 5, messagesPerSecond: 5 }).map(rawOf));
+  let ch = await openChdb({ dataDir: dir });
+  await migrate(ch, { clock: new ManualClock(Date.UTC(2026, 0, 1)) });
+  const sink = createClickHouseSink({ ch, log }, { flushMs: 100 });
+  await sink.start();
+  await waitFor(() => caughtUp(log, CLICKHOUSE_SINK_APPLICATION_ID, INPUTS), 60_000, 'the sink to catch up');
+  await sink.stop();
+  const expected = await tableCounts(ch);
+  await ch.close();
+  await log.close();
+  await rm(join(dir, 'clickhouse'), { recursive: true, force: true });
+
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, 'replay', ...args], {
+      encoding: 'utf8',
+      // No TTL: the generated traffic is dated months back, and retention would drop it.
+      env: {
+        ...process.env,
+        DATA_DIR: dir,
+        CLICKHOUSE_URL: '',
+        KAFKA_BROKERS: '',
+        RETENTION_MESSAGES_DAYS: '0',
+        RETENTION_VIEWS_DAYS: '0',
+      },
+    });
+  const replay = run();
+  const again = run(); // a second replay skips everything: the sink's progress says it is in
+  const bogus = run('no-such-topic');
+  ch = await openChdb({ dataDir: dir });
+  t.after(() => ch.close());
+  assert.deepStrictEqual(
+    {
+      replay: [replay.status, JSON.parse(replay.stdout || 'null')],
+      again: [again.status, JSON.parse(again.stdout || 'null')],
+      bogus: [bogus.status, bogus.stderr.trim()],
+      tables: await tableCounts(ch),
+    },
+    {
+      replay: [0, { topics: INPUTS, emptied: [], rows: expected }],
+      again: [0, { topics: INPUTS, emptied: [], rows: expected }],
+      bogus: [
+        2,
+        'msgtrack replay: not a topic the clickhouse-sink ingests: no-such-topic (expected chat.messages, message-views, conversation-metrics, trending-words, user-activity-metrics, anomaly-alerts)',
+      ],
+      tables: expected,
+    },
+    replay.stderr,
+  );
+});

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { readdir, rm, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ManualClock } from '../../../src/clock/index.ts';
+import { isAppError } from '../../../src/errors/index.ts';
+import { takeTraffic } from '../../../src/generator/index.ts';
+import { type Log, openEmbeddedLog } from '../../../src/log/index.ts';
+import {
+  CLICKHOUSE_SINK_APPLICATION_ID,
+  checkStore,
+  createClickHouseSink,
+  prepareReplay,
+} from '../../../src/processors/clickhouse-sink/index.ts';
+import { type ClickHouse, detachedParts, migrate, openChdb } from '../../../src/storage/index.ts';
+import { caughtUp, produce, rawOf, tempDir, waitFor } from '../helpers.ts';
+
+const INPUTS = ['chat.messages', 'message-views'];
+const clock = new ManualClock(Date.UTC(2026, 0, 1));
+
+async function openStore(dataDir: string): Promise<ClickHouse> {
+  const ch = await openChdb({ dataDir });
+  await migrate(ch, { clock });
+  return ch;
+}
+
+async function runSink(log: Log, ch: ClickHouse): Promise<void> {
+  const runtime = createClickHouseSink({ ch, log }, { batchRows: 2000, flushMs: 100, outputs: [] });
+  await runtime.start();
+  try {
+    await waitFor(
+      () => caughtUp(log, CLICKHOUSE_SINK_APPLICATION_ID, INPUTS),
+      60_000,
+      'the sink to catch up',
+    );
+  } finally {
+    await runtime.stop();
+  }
+  assert.equal(runtime.failure, undefined);
+}
+
+/** What the sink's tables hold (and what the materialized views made of it), order-free. */
+async function contents(ch: ClickHouse): Promise<unknown> {
+  const q = (sql: string) => ch.query(sql);
+  return {
+    messages: await q(
+      'SELECT message_id, sender_id, content, toString(created_at) AS t FROM message_db.messages_base FINAL ORDER BY message_id',
+    ),
+    messageRows: await q('SELECT count() AS n FROM message_db.messages_base'),
+    views: await q(
+      'SELECT message_id, reader_id, toString(viewed_at) AS t FROM message_db.message_views ORDER BY message_id, reader_id, t',
+    ),
+    readRate: await q(
+      'SELECT sender_id, sent, read_count FROM message_db.sender_read_rate_total ORDER BY sender_id',
+    ),
+    index: await q('SELECT count() AS n FROM message_db.message_index FINAL'),
+  };
+}
+
+async function outcome(p: Promise<unknown>): Promise<unknown> {
+  try {
+    return { ok: await p };
+  } catch (err) {
+    return isAppError(err) ? { code: err.code, message: err.message } : { foreign: String(err) };
+  }
+}
+
+/** A column file of one part of messages_base, cut in half: the engine finds it broken at start. */
+async function damageAPart(dataDir: string, ch: ClickHouse): Promise<string> {
+  const [part] = await ch.query<{ name: string; path: string }>(
+    "SELECT name, path FROM system.parts WHERE database = 'message_db' AND table = 'messages_base' AND active ORDER BY name LIMIT 1",
+  );
+  assert.ok(part, 'messages_base has a part');
+  const files = (await readdir(part.path)).filter((f) => f.endsWith('.bin'));
+  const file = join(part.path, files.sort()[0]!);
+  await truncate(file, Math.floor((await stat(file)).size / 2));
+  assert.ok(file.startsWith(dataDir));
+  return part.name;
+}
+
+test('storage follows the log: a lost store is re-ingested; a damaged one is refused, then rebuilt by replay', async (t) => {
+  const log = await openEmbeddedLog({ dataDir: await tempDir(t, 'store-log-'), fsync: 'never' });
+  t.after(() => log.close());
+  const dataDir = await tempDir(t, 'store-chdb-');
+  await produce(log, takeTraffic(3000, { seed: 7, messagesPerSecond: 5 }).map(rawOf));
+
+  let ch = await openStore(dataDir);
+  await runSink(log, ch);
+  const expected = await contents(ch);
+
+  // 1. Replay on an intact store: the sink's progress skips everything, no row is added.
+  await prepareReplay(ch, log, INPUTS);
+  await runSink(log, ch);
+  const afterReplay = await contents(ch);
+
+  // 2. DATA_DIR/clickhouse removed: the tables come back empty, the log still holds everything.
+  await ch.close();
+  await rm(join(dataDir, 'clickhouse'), { recursive: true, force: true });
+  ch = await openStore(dataDir);
+  const lost = await checkStore(ch, log);
+  await runSink(log, ch);
+  const afterLost = await contents(ch);
+
+  // 3. One part of messages_base damaged: the engine detaches it at start; the check refuses.
+  const damaged = await damageAPart(dataDir, ch);
+  await ch.close();
+  ch = await openStore(dataDir);
+  t.after(() => ch.close());
+  const detached = await detachedParts(ch);
+  const refused = await outcome(checkStore(ch, log));
+  const plan = await prepareReplay(ch, log, ['chat.messages'], { rebuild: true });
+  await runSink(log, ch);
+  const afterRebuild = await contents(ch);
+  const cleanAfterRebuild = await outcome(checkStore(ch, log));
+
+  assert.deepStrictEqual(
+    {
+      afterReplay,
+      lost: { warnings: lost.warnings.length, reset: lost.reset.every((r) => r.offset === 0) },
+      afterLost,
+      detached: detached.map((d) => ({
+        table: d.table,
+        reason: d.reason,
+        damaged: d.name.endsWith(damaged),
+      })),
+      refusedCode: (refused as { code?: string }).code,
+      plan: { topics: plan.topics, emptied: plan.emptied },
+      afterRebuild,
+      cleanAfterRebuild,
+    },
+    {
+      afterReplay: expected,
+      lost: { warnings: 2, reset: true },
+      afterLost: expected,
+      detached: [{ table: 'messages_base', reason: 'broken-on-start', damaged: true }],
+      refusedCode: 'STORAGE_DAMAGED',
+      // sender_read_rate is filled from messages and views: both are rebuilt.
+      plan: {
+        topics: ['chat.messages', 'message-views'],
+        emptied: [
+          'early_views',
+          'message_index',
+          'message_receipts',
+          'message_views',
+          'messages_base',
+          'sender_read_rate',
+        ],
+      },
+      afterRebuild: expected,
+      cleanAfterRebuild: { ok: { warnings: [], reset: [] } },
+    },
+  );
+  assert.match(
+    (refused as { message: string }).message,
+    /part \S+ of message_db\.messages_base is detached.*run `msgtrack replay --rebuild chat\.messages`/,
+  );
+  assert.match(
+    lost.warnings[0]!,
+    /message_db\.messages_base is empty while clickhouse-sink had committed chat\.messages/,
+  );
+});
