@@ -43,6 +43,9 @@ export const ErrorCode = {
   API_BAD_REQUEST: 'API_BAD_REQUEST',
   API_UNAUTHORIZED: 'API_UNAUTHORIZED',
   API_NOT_FOUND: 'API_NOT_FOUND',
+  // generator (`msgtrack generate --target`): the instance could not be reached, or refused a batch
+  GENERATOR_TARGET_UNAVAILABLE: 'GENERATOR_TARGET_UNAVAILABLE',
+  GENERATOR_TARGET_REJECTED: 'GENERATOR_TARGET_REJECTED',
   // CLI
   CLI_USAGE: 'CLI_USAGE',
 } as const;

@@ -45,6 +45,24 @@ export class Random {
   exponential(mean: number): number {
     return -Math.log(1 - this.next()) * mean;
   }
+
+  /** Log-normal with the given median and shape σ (Box–Muller on two draws). */
+  logNormal(median: number, sigma: number): number {
+    const u = 1 - this.next();
+    const v = this.next();
+    return median * Math.exp(sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+  }
+
+  /** Pareto with minimum 1 and tail index `alpha` (heavier tail for smaller alpha), capped at `max`. */
+  pareto(alpha: number, max: number): number {
+    return Math.min(max, (1 - this.next()) ** (-1 / alpha));
+  }
+}
+
+/** An independent stream for a purpose (`stream` 1, 2, …) of one seed: a change in how one
+ * purpose draws numbers does not shift the numbers of the others. */
+export function derivedRandom(seed: number, stream: number): Random {
+  return new Random(Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(stream, 0x85ebca77));
 }
 
 /** `Random#next` as a plain function: a seeded source of floats in [0, 1). */

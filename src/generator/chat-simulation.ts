@@ -1,0 +1,623 @@
+import type { ChatMessageWire, MessageViewWire } from '../events/index.ts';
+import { formatRfc3339, Topics } from '../events/index.ts';
+import { type Text, TextMaker } from './content.ts';
+import {
+  type Conversation,
+  createPopulation,
+  DEVICES,
+  dayNightFactor,
+  type Population,
+} from './population.ts';
+import { TimeQueue } from './queue.ts';
+import { derivedRandom, type Random } from './random.ts';
+import {
+  DEFAULT_DUPLICATE_RULE,
+  DEFAULT_RATE_RULE,
+  DEFAULT_START_MS,
+  maxRateFor,
+  RULE_MARGIN_MS,
+  type Rule,
+  usersForRate,
+} from './rules.ts';
+import type { GeneratedEvent, Traffic, TrafficOptions } from './traffic.ts';
+import type { TrafficTruth, TruthPeak, TruthSpammer, TruthTrend } from './truth.ts';
+import { FILLER_WORDS, MOST_FREQUENT_WORD, TREND_WORDS } from './vocabulary.ts';
+
+/**
+ * The default profile: a discrete-event simulation in event time. One queue holds what is due —
+ * the next ordinary arrival (a Poisson process, thinned by the day/night factor), the planned
+ * messages of spam bursts and conversation peaks, and pending read receipts — and `next()` pops it
+ * in time order.
+ *
+ * How the guarantees hold by construction:
+ * - Rate rule (≥ threshold messages within windowMs): every non-burst message of a user passes a
+ *   limiter that keeps the user's last threshold−1 send times and lets a message through only if the
+ *   oldest is ≥ windowMs + RULE_MARGIN_MS ago — so any `threshold` consecutive messages span more than
+ *   the window. A blocked sender's message goes to another member or another conversation, or is
+ *   dropped. Burst messages bypass the limiter, and the spammer is reserved (no other message) from
+ *   window + margin before the burst to window + margin after it, so the burst is one maximal run
+ *   whose messages are exactly the burst's: planned LEAD_MS ahead, before any of that reservation.
+ * - Duplicate rule: each user's fingerprints of the texts sent within the duplicate window (+ 1 min)
+ *   are kept in a ring large enough for the most the limiter lets through, and an ordinary text that
+ *   repeats one is drawn again; only a duplicate-content burst repeats a text.
+ * - Trends: a trend word is only ever drawn during its period; trend periods do not overlap.
+ *
+ * Group conversations: one `chat.messages` event per message (no fan-out, so message ids, volumes
+ * and the seed's one-receiver wire format stay as they are), `receiver_id` = the addressed member
+ * (most often the previous speaker), and the other members' reads are `message-views` by users who
+ * are not the message's receiver.
+ */
+
+const ARRIVAL = 0;
+const BURST = 1;
+const PEAK = 2;
+const VIEW = 3;
+const PLAN_BURST = 4;
+const PLAN_PEAK = 5;
+
+interface Burst {
+  readonly user: number;
+  readonly times: readonly number[];
+  readonly duplicate: Text | undefined;
+  readonly ids: string[];
+  readonly emittedMs: number[];
+}
+interface Peak {
+  readonly conversation: number;
+  readonly ids: string[];
+  readonly emittedMs: number[];
+}
+interface Trend {
+  readonly word: number;
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Event times of the messages that carried the word. */
+  readonly emittedMs: number[];
+}
+type Action =
+  | { readonly k: typeof ARRIVAL | typeof PLAN_BURST | typeof PLAN_PEAK }
+  | { readonly k: typeof BURST; readonly burst: Burst }
+  | { readonly k: typeof PEAK; readonly peak: Peak }
+  | { readonly k: typeof VIEW; readonly view: MessageViewWire };
+
+const ARRIVAL_ACTION: Action = { k: ARRIVAL };
+const PLAN_BURST_ACTION: Action = { k: PLAN_BURST };
+const PLAN_PEAK_ACTION: Action = { k: PLAN_PEAK };
+
+/** First episodes, from the start: a new user sees each within the first minute or so. */
+const FIRST_BURST_MS = 15_000;
+const FIRST_PEAK_MS = 30_000;
+const FIRST_TREND_MS = 45_000;
+const SPAMMER_SHARE = 0.01;
+
+export class ChatSimulation implements Traffic {
+  readonly #seed: number;
+  readonly #startMs: number;
+  readonly #meanGapMs: number;
+  readonly #rate: number;
+  readonly #dayNight: boolean;
+  readonly #utcOffset: number;
+  readonly #inject: boolean;
+  readonly #rule: Rule;
+  readonly #dupRule: Rule;
+  readonly #pop: Population;
+  readonly #convCumulative: Float64Array;
+  readonly #convTotal: number;
+  readonly #spammers: readonly number[];
+  readonly #rnd: Random;
+  readonly #viewRnd: Random;
+  readonly #episodeRnd: Random;
+  readonly #trendRnd: Random;
+  readonly #text = new TextMaker();
+  readonly #queue = new TimeQueue<Action>();
+  /** Limiter: each user's last threshold−1 send times (a ring), its head and fill. */
+  readonly #sent: Float64Array;
+  readonly #sentHead: Int32Array;
+  readonly #sentCount: Int32Array;
+  readonly #reservedFrom: Float64Array;
+  readonly #reservedUntil: Float64Array;
+  /** Texts sent recently, per user: fingerprints and times (a ring). */
+  readonly #ringSize: number;
+  readonly #fingerprints: Int32Array;
+  readonly #fingerprintMs: Float64Array;
+  readonly #fingerprintHead: Int32Array;
+  readonly #lastSender: Int32Array;
+  readonly #lastBurstEnd: Float64Array;
+  readonly #peakUntil: Float64Array;
+  readonly #bursts: Burst[] = [];
+  readonly #peaks: Peak[] = [];
+  readonly #trends: Trend[] = [];
+  #nextBurstMs: number;
+  #nextPeakMs: number;
+  #seq = 0;
+  #messages = 0;
+  #views = 0;
+  #firstMs = Number.NaN;
+  #lastMs = Number.NaN;
+
+  constructor(options: TrafficOptions) {
+    this.#seed = options.seed ?? 1;
+    this.#startMs = options.startMs ?? DEFAULT_START_MS;
+    this.#rule = options.rateRule ?? DEFAULT_RATE_RULE;
+    this.#dupRule = options.duplicateRule ?? DEFAULT_DUPLICATE_RULE;
+    this.#rate = options.messagesPerSecond ?? 20;
+    const users = options.users ?? usersForRate(this.#rate, this.#rule);
+    const conversations = options.conversations ?? 400;
+    if (!(this.#rate > 0) || this.#rate > maxRateFor(users, this.#rule)) {
+      throw new RangeError(
+        `messagesPerSecond ${this.#rate} needs 0 < rate ≤ ${maxRateFor(users, this.#rule).toFixed(1)} for ${users} users`,
+      );
+    }
+    if (!Number.isSafeInteger(users) || users < 2) throw new RangeError(`users ${users}: at least 2`);
+    if (!Number.isSafeInteger(conversations) || conversations < 1)
+      throw new RangeError(`conversations ${conversations}: at least 1`);
+    this.#meanGapMs = 1000 / this.#rate;
+    this.#dayNight = options.dayNight ?? false;
+    this.#utcOffset = options.utcOffsetMinutes ?? 0;
+    this.#inject = options.inject ?? true;
+
+    this.#rnd = derivedRandom(this.#seed, 2);
+    this.#viewRnd = derivedRandom(this.#seed, 3);
+    this.#episodeRnd = derivedRandom(this.#seed, 4);
+    this.#trendRnd = derivedRandom(this.#seed, 5);
+    const setup = derivedRandom(this.#seed, 1);
+    this.#pop = createPopulation(setup, users, conversations);
+    this.#convCumulative = new Float64Array(conversations);
+    let total = 0;
+    this.#pop.conversations.forEach((c, i) => {
+      this.#convCumulative[i] = total += c.weight;
+    });
+    this.#convTotal = total;
+    const candidates = this.#pop.userIds.map((_, u) => u).filter((u) => this.#pop.memberOf[u]!.length > 0);
+    const spammers: number[] = [];
+    const wanted = Math.max(1, Math.round(users * SPAMMER_SHARE));
+    while (spammers.length < Math.min(wanted, candidates.length)) {
+      const u = setup.pick(candidates);
+      if (!spammers.includes(u)) spammers.push(u);
+    }
+    this.#spammers = spammers;
+
+    const keep = this.#rule.threshold - 1;
+    this.#sent = new Float64Array(users * keep);
+    this.#sentHead = new Int32Array(users);
+    this.#sentCount = new Int32Array(users);
+    this.#reservedFrom = new Float64Array(users).fill(Number.POSITIVE_INFINITY);
+    this.#reservedUntil = new Float64Array(users).fill(Number.NEGATIVE_INFINITY);
+    // The most one user sends within the duplicate window (+ 1 min): what the limiter lets through,
+    // plus one burst (bursts of a spammer are further apart than the window).
+    const span = this.#dupRule.windowMs + 60_000;
+    this.#ringSize =
+      keep * (Math.ceil(span / (this.#rule.windowMs + RULE_MARGIN_MS)) + 1) + this.#maxBurstSize();
+    this.#fingerprints = new Int32Array(users * this.#ringSize);
+    this.#fingerprintMs = new Float64Array(users * this.#ringSize).fill(Number.NEGATIVE_INFINITY);
+    this.#fingerprintHead = new Int32Array(users);
+    this.#lastSender = new Int32Array(conversations).fill(-1);
+    this.#lastBurstEnd = new Float64Array(users).fill(Number.NEGATIVE_INFINITY);
+    this.#peakUntil = new Float64Array(conversations).fill(Number.NEGATIVE_INFINITY);
+
+    this.#queue.push(this.#startMs, ARRIVAL_ACTION);
+    this.#nextBurstMs = this.#startMs + FIRST_BURST_MS;
+    this.#nextPeakMs = this.#startMs + FIRST_PEAK_MS;
+    if (this.#inject) {
+      this.#planBurst(this.#startMs);
+      this.#queue.push(this.#nextPeakMs, PLAN_PEAK_ACTION);
+      const startMs = this.#startMs + FIRST_TREND_MS;
+      const endMs = startMs + this.#trendRnd.int(240_000, 360_000);
+      this.#trends.push({ word: 0, startMs, endMs, emittedMs: [] });
+    }
+  }
+
+  #maxBurstSize(): number {
+    return Math.max(this.#rule.threshold, this.#dupRule.threshold) + 17;
+  }
+
+  next(): GeneratedEvent {
+    for (;;) {
+      const t = this.#queue.peekTime();
+      const action = this.#queue.pop()!;
+      let event: GeneratedEvent | undefined;
+      switch (action.k) {
+        case ARRIVAL:
+          this.#queue.push(t + this.#rnd.exponential(this.#meanGapMs), ARRIVAL_ACTION);
+          event = this.#ordinary(Math.floor(t));
+          break;
+        case BURST:
+          event = this.#burstMessage(t, action.burst);
+          break;
+        case PEAK:
+          event = this.#peakMessage(t, action.peak);
+          break;
+        case VIEW:
+          this.#views++;
+          event = {
+            kind: 'view',
+            topic: Topics.messageViews.name,
+            key: action.view.user_id,
+            timeMs: t,
+            value: action.view,
+          };
+          break;
+        case PLAN_BURST:
+          this.#planBurst(t);
+          break;
+        case PLAN_PEAK:
+          this.#planPeak(t);
+          break;
+      }
+      if (event !== undefined) {
+        if (Number.isNaN(this.#firstMs)) this.#firstMs = event.timeMs;
+        this.#lastMs = event.timeMs;
+        return event;
+      }
+    }
+  }
+
+  // ---- ordinary traffic
+
+  #ordinary(ms: number): GeneratedEvent | undefined {
+    const rnd = this.#rnd;
+    if (this.#dayNight && rnd.next() >= dayNightFactor(ms, this.#utcOffset)) return undefined;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const c = this.#pickConversation();
+      const sender = this.#pickSender(c, ms);
+      if (sender >= 0) return this.#message(ms, c, sender, this.#ordinaryText(sender, ms));
+    }
+    return undefined;
+  }
+
+  #pickConversation(): number {
+    const x = this.#rnd.next() * this.#convTotal;
+    const cum = this.#convCumulative;
+    let lo = 0;
+    let hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid]! > x) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** A member allowed to send now, by activity, seldom the previous speaker; -1 if none may. */
+  #pickSender(c: number, ms: number): number {
+    const rnd = this.#rnd;
+    const members = this.#pop.conversations[c]!.members;
+    const last = this.#lastSender[c]!;
+    let total = 0;
+    for (const m of members) total += m === last ? this.#pop.activity[m]! * 0.3 : this.#pop.activity[m]!;
+    let x = rnd.next() * total;
+    let pick = members[members.length - 1]!;
+    for (const m of members) {
+      x -= m === last ? this.#pop.activity[m]! * 0.3 : this.#pop.activity[m]!;
+      if (x < 0) {
+        pick = m;
+        break;
+      }
+    }
+    if (this.#allowed(pick, ms)) return pick;
+    const from = rnd.int(0, members.length - 1);
+    for (let i = 0; i < members.length; i++) {
+      const m = members[(from + i) % members.length]!;
+      if (this.#allowed(m, ms)) return m;
+    }
+    return -1;
+  }
+
+  #allowed(u: number, ms: number): boolean {
+    if (ms >= this.#reservedFrom[u]! && ms < this.#reservedUntil[u]!) return false;
+    const keep = this.#rule.threshold - 1;
+    if (this.#sentCount[u]! < keep) return true;
+    return ms - this.#sent[u * keep + this.#sentHead[u]!]! >= this.#rule.windowMs + RULE_MARGIN_MS;
+  }
+
+  #recordSend(u: number, ms: number): void {
+    const keep = this.#rule.threshold - 1;
+    const head = this.#sentHead[u]!;
+    this.#sent[u * keep + head] = ms;
+    this.#sentHead[u] = (head + 1) % keep;
+    if (this.#sentCount[u]! < keep) this.#sentCount[u]!++;
+  }
+
+  /** A text `u` has not sent within the duplicate window (+ 1 min); the trend word when one is on. */
+  #ordinaryText(u: number, ms: number): Text {
+    const trend = this.#trendAt(ms);
+    for (;;) {
+      const carries = trend !== undefined && this.#rnd.chance(this.#trendShare(ms));
+      const text = this.#text.ordinary(this.#rnd, carries ? trend.word : undefined);
+      if (this.#remember(u, ms, text.fingerprint)) {
+        if (carries) trend.emittedMs.push(ms);
+        return text;
+      }
+    }
+  }
+
+  /** Records a fingerprint for `u`; false (and records nothing) if `u` sent it recently. */
+  #remember(u: number, ms: number, fingerprint: number): boolean {
+    const size = this.#ringSize;
+    const base = u * size;
+    const since = ms - this.#dupRule.windowMs - 60_000;
+    for (let i = 0; i < size; i++) {
+      if (this.#fingerprints[base + i] === fingerprint && this.#fingerprintMs[base + i]! >= since)
+        return false;
+    }
+    const head = this.#fingerprintHead[u]!;
+    this.#fingerprints[base + head] = fingerprint;
+    this.#fingerprintMs[base + head] = ms;
+    this.#fingerprintHead[u] = (head + 1) % size;
+    return true;
+  }
+
+  #receiverOf(conversation: Conversation, c: number, sender: number, rnd: Random): number {
+    const members = conversation.members;
+    if (members.length === 2) return members[0] === sender ? members[1]! : members[0]!;
+    const last = this.#lastSender[c]!;
+    if (last >= 0 && last !== sender && rnd.chance(0.7)) return last;
+    for (;;) {
+      const m = rnd.pick(members);
+      if (m !== sender) return m;
+    }
+  }
+
+  #message(ms: number, c: number, sender: number, text: Text, spam = false): GeneratedEvent {
+    const conversation = this.#pop.conversations[c]!;
+    const receiver = this.#receiverOf(conversation, c, sender, this.#rnd);
+    const r = this.#rnd.next();
+    const id = `msg-${Math.floor(ms / 1000)}-${++this.#seq}`;
+    const value: ChatMessageWire = {
+      message_id: id,
+      user_id: this.#pop.userIds[sender]!,
+      content: text.text,
+      timestamp: formatRfc3339(ms),
+      event_type: 'message_sent',
+      conversation_id: conversation.id,
+      sender_id: this.#pop.userIds[sender]!,
+      receiver_id: this.#pop.userIds[receiver]!,
+      message_type: spam || r < 0.9 ? 'text' : r < 0.96 ? 'image' : 'link',
+    };
+    this.#recordSend(sender, ms);
+    this.#lastSender[c] = sender;
+    this.#messages++;
+    this.#scheduleViews(id, ms, conversation, sender, receiver, spam);
+    return { kind: 'message', topic: Topics.chatMessages.name, key: conversation.id, timeMs: ms, value };
+  }
+
+  // ---- receipts
+
+  /** Online readers answer in seconds (log-normal, median 6 s), the others within 1–15 minutes. */
+  #readDelay(): number {
+    const rnd = this.#viewRnd;
+    if (rnd.chance(0.65)) return Math.min(120_000, Math.max(400, Math.round(rnd.logNormal(6_000, 1))));
+    return rnd.int(60_000, 900_000);
+  }
+
+  #view(id: string, viewer: number, atMs: number, otherDevice: boolean): void {
+    const usual = this.#pop.device[viewer]!;
+    const device = otherDevice ? DEVICES[(DEVICES.indexOf(usual) + this.#viewRnd.int(1, 2)) % 3]! : usual;
+    const view = {
+      message_id: id,
+      user_id: this.#pop.userIds[viewer]!,
+      viewed_at: formatRfc3339(atMs),
+      device,
+    };
+    this.#queue.push(atMs, { k: VIEW, view });
+  }
+
+  /**
+   * The receiver reads 85 % of messages (30 % of spam), 8 % of reads again on a second device; in
+   * groups each other member views a message with probability 0.15; in 1:1 the sender looks at 2 %
+   * of their own messages again from another device.
+   */
+  #scheduleViews(
+    id: string,
+    ms: number,
+    conversation: Conversation,
+    sender: number,
+    receiver: number,
+    spam: boolean,
+  ): void {
+    const rnd = this.#viewRnd;
+    if (rnd.chance(spam ? 0.3 : 0.85)) {
+      const at = ms + this.#readDelay();
+      this.#view(id, receiver, at, false);
+      if (rnd.chance(0.08)) this.#view(id, receiver, at + rnd.int(2_000, 600_000), true);
+    }
+    if (conversation.members.length > 2) {
+      for (const m of conversation.members) {
+        if (m !== sender && m !== receiver && rnd.chance(0.15))
+          this.#view(id, m, ms + this.#readDelay(), false);
+      }
+    } else if (rnd.chance(0.02)) {
+      this.#view(id, sender, ms + rnd.int(1_000, 60_000), true);
+    }
+  }
+
+  // ---- injected: trends
+
+  /** The trend whose period contains `ms`, planning further trends as time passes. */
+  #trendAt(ms: number): Trend | undefined {
+    if (!this.#inject) return undefined;
+    let trend = this.#trends[this.#trends.length - 1]!;
+    while (ms >= trend.endMs) {
+      const rnd = this.#trendRnd;
+      const startMs = trend.endMs + rnd.int(240_000, 600_000);
+      trend = {
+        word: this.#trends.length % TREND_WORDS.length,
+        startMs,
+        endMs: startMs + rnd.int(240_000, 360_000),
+        emittedMs: [],
+      };
+      this.#trends.push(trend);
+    }
+    return ms >= trend.startMs ? trend : undefined;
+  }
+
+  /** Share of messages carrying the trend word: 6 %, more at low rates (≥ 0.3 messages/s). */
+  #trendShare(ms: number): number {
+    const rate = this.#rate * (this.#dayNight ? dayNightFactor(ms, this.#utcOffset) : 1);
+    return Math.min(0.5, Math.max(0.06, 0.3 / rate));
+  }
+
+  // ---- injected: spam bursts
+
+  /** Plans the burst due at #nextBurstMs (≥ LEAD_MS from now) and the planning of the next one. */
+  #planBurst(now: number): void {
+    const rnd = this.#episodeRnd;
+    const startMs = this.#nextBurstMs;
+    const guard = this.#rule.windowMs + RULE_MARGIN_MS;
+    const free = this.#spammers.filter(
+      (u) => this.#lastBurstEnd[u]! + this.#dupRule.windowMs + 60_000 < startMs,
+    );
+    if (free.length > 0) {
+      const user = rnd.pick(free);
+      const duplicate = rnd.chance(0.4) ? this.#text.spam(rnd) : undefined;
+      const size = rnd.int(
+        Math.max(this.#rule.threshold, duplicate ? this.#dupRule.threshold : 0),
+        this.#maxBurstSize(),
+      );
+      // Any `threshold` consecutive messages lie within half the window: the run never breaks.
+      const maxGap = Math.max(
+        301,
+        Math.min(4_000, Math.floor(this.#rule.windowMs / 2 / (this.#rule.threshold - 1))),
+      );
+      const times = [startMs];
+      for (let i = 1; i < size; i++) times.push(times[i - 1]! + rnd.int(300, maxGap));
+      const burst: Burst = { user, times, duplicate, ids: [], emittedMs: [] };
+      this.#bursts.push(burst);
+      this.#reservedFrom[user] = startMs - guard;
+      this.#reservedUntil[user] = times[size - 1]! + guard;
+      this.#lastBurstEnd[user] = times[size - 1]!;
+      for (const t of times) this.#queue.push(t, { k: BURST, burst });
+      this.#nextBurstMs = startMs + rnd.int(60_000, 150_000);
+    } else {
+      this.#nextBurstMs = startMs + 30_000;
+    }
+    this.#queue.push(Math.max(now, this.#nextBurstMs - guard - 5_000), PLAN_BURST_ACTION);
+  }
+
+  #burstMessage(ms: number, burst: Burst): GeneratedEvent {
+    const rnd = this.#episodeRnd;
+    const user = burst.user;
+    const c = rnd.pick(this.#pop.memberOf[user]!);
+    let text = burst.duplicate;
+    while (text === undefined) {
+      const t = this.#text.spam(rnd);
+      if (this.#remember(user, ms, t.fingerprint)) text = t;
+    }
+    const event = this.#message(ms, c, user, text, true);
+    burst.ids.push(event.value.message_id);
+    burst.emittedMs.push(ms);
+    return event;
+  }
+
+  // ---- injected: conversation peaks
+
+  /**
+   * A peak now: 15–30 messages (≤ 5 per member) within 20–45 s in a group that is not peaking, preferably
+   * a quiet one (so the peak stands out from its baseline).
+   */
+  #planPeak(now: number): void {
+    const rnd = this.#episodeRnd;
+    const conversations = this.#pop.conversations;
+    let c = -1;
+    for (let attempt = 0; attempt < 20 && c < 0; attempt++) {
+      const i = rnd.int(0, conversations.length - 1);
+      const conv = conversations[i]!;
+      const quiet = conv.weight < 3 && conv.members.length >= 4;
+      if ((quiet || attempt >= 10) && this.#peakUntil[i]! < now) c = i;
+    }
+    if (c >= 0) {
+      const size = Math.min(rnd.int(15, 30), conversations[c]!.members.length * 5);
+      const durationMs = rnd.int(20_000, 45_000);
+      const times = Array.from({ length: size }, () => now + rnd.int(0, durationMs)).sort((a, b) => a - b);
+      const peak: Peak = { conversation: c, ids: [], emittedMs: [] };
+      this.#peaks.push(peak);
+      this.#peakUntil[c] = now + durationMs;
+      for (const t of times) this.#queue.push(t, { k: PEAK, peak });
+    }
+    this.#nextPeakMs = now + rnd.int(45_000, 120_000);
+    this.#queue.push(this.#nextPeakMs, PLAN_PEAK_ACTION);
+  }
+
+  #peakMessage(ms: number, peak: Peak): GeneratedEvent | undefined {
+    const sender = this.#pickSender(peak.conversation, ms);
+    if (sender < 0) return undefined;
+    const event = this.#message(ms, peak.conversation, sender, this.#ordinaryText(sender, ms));
+    peak.ids.push(event.value.message_id);
+    peak.emittedMs.push(ms);
+    return event;
+  }
+
+  // ---- truth
+
+  truth(beforeMs = Number.POSITIVE_INFINITY): TrafficTruth {
+    const lastMs = Math.min(Number.isNaN(this.#lastMs) ? this.#startMs : this.#lastMs, beforeMs - 1);
+    const threshold = this.#rule.threshold;
+    const bySpammer = new Map<string, TruthSpammer['bursts'][number][]>();
+    const duplicateOnlyBursts: TrafficTruth['duplicateOnlyBursts'][number][] = [];
+    for (const all of this.#bursts) {
+      const b = emittedBefore(all, beforeMs);
+      const userId = this.#pop.userIds[b.user]!;
+      if (b.ids.length < threshold) {
+        if (b.duplicate !== undefined && b.ids.length >= this.#dupRule.threshold)
+          duplicateOnlyBursts.push({ userId, content: b.duplicate.text, messageIds: [...b.ids] });
+        continue;
+      }
+      const list = bySpammer.get(userId) ?? [];
+      list.push({
+        startMs: b.emittedMs[0]!,
+        endMs: b.emittedMs[b.emittedMs.length - 1]!,
+        thresholdMessageId: b.ids[threshold - 1]!,
+        thresholdMs: b.emittedMs[threshold - 1]!,
+        messageIds: [...b.ids],
+        duplicateContent: b.duplicate?.text ?? null,
+      });
+      bySpammer.set(userId, list);
+    }
+    const spammers: TruthSpammer[] = [...bySpammer]
+      .map(([userId, bursts]) => ({ userId, bursts }))
+      .sort((a, b) => (a.userId < b.userId ? -1 : 1));
+    const trends: TruthTrend[] = this.#trends
+      .map((t) => ({ t, messages: t.emittedMs.filter((ms) => ms < beforeMs).length }))
+      .filter(({ messages }) => messages > 0)
+      .map(({ t, messages }) => ({
+        word: TREND_WORDS[t.word]!,
+        startMs: t.startMs,
+        endMs: Math.min(t.endMs, lastMs + 1),
+        messages,
+      }));
+    const peaks: TruthPeak[] = this.#peaks
+      .map((p) => emittedBefore(p, beforeMs))
+      .filter((p) => p.ids.length > 0)
+      .map((p) => ({
+        conversationId: this.#pop.conversations[p.conversation]!.id,
+        startMs: p.emittedMs[0]!,
+        endMs: p.emittedMs[p.emittedMs.length - 1]!,
+        messageIds: [...p.ids],
+      }));
+    return {
+      profile: 'default',
+      seed: this.#seed,
+      startMs: Number.isNaN(this.#firstMs) ? this.#startMs : this.#firstMs,
+      endMs: lastMs,
+      messages: this.#messages,
+      views: this.#views,
+      users: this.#pop.userIds.length,
+      conversations: this.#pop.conversations.length,
+      rateRule: { threshold, windowMs: this.#rule.windowMs },
+      duplicateRule: { threshold: this.#dupRule.threshold, windowMs: this.#dupRule.windowMs },
+      mostFrequentWord: MOST_FREQUENT_WORD,
+      stopWords: FILLER_WORDS.filter((w) => w.length > 3),
+      spammers,
+      duplicateOnlyBursts,
+      trends,
+      peaks,
+    };
+  }
+}
+
+/** An episode's messages with event time before `beforeMs`. */
+function emittedBefore<T extends { ids: string[]; emittedMs: number[] }>(episode: T, beforeMs: number): T {
+  const n = episode.emittedMs.findIndex((ms) => ms >= beforeMs);
+  if (n < 0) return episode;
+  return { ...episode, ids: episode.ids.slice(0, n), emittedMs: episode.emittedMs.slice(0, n) };
+}
