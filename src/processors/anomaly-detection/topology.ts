@@ -6,6 +6,7 @@ import {
   Stores,
   type StreamsBuilder,
   StreamsRuntime,
+  type StreamsRuntimeOptions,
 } from '../../streams/index.ts';
 import { chatMessageCodec, messageTime } from '../codecs.ts';
 import type { KeyState } from './bursts.ts';
@@ -33,6 +34,11 @@ export interface AnomalyDetectionOptions {
   readonly commitIntervalMs?: number;
   /** Runtime: wall-clock quiet time after which stream time follows the clock, ms; null disables. Default 2 000. */
   readonly idleAdvanceMs?: number | null;
+  /** Further runtime settings (tests, benchmarks): clock, instance id, poll size, repartition purge. */
+  readonly runtime?: Pick<
+    StreamsRuntimeOptions,
+    'clock' | 'instanceId' | 'maxPollRecords' | 'pollTimeoutMs' | 'purgeIntervalMs'
+  >;
 }
 
 const RATE_STORE = 'rate-bursts';
@@ -88,6 +94,7 @@ export function createAnomalyDetection(
   options: AnomalyDetectionOptions = {},
 ): StreamsRuntime {
   return new StreamsRuntime({
+    ...options.runtime,
     log: deps.log,
     applicationId: options.applicationId ?? ANOMALY_DETECTION_APPLICATION_ID,
     commitIntervalMs: options.commitIntervalMs ?? 100,

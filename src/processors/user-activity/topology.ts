@@ -11,6 +11,7 @@ import {
   Stores,
   type StreamsBuilder,
   StreamsRuntime,
+  type StreamsRuntimeOptions,
   TimeWindows,
 } from '../../streams/index.ts';
 import { chatMessageCodec, messageTime, messageViewCodec, viewTime } from '../codecs.ts';
@@ -28,10 +29,17 @@ export interface UserActivityOptions {
   readonly graceMs?: number;
   /** How long a message waits for its views and a view for its message, ms of stream time. Default 3 600 000. */
   readonly joinRetentionMs?: number;
+  /** Partitions of the two message_id repartition topics (co-partitioned). Default: those of chat.messages (6). */
+  readonly joinPartitions?: number;
   /** Runtime: exactly-once commit interval, ms. Default 100. */
   readonly commitIntervalMs?: number;
   /** Runtime: wall-clock quiet time after which stream time follows the clock, ms; null disables. Default 2 000. */
   readonly idleAdvanceMs?: number | null;
+  /** Further runtime settings (tests, benchmarks): clock, instance id, poll size, repartition purge. */
+  readonly runtime?: Pick<
+    StreamsRuntimeOptions,
+    'clock' | 'instanceId' | 'maxPollRecords' | 'pollTimeoutMs' | 'purgeIntervalMs'
+  >;
 }
 
 /** A user's window while it is open (`c`: distinct conversations, sorted). */
@@ -68,7 +76,7 @@ export function userActivityTopology(options: UserActivityOptions = {}) {
   const windowMs = options.windowMs ?? 60_000;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   const retentionMs = options.joinRetentionMs ?? 3_600_000;
-  const partitions = Topics.chatMessages.partitions;
+  const partitions = options.joinPartitions ?? Topics.chatMessages.partitions;
   const join = Codecs.json<JoinInput>();
   return (b: StreamsBuilder): void => {
     b.addStateStore(Stores.keyValue(RECEIVERS_STORE, { key: Codecs.string, value: Codecs.json<Receiver>() }));
@@ -137,6 +145,7 @@ export function createUserActivity(
   options: UserActivityOptions = {},
 ): StreamsRuntime {
   return new StreamsRuntime({
+    ...options.runtime,
     log: deps.log,
     applicationId: options.applicationId ?? USER_ACTIVITY_APPLICATION_ID,
     commitIntervalMs: options.commitIntervalMs ?? 100,
