@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import { AppError } from '../../errors/index.ts';
-import { Topics } from '../../events/index.ts';
+import { Topics, validateEvent } from '../../events/index.ts';
 import type { Log, TopicPartitionOffset } from '../../log/index.ts';
 import { type ClickHouse, detachedParts, rebuildClosure, rowCounts, Tables } from '../../storage/index.ts';
 import { ClickHouseSinkState } from './sink-state.ts';
@@ -14,6 +16,22 @@ export const SINK_TABLES: Readonly<Record<string, string>> = {
   [Topics.userActivityMetrics.name]: Tables.realtimeUserActivity,
   [Topics.anomalyAlerts.name]: Tables.anomalyAlerts,
 };
+
+/** Whether a record's value is one the sink would have written (the others were dead-lettered). */
+const VALID: Readonly<Record<string, (value: Buffer | null) => boolean>> = Object.fromEntries(
+  Object.values(Topics).map((t) => [
+    t.name,
+    (value: Buffer | null) => {
+      if (value === null) return false;
+      try {
+        validateEvent(t.schema as z.ZodType<unknown>, t.name, JSON.parse(value.toString('utf8')));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  ]),
+);
 
 export interface StoreOptions {
   readonly applicationId?: string;
@@ -33,6 +51,34 @@ interface PartitionState {
   earliest: number;
   committed: number | undefined;
   progressLast: number | undefined;
+  /** Where the sink must read again from when the store is behind: its progress' range start or end. */
+  resume: number | undefined;
+}
+
+/**
+ * The first offset in [from, to) holding a record the sink would have inserted, if any. The sink
+ * commits only after inserting, so such a record above its progress means the store lost it
+ * (transaction markers and dead-lettered records legitimately sit there: they are skipped).
+ */
+async function firstValidIn(log: Log, topic: string, partition: number, from: number, to: number) {
+  const consumer = log.consumer({ groupId: `clickhouse-sink-check-${randomUUID()}`, maxPollRecords: 1000 });
+  const tp = { topic, partition };
+  try {
+    consumer.assign([tp]);
+    consumer.seek(tp, from);
+    // Empty polls in a row end the scan: only markers (or nothing stable) are left below `to`.
+    for (let empty = 0; consumer.position(tp) < to && empty < 5; ) {
+      const records = await consumer.poll(100);
+      empty = records.length === 0 ? empty + 1 : 0;
+      for (const r of records) {
+        if (r.offset >= to) return undefined;
+        if (VALID[topic]?.(r.value) === true) return r.offset;
+      }
+    }
+    return undefined;
+  } finally {
+    await consumer.close();
+  }
 }
 
 /**
@@ -44,6 +90,9 @@ interface PartitionState {
  *   offsets past the earliest retained one (DATA_DIR/clickhouse removed, a new server): nothing of
  *   the topic is in ClickHouse, so the group's offsets go back to the earliest retained offsets and
  *   the sink re-ingests the log (exactly once: nothing to skip, nothing to duplicate). Warned.
+ * - **Store behind the log** — progress present, but the group committed past it and the log holds
+ *   records there that the sink would have inserted (a store restored from a backup): the group's
+ *   offsets go back to where the progress ends, and the sink re-ingests the rest, exactly once. Warned.
  * - **Damaged store** — a part of the database detached by the engine (`broken-on-start_*`), the
  *   table empty while progress says rows are in, or rows without their progress: refused with
  *   STORAGE_DAMAGED naming `msgtrack replay --rebuild <topics>`, which rebuilds the tables from the
@@ -78,15 +127,33 @@ export async function checkStore(ch: ClickHouse, log: Log, options: StoreOptions
     const parts: PartitionState[] = [];
     for (let p = 0; p < partitions; p++) {
       const { earliest } = await log.partitionOffsets(topic, p);
-      parts.push({
-        topic,
-        partition: p,
-        earliest,
-        committed: committed.get(`${topic}:${p}`),
-        progressLast: (await state.load(app, topic, p))?.last,
-      });
+      const progress = await state.load(app, topic, p);
+      const c = committed.get(`${topic}:${p}`);
+      let resume: number | undefined;
+      if (progress !== undefined && c !== undefined && c > progress.last + 1) {
+        const valid = await firstValidIn(log, topic, p, Math.max(earliest, progress.last + 1), c);
+        if (valid !== undefined) {
+          resume = Math.max(earliest, progress.status === 'inserting' ? progress.first : progress.last + 1);
+        }
+      }
+      parts.push({ topic, partition: p, earliest, committed: c, progressLast: progress?.last, resume });
     }
     const rows = counts.get(table) ?? 0;
+    const behind = parts.filter((p) => p.resume !== undefined);
+    if (behind.length > 0 && rows > 0) {
+      // A store restored from a backup, say: what it has matches its progress; the rest is re-read.
+      if ((group?.members ?? 0) > 0) {
+        damagedTopics.add(topic);
+        problems.push(`${app} has committed ${topic} beyond what ${database}.${table} holds`);
+        continue;
+      }
+      for (const p of behind) reset.push({ topic, partition: p.partition, offset: p.resume! });
+      warnings.push(
+        `storage: ${database}.${table} is behind the offsets ${app} committed for ${topic} (${behind
+          .map((p) => `${p.partition}: holds up to ${p.progressLast}, committed ${p.committed}`)
+          .join('; ')}): re-ingesting from there`,
+      );
+    }
     const withProgress = parts.filter((p) => p.progressLast !== undefined);
     const lost = parts.filter(
       (p) => p.progressLast === undefined && p.committed !== undefined && p.committed > p.earliest,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, rm, stat, truncate } from 'node:fs/promises';
+import { cp, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManualClock } from '../../../src/clock/index.ts';
@@ -82,7 +82,8 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
   const log = await openEmbeddedLog({ dataDir: await tempDir(t, 'store-log-'), fsync: 'never' });
   t.after(() => log.close());
   const dataDir = await tempDir(t, 'store-chdb-');
-  await produce(log, takeTraffic(3000, { seed: 7, messagesPerSecond: 5 }).map(rawOf));
+  const traffic = takeTraffic(4500, { seed: 7, messagesPerSecond: 5 }).map(rawOf);
+  await produce(log, traffic.slice(0, 3000));
 
   let ch = await openStore(dataDir);
   await runSink(log, ch);
@@ -93,7 +94,25 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
   await runSink(log, ch);
   const afterReplay = await contents(ch);
 
-  // 2. DATA_DIR/clickhouse removed: the tables come back empty, the log still holds everything.
+  // 2. A store restored from a backup while the log and the group went on: behind the offsets.
+  await ch.close();
+  const backup = await tempDir(t, 'store-backup-');
+  await cp(join(dataDir, 'clickhouse'), join(backup, 'clickhouse'), { recursive: true });
+  ch = await openStore(dataDir);
+  await produce(log, traffic.slice(3000));
+  await runSink(log, ch);
+  const full = await contents(ch);
+  assert.notDeepStrictEqual(full, expected, 'the second traffic added rows');
+  await ch.close();
+  await rm(join(dataDir, 'clickhouse'), { recursive: true, force: true });
+  await cp(join(backup, 'clickhouse'), join(dataDir, 'clickhouse'), { recursive: true });
+  ch = await openStore(dataDir);
+  const behindBefore = await contents(ch);
+  const behind = await checkStore(ch, log);
+  await runSink(log, ch);
+  const afterBehind = await contents(ch);
+
+  // 3. DATA_DIR/clickhouse removed: the tables come back empty, the log still holds everything.
   await ch.close();
   await rm(join(dataDir, 'clickhouse'), { recursive: true, force: true });
   ch = await openStore(dataDir);
@@ -101,7 +120,7 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
   await runSink(log, ch);
   const afterLost = await contents(ch);
 
-  // 3. One part of messages_base damaged: the engine detaches it at start; the check refuses.
+  // 4. One part of messages_base damaged: the engine detaches it at start; the check refuses.
   const damaged = await damageAPart(dataDir, ch);
   await ch.close();
   ch = await openStore(dataDir);
@@ -116,6 +135,11 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
   assert.deepStrictEqual(
     {
       afterReplay,
+      behind: {
+        wasBehind: JSON.stringify(behindBefore) === JSON.stringify(expected),
+        warnings: behind.warnings.map((w) => w.replace(/ \(.*\)/, '')),
+      },
+      afterBehind,
       lost: { warnings: lost.warnings.length, reset: lost.reset.every((r) => r.offset === 0) },
       afterLost,
       detached: detached.map((d) => ({
@@ -130,8 +154,16 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
     },
     {
       afterReplay: expected,
+      behind: {
+        wasBehind: true,
+        warnings: [
+          'storage: message_db.messages_base is behind the offsets clickhouse-sink committed for chat.messages: re-ingesting from there',
+          'storage: message_db.message_views is behind the offsets clickhouse-sink committed for message-views: re-ingesting from there',
+        ],
+      },
+      afterBehind: full,
       lost: { warnings: 2, reset: true },
-      afterLost: expected,
+      afterLost: full,
       detached: [{ table: 'messages_base', reason: 'broken-on-start', damaged: true }],
       refusedCode: 'STORAGE_DAMAGED',
       // sender_read_rate is filled from messages and views: both are rebuilt.
@@ -146,7 +178,7 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
           'sender_read_rate',
         ],
       },
-      afterRebuild: expected,
+      afterRebuild: full,
       cleanAfterRebuild: { ok: { warnings: [], reset: [] } },
     },
   );
