@@ -81,19 +81,23 @@ export function viewWireOf(v: View): MessageViewWire {
   return { message_id: v.messageId, user_id: v.viewer, viewed_at: formatRfc3339(v.ts), device: 'web' };
 }
 
+/** One unit of activity: what the read join sends to the per-user windows. */
+export interface Unit {
+  readonly user: string;
+  readonly kind: 'sent' | 'received' | 'read';
+  /** The conversation (sent/received), '' for a read. */
+  readonly c: string;
+  readonly ts: number;
+}
+
 /**
- * By brute force, in delivery order: a message yields sent (sender) and received (receiver) at its
- * time; a view by the receiver of a message delivered before or after it yields a read at the view's
- * time, released when the later of the two is delivered (after the message's own records). A unit
- * is late when, in release order, some earlier unit is at least its window's end + grace. Then
- * counts per (user, window), distinct conversations of sent/received.
+ * The read join by brute force, in delivery order: a message yields sent (sender) and received
+ * (receiver) at its time; a view by the receiver of a message delivered before or after it yields a
+ * read at the view's time, released when the later of the two is delivered (after the message's own
+ * units). Views by anyone else yield nothing.
  */
-export function userActivityOracle(
-  events: readonly Event[],
-  windowMs: number,
-  graceMs: number,
-): { metrics: UserActivityMetric[]; late: number } {
-  const units: Array<{ user: string; kind: 'sent' | 'received' | 'read'; c: string; ts: number }> = [];
+export function joinUnits(events: readonly Event[]): Unit[] {
+  const units: Unit[] = [];
   const messages = new Map<string, Msg>();
   const waiting = new Map<string, View[]>();
   for (const e of events) {
@@ -112,27 +116,42 @@ export function userActivityOracle(
       else if (m.receiver === e.v.viewer) units.push({ user: e.v.viewer, kind: 'read', c: '', ts: e.v.ts });
     }
   }
-  let st = Number.NEGATIVE_INFINITY;
+  return units;
+}
+
+/**
+ * Tumbling windows by brute force over the units each window task received, in order: a unit is
+ * late when an earlier unit of its task is at least its window's end + grace; otherwise it counts in
+ * (user, window): sent, received, reads, distinct conversations of sent/received.
+ */
+export function windowsOf(
+  tasks: ReadonlyArray<readonly Unit[]>,
+  windowMs: number,
+  graceMs: number,
+): { metrics: UserActivityMetric[]; late: number } {
   let late = 0;
   const windows = new Map<
     string,
     { user: string; start: number; s: number; r: number; v: number; c: Set<string> }
   >();
-  for (const u of units) {
-    st = Math.max(st, u.ts);
-    const start = u.ts - (u.ts % windowMs);
-    if (start + windowMs + graceMs <= st) {
-      late++;
-      continue;
-    }
-    const id = `${u.user}@${start}`;
-    const w = windows.get(id) ?? { user: u.user, start, s: 0, r: 0, v: 0, c: new Set<string>() };
-    windows.set(id, w);
-    if (u.kind === 'read') w.v++;
-    else {
-      if (u.kind === 'sent') w.s++;
-      else w.r++;
-      w.c.add(u.c);
+  for (const units of tasks) {
+    let st = Number.NEGATIVE_INFINITY;
+    for (const u of units) {
+      st = Math.max(st, u.ts);
+      const start = u.ts - (u.ts % windowMs);
+      if (start + windowMs + graceMs <= st) {
+        late++;
+        continue;
+      }
+      const id = `${u.user}@${start}`;
+      const w = windows.get(id) ?? { user: u.user, start, s: 0, r: 0, v: 0, c: new Set<string>() };
+      windows.set(id, w);
+      if (u.kind === 'read') w.v++;
+      else {
+        if (u.kind === 'sent') w.s++;
+        else w.r++;
+        w.c.add(u.c);
+      }
     }
   }
   const metrics = [...windows.values()].map((w) => ({

@@ -11,7 +11,7 @@ import {
 import { userActivityTopology } from '../../../src/processors/user-activity/index.ts';
 import { Codecs, TopologyTestDriver } from '../../../src/streams/index.ts';
 import { wireOf } from '../anomaly-detection/oracle.ts';
-import { activityTraffic, type Event, sortMetrics, userActivityOracle, viewWireOf } from './oracle.ts';
+import { activityTraffic, type Event, joinUnits, sortMetrics, viewWireOf, windowsOf } from './oracle.ts';
 
 const key = Codecs.nullable(Codecs.string);
 const FAR = Date.UTC(2030, 0, 1);
@@ -148,7 +148,7 @@ test('oracle: per user per minute, each window once, out of order within grace a
       lateP: 0.02,
     });
     const got = run(events);
-    const want = userActivityOracle(events, 60_000, 5_000);
+    const want = windowsOf([joinUnits(events)], 60_000, 5_000);
     assert.deepStrictEqual(
       {
         metrics: sortMetrics(got.metrics.filter((m) => m.user_id !== 'zz-flush')),
