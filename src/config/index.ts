@@ -41,6 +41,27 @@ export const ENV = {
     secret: true,
     doc: 'When set, /api/* requires Authorization: Bearer <token>',
   },
+  API_BODY_LIMIT_BYTES: {
+    schema: int(1024, 256 * 1024 * 1024),
+    default: String(8 * 1024 * 1024),
+    doc: 'API: largest request body, bytes (413 beyond)',
+  },
+  INGEST_RATE_LIMIT: {
+    schema: int(0),
+    default: '200000',
+    doc: 'API: events per second accepted by the ingest routes (429 beyond; 0 = no limit)',
+  },
+  INGEST_MAX_LAG: {
+    schema: int(1),
+    default: '2000000',
+    doc: 'API: ingest answers 503 while the processors lag by more records than this',
+  },
+  QUERY_MAX_ROWS: { schema: int(1, 1_000_000), default: '10000', doc: 'API SQL console: rows returned at most' },
+  QUERY_MAX_EXECUTION_MS: {
+    schema: int(1, 600_000),
+    default: '10000',
+    doc: 'API SQL console: longest execution time',
+  },
   LOG_LEVEL: {
     schema: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',
@@ -166,7 +187,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     dataDir: resolve(get('DATA_DIR')),
     logLevel: get('LOG_LEVEL'),
     statusIntervalMs: get('STATUS_INTERVAL_MS'),
-    api: { host: get('HOST'), port: get('PORT'), token: get('API_TOKEN') },
+    api: {
+      host: get('HOST'),
+      port: get('PORT'),
+      token: get('API_TOKEN'),
+      bodyLimitBytes: get('API_BODY_LIMIT_BYTES'),
+      ingestRateLimit: get('INGEST_RATE_LIMIT'),
+      ingestMaxLag: get('INGEST_MAX_LAG'),
+      queryMaxRows: get('QUERY_MAX_ROWS'),
+      queryMaxExecutionMs: get('QUERY_MAX_EXECUTION_MS'),
+    },
     log:
       kafkaBrokers === undefined
         ? {

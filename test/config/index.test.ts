@@ -10,7 +10,16 @@ test('defaults: embedded log and chDB, loopback, documented numbers', () => {
     dataDir: resolve('./data'),
     logLevel: 'info',
     statusIntervalMs: 10000,
-    api: { host: '127.0.0.1', port: 8080, token: undefined },
+    api: {
+      host: '127.0.0.1',
+      port: 8080,
+      token: undefined,
+      bodyLimitBytes: 8388608,
+      ingestRateLimit: 200000,
+      ingestMaxLag: 2000000,
+      queryMaxRows: 10000,
+      queryMaxExecutionMs: 10000,
+    },
     log: { kind: 'embedded', fsync: 'interval', fsyncIntervalMs: 1000 },
     storage: { kind: 'chdb' },
     retention: { messagesDays: 0, viewsDays: 30, metricsDays: 30, alertsDays: 90 },
@@ -41,7 +50,7 @@ test('distributed mode from the seed variable names', () => {
     PORT: '9000',
   });
   assert.deepStrictEqual(
-    [c.log, c.storage, c.api],
+    [c.log, c.storage, { host: c.api.host, port: c.api.port, token: c.api.token }],
     [
       { kind: 'kafka', brokers: ['kafka:9092', 'kafka2:9092'] },
       { kind: 'http', url: 'http://clickhouse:8123', user: 'admin', password: 'password' },

@@ -1,0 +1,438 @@
+import { checkDatabaseName } from './migrations.ts';
+import type { ClickHouse } from './port.ts';
+import { type MessageStatus, messageStatus } from './reads.ts';
+
+/**
+ * The reads behind the REST API. Every value from a request is a `{name:Type}` parameter; the only
+ * identifier spliced into SQL is the database name (checked). Times go in and out as epoch
+ * milliseconds (`fromUnixTimestamp64Milli` / `toUnixTimestamp64Milli`), so no text format of a
+ * DateTime64 is ever parsed. Pages are at most `limit` rows; a page that is full returns the key of
+ * its last row for the next one (keyset pagination), or the next offset for ranked lists.
+ */
+
+/** [from, to) in epoch ms. */
+export interface TimeRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+const ms = (column: string) => `toUnixTimestamp64Milli(${column})`;
+const at = (param: string) => `fromUnixTimestamp64Milli({${param}:Int64}, 'UTC')`;
+const num = (v: unknown) => Number(v);
+
+export interface StoredMessage extends MessageStatus {
+  content: string;
+  message_type: string;
+  user_id: string;
+  event_type: string;
+}
+
+/**
+ * One message by id with its delivery state: a primary-key lookup in message_index, then one in
+ * messages_base by its sort key (conversation, time, id) — never a scan.
+ */
+export async function messageById(
+  ch: ClickHouse,
+  messageId: string,
+  database = 'message_db',
+): Promise<StoredMessage | undefined> {
+  const db = checkDatabaseName(database);
+  const [status] = await messageStatus(ch, [messageId], db);
+  if (status === undefined) return undefined;
+  const [row] = await ch.query<{
+    content: string;
+    message_type: string;
+    user_id: string;
+    event_type: string;
+  }>(
+    `SELECT content, message_type, user_id, event_type FROM ${db}.messages_base
+     WHERE conversation_id = {c:String} AND created_at = ${at('t')} AND message_id = {id:String} LIMIT 1`,
+    { c: status.conversation_id, t: status.created_at, id: messageId },
+  );
+  return {
+    ...status,
+    content: row?.content ?? '',
+    message_type: row?.message_type ?? 'text',
+    user_id: row?.user_id || status.sender_id,
+    event_type: row?.event_type ?? 'message_sent',
+  };
+}
+
+export interface HistoryMessage {
+  message_id: string;
+  conversation_id: string;
+  sender_id: string;
+  receiver_id: string;
+  content: string;
+  message_type: string;
+  created_at: number;
+  read_status: 'sent' | 'read';
+  read_at: number | null;
+}
+
+/** Position in a history page: messages strictly older than (created_at, message_id). */
+export interface HistoryKey {
+  readonly created_at: number;
+  readonly message_id: string;
+}
+
+/** A conversation's messages, newest first (sort key order of messages_base, read backwards). */
+export async function conversationHistory(
+  ch: ClickHouse,
+  conversationId: string,
+  options: { limit: number; before?: HistoryKey },
+  database = 'message_db',
+): Promise<HistoryMessage[]> {
+  const db = checkDatabaseName(database);
+  const before = options.before;
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT message_id, conversation_id, sender_id, receiver_id, content, message_type,
+            ${ms('created_at')} AS created_at_ms
+     FROM ${db}.messages_base FINAL
+     WHERE conversation_id = {c:String}
+       ${before === undefined ? '' : `AND (created_at < ${at('bt')} OR (created_at = ${at('bt')} AND message_id < {bid:String}))`}
+     ORDER BY created_at DESC, message_id DESC
+     LIMIT {n:UInt32}`,
+    {
+      c: conversationId,
+      n: options.limit,
+      ...(before ? { bt: before.created_at, bid: before.message_id } : {}),
+    },
+  );
+  const status = new Map(
+    (
+      await messageStatus(
+        ch,
+        rows.map((r) => String(r.message_id)),
+        db,
+      )
+    ).map((s) => [s.message_id, s]),
+  );
+  return rows.map((r) => {
+    const s = status.get(String(r.message_id));
+    return {
+      message_id: String(r.message_id),
+      conversation_id: String(r.conversation_id),
+      sender_id: String(r.sender_id),
+      receiver_id: String(r.receiver_id),
+      content: String(r.content),
+      message_type: String(r.message_type),
+      created_at: num(r.created_at_ms),
+      read_status: s?.read_status ?? 'sent',
+      read_at: s?.read_at ?? null,
+    };
+  });
+}
+
+export interface ConversationWindow {
+  window_start: number;
+  window_end: number;
+  message_count: number;
+  participant_count: number;
+  is_peak: boolean;
+  baseline: number;
+}
+
+/** Windows of one conversation whose start is in [from, to), oldest first, after `after` (a window start). */
+export async function conversationWindows(
+  ch: ClickHouse,
+  conversationId: string,
+  options: TimeRange & { limit: number; after?: { window_start: number; window_end: number } },
+  database = 'message_db',
+): Promise<ConversationWindow[]> {
+  const db = checkDatabaseName(database);
+  const after = options.after;
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT ${ms('window_start')} AS window_start_ms, ${ms('window_end')} AS window_end_ms,
+            message_count, participant_count, toUInt8(is_peak) AS is_peak, baseline
+     FROM ${db}.conversation_metrics FINAL
+     WHERE conversation_id = {c:String} AND window_start >= ${at('from')} AND window_start < ${at('to')}
+       ${after === undefined ? '' : `AND (window_start > ${at('aws')} OR (window_start = ${at('aws')} AND window_end > ${at('awe')}))`}
+     ORDER BY window_start, window_end
+     LIMIT {n:UInt32}`,
+    {
+      c: conversationId,
+      from: options.from,
+      to: options.to,
+      n: options.limit,
+      ...(after ? { aws: after.window_start, awe: after.window_end } : {}),
+    },
+  );
+  return rows.map((r) => ({
+    window_start: num(r.window_start_ms),
+    window_end: num(r.window_end_ms),
+    message_count: num(r.message_count),
+    participant_count: num(r.participant_count),
+    is_peak: num(r.is_peak) === 1,
+    baseline: num(r.baseline),
+  }));
+}
+
+export interface ConversationSummary {
+  conversation_id: string;
+  messages: number;
+  participants: number;
+  peaks: number;
+  last_message_at: number | null;
+}
+
+/**
+ * Conversations ranked by volume (distinct messages in the range) or by peaks (peak windows in the
+ * range), `offset` rows skipped.
+ */
+export async function rankedConversations(
+  ch: ClickHouse,
+  options: TimeRange & { sort: 'volume' | 'peaks'; limit: number; offset: number },
+  database = 'message_db',
+): Promise<ConversationSummary[]> {
+  const db = checkDatabaseName(database);
+  const params = { from: options.from, to: options.to, n: options.limit, o: options.offset };
+  const sql =
+    options.sort === 'volume'
+      ? `SELECT conversation_id, uniqExact(message_id) AS messages,
+                uniqExact(sender_id) AS participants, toUInt64(0) AS peaks,
+                ${ms('max(created_at)')} AS last_message_at
+         FROM ${db}.message_index
+         WHERE created_at >= ${at('from')} AND created_at < ${at('to')}
+         GROUP BY conversation_id ORDER BY messages DESC, conversation_id LIMIT {n:UInt32} OFFSET {o:UInt64}`
+      : `SELECT conversation_id, toUInt64(sum(message_count)) AS messages,
+                toUInt64(max(participant_count)) AS participants, countIf(is_peak) AS peaks,
+                ${ms('max(window_end)')} AS last_message_at
+         FROM ${db}.conversation_metrics FINAL
+         WHERE window_start >= ${at('from')} AND window_start < ${at('to')}
+         GROUP BY conversation_id HAVING peaks > 0
+         ORDER BY peaks DESC, conversation_id LIMIT {n:UInt32} OFFSET {o:UInt64}`;
+  const rows = await ch.query<Record<string, unknown>>(sql, params);
+  return rows.map((r) => ({
+    conversation_id: String(r.conversation_id),
+    messages: num(r.messages),
+    participants: num(r.participants),
+    peaks: num(r.peaks),
+    last_message_at: r.last_message_at === null ? null : num(r.last_message_at),
+  }));
+}
+
+/** Distinct messages per bucket of `stepMs` (epoch-aligned, UTC) in [from, to): the seed's hourly query as data. */
+export async function messageVolume(
+  ch: ClickHouse,
+  options: TimeRange & { stepMs: number },
+  database = 'message_db',
+): Promise<{ start: number; messages: number }[]> {
+  const db = checkDatabaseName(database);
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT intDiv(${ms('created_at')}, {step:Int64}) * {step:Int64} AS start, uniqExact(message_id) AS messages
+     FROM ${db}.message_index
+     WHERE created_at >= ${at('from')} AND created_at < ${at('to')}
+     GROUP BY start ORDER BY start`,
+    { from: options.from, to: options.to, step: options.stepMs },
+  );
+  return rows.map((r) => ({ start: num(r.start), messages: num(r.messages) }));
+}
+
+export interface SenderReadRate {
+  sender_id: string;
+  sent: number;
+  read_count: number;
+  read_rate: number;
+}
+
+/** The seed's read-rate query as data (from the sender_read_rate rollup), most active senders first. */
+export async function senderReadRates(
+  ch: ClickHouse,
+  options: { limit: number; offset: number; senderId?: string },
+  database = 'message_db',
+): Promise<SenderReadRate[]> {
+  const db = checkDatabaseName(database);
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT sender_id, sent, read_count, read_rate FROM ${db}.sender_read_rate_total
+     ${options.senderId === undefined ? '' : 'WHERE sender_id = {s:String}'}
+     ORDER BY sent DESC, sender_id LIMIT {n:UInt32} OFFSET {o:UInt64}`,
+    {
+      n: options.limit,
+      o: options.offset,
+      ...(options.senderId === undefined ? {} : { s: options.senderId }),
+    },
+  );
+  return rows.map((r) => ({
+    sender_id: String(r.sender_id),
+    sent: num(r.sent),
+    read_count: num(r.read_count),
+    read_rate: num(r.read_rate),
+  }));
+}
+
+export interface UserStats {
+  user_id: string;
+  messages_sent: number;
+  messages_received: number;
+  reads: number;
+  active_windows: number;
+  first_seen: number | null;
+  last_seen: number | null;
+  read_rate: number | null;
+}
+
+/**
+ * A user's totals: user_stats (written by the user-activity processor) and the read rate of what they
+ * sent (rollup). Undefined when neither knows the user.
+ */
+export async function userStats(
+  ch: ClickHouse,
+  userId: string,
+  database = 'message_db',
+): Promise<UserStats | undefined> {
+  const db = checkDatabaseName(database);
+  const [stats] = await ch.query<Record<string, unknown>>(
+    `SELECT sum(messages_sent) AS sent, sum(messages_received) AS received, sum(reads) AS reads,
+            sum(active_windows) AS windows, ${ms('min(first_seen)')} AS first_seen_ms, ${ms('max(last_seen)')} AS last_seen_ms
+     FROM ${db}.user_stats WHERE user_id = {u:String} GROUP BY user_id`,
+    { u: userId },
+  );
+  const [rate] = await senderReadRates(ch, { limit: 1, offset: 0, senderId: userId }, db);
+  if (stats === undefined && rate === undefined) return undefined;
+  return {
+    user_id: userId,
+    messages_sent: stats === undefined ? (rate?.sent ?? 0) : num(stats.sent),
+    messages_received: stats === undefined ? 0 : num(stats.received),
+    reads: stats === undefined ? 0 : num(stats.reads),
+    active_windows: stats === undefined ? 0 : num(stats.windows),
+    first_seen: stats === undefined ? null : num(stats.first_seen_ms),
+    last_seen: stats === undefined ? null : num(stats.last_seen_ms),
+    read_rate: rate?.read_rate ?? null,
+  };
+}
+
+/** Messages and distinct senders per UTC day × hour of the day in [from, to): a heatmap's cells. */
+export async function activityHeatmap(
+  ch: ClickHouse,
+  range: TimeRange,
+  database = 'message_db',
+): Promise<{ day: string; hour: number; messages: number; active_users: number }[]> {
+  const db = checkDatabaseName(database);
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT toString(toDate(created_at)) AS day, toHour(created_at) AS hour,
+            uniqExact(message_id) AS messages, uniqExact(sender_id) AS active_users
+     FROM ${db}.message_index
+     WHERE created_at >= ${at('from')} AND created_at < ${at('to')}
+     GROUP BY day, hour ORDER BY day, hour`,
+    { from: range.from, to: range.to },
+  );
+  return rows.map((r) => ({
+    day: String(r.day),
+    hour: num(r.hour),
+    messages: num(r.messages),
+    active_users: num(r.active_users),
+  }));
+}
+
+export interface TrendRow {
+  window_start: number;
+  window_end: number;
+  word: string;
+  count: number;
+  rank: number;
+  score: number;
+  baseline: number;
+}
+
+/** The ranked words of one trend window: the latest one, or the window starting at `windowStart`. */
+export async function trendWindow(
+  ch: ClickHouse,
+  options: { windowStart?: number; limit: number },
+  database = 'message_db',
+): Promise<TrendRow[]> {
+  const db = checkDatabaseName(database);
+  const which =
+    options.windowStart === undefined ? `(SELECT max(window_start) FROM ${db}.trending_words)` : at('ws');
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT ${ms('window_start')} AS window_start_ms, ${ms('window_end')} AS window_end_ms, word, count, rank, score, baseline
+     FROM ${db}.trending_words FINAL WHERE window_start = ${which}
+     ORDER BY rank, word LIMIT {n:UInt32}`,
+    { n: options.limit, ...(options.windowStart === undefined ? {} : { ws: options.windowStart }) },
+  );
+  return rows.map((r) => ({
+    window_start: num(r.window_start_ms),
+    window_end: num(r.window_end_ms),
+    word: String(r.word),
+    count: num(r.count),
+    rank: num(r.rank),
+    score: num(r.score),
+    baseline: num(r.baseline),
+  }));
+}
+
+export interface AlertRow {
+  alert_id: string;
+  user_id: string;
+  kind: string;
+  severity: string;
+  count: number;
+  threshold: number;
+  window_start: number;
+  window_end: number;
+  first_message_id: string;
+  last_message_id: string;
+  detected_at: number;
+}
+
+/** Position in an alert page: alerts strictly older than (detected_at, alert_id). */
+export interface AlertKey {
+  readonly detected_at: number;
+  readonly alert_id: string;
+}
+
+/** Alerts detected at or after `since`, newest first, optionally of one user and one kind. */
+export async function listAlerts(
+  ch: ClickHouse,
+  options: { since: number; userId?: string; kind?: string; limit: number; before?: AlertKey },
+  database = 'message_db',
+): Promise<AlertRow[]> {
+  const db = checkDatabaseName(database);
+  const b = options.before;
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT alert_id, user_id, kind, severity, count, threshold,
+            ${ms('window_start')} AS window_start_ms, ${ms('window_end')} AS window_end_ms,
+            first_message_id, last_message_id, ${ms('detected_at')} AS detected_at_ms
+     FROM ${db}.anomaly_alerts FINAL
+     WHERE detected_at >= ${at('since')}
+       ${options.userId === undefined ? '' : 'AND user_id = {u:String}'}
+       ${options.kind === undefined ? '' : 'AND kind = {k:String}'}
+       ${b === undefined ? '' : `AND (detected_at < ${at('bt')} OR (detected_at = ${at('bt')} AND alert_id < {bid:String}))`}
+     ORDER BY detected_at DESC, alert_id DESC LIMIT {n:UInt32}`,
+    {
+      since: options.since,
+      n: options.limit,
+      ...(options.userId === undefined ? {} : { u: options.userId }),
+      ...(options.kind === undefined ? {} : { k: options.kind }),
+      ...(b === undefined ? {} : { bt: b.detected_at, bid: b.alert_id }),
+    },
+  );
+  return rows.map((r) => ({
+    alert_id: String(r.alert_id),
+    user_id: String(r.user_id),
+    kind: String(r.kind),
+    severity: String(r.severity),
+    count: num(r.count),
+    threshold: num(r.threshold),
+    window_start: num(r.window_start_ms),
+    window_end: num(r.window_end_ms),
+    first_message_id: String(r.first_message_id),
+    last_message_id: String(r.last_message_id),
+    detected_at: num(r.detected_at_ms),
+  }));
+}
+
+/** Which of these message ids are stored (message_index primary key lookups). */
+export async function storedMessageIds(
+  ch: ClickHouse,
+  messageIds: readonly string[],
+  database = 'message_db',
+): Promise<Set<string>> {
+  if (messageIds.length === 0) return new Set();
+  const db = checkDatabaseName(database);
+  const rows = await ch.query<{ message_id: string }>(
+    `SELECT DISTINCT message_id FROM ${db}.message_index WHERE message_id IN {ids:Array(String)}`,
+    { ids: messageIds },
+  );
+  return new Set(rows.map((r) => r.message_id));
+}
