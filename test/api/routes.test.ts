@@ -30,8 +30,8 @@ async function appWith(env: Record<string, string>, runtimes?: () => ReadonlyMap
 const json = (app: ZodApp, method: 'GET' | 'POST', url: string, payload?: unknown, headers = {}) =>
   app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }), headers });
 
-async function stored(id: string) {
-  return eventually(
+async function stored(id: string): Promise<Record<string, unknown>> {
+  return eventually<Record<string, unknown>>(
     async () => {
       const r = await json(f.app, 'GET', `/api/v1/messages/${id}`);
       return r.statusCode === 200 ? r.json() : undefined;
