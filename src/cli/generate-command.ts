@@ -59,9 +59,6 @@ export const generateCommand: Command = {
     quiet: { type: 'boolean', short: 'q', description: 'No progress output' },
   },
   async run(args) {
-    if (args.positionals.length > 0) {
-      throw new AppError(ErrorCode.CLI_USAGE, `unexpected argument "${args.positionals[0]}"`);
-    }
     const config = loadConfig();
     const rateRule = {
       threshold: config.processors.anomalyDetection.rateThreshold,
@@ -133,7 +130,7 @@ function publishOptions(args: ParsedArgs, rule: Rule): Omit<PublishOptions, 'sig
       `--profile=${String(profile)} is invalid: expected default or seed`,
     );
   }
-  const count = countFlag(args);
+  const count = intFlag(args, 'count', 1);
   const duration = intFlag(args, 'duration', 1);
   const fast = args.values.fast === true;
   if (count === undefined && duration === undefined && fast) {
@@ -181,18 +178,6 @@ function publishOptions(args: ParsedArgs, rule: Rule): Omit<PublishOptions, 'sig
     ...(duration === undefined ? {} : { durationMs: duration * 1000 }),
     ...(startMs === undefined ? {} : { startMs }),
   };
-}
-
-/** `--count`: an integer from 1 to Number.MAX_SAFE_INTEGER, saying which bound a bad value broke. */
-function countFlag(args: ParsedArgs): number | undefined {
-  const raw = args.values.count;
-  if (typeof raw === 'string' && /^\d+$/.test(raw) && !Number.isSafeInteger(Number(raw))) {
-    throw new AppError(
-      ErrorCode.CLI_USAGE,
-      `--count=${raw} is too large: expected at most ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER)`,
-    );
-  }
-  return intFlag(args, 'count', 1);
 }
 
 /** Written whole or not at all (a temporary file renamed into place). */

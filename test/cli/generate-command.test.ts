@@ -1,52 +1,206 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { main } from '../../src/cli/main.ts';
 import { decodeChatMessage, decodeMessageView } from '../../src/events/index.ts';
+import type { TrafficTruth } from '../../src/generator/index.ts';
 import { openEmbeddedLog } from '../../src/log/index.ts';
 import { readTopic } from '../processors/helpers.ts';
 
 const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
 
-test('msgtrack generate publishes valid seed-format traffic to the log, counted exactly', async (t) => {
+async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'msgtrack-generate-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const r = spawnSync(
-    process.execPath,
-    [BIN, 'generate', '--count', '3000', '--fast', '--seed', '4', '--quiet'],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, DATA_DIR: dir, KAFKA_BROKERS: '' },
-    },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  const summary = JSON.parse(r.stdout);
-  const log = await openEmbeddedLog({ dataDir: dir });
-  t.after(() => log.close());
-  const messages = (await readTopic(log, 'chat.messages')).map((rec) => {
-    const m = decodeChatMessage(rec.value);
-    assert.equal(rec.key?.toString(), m.conversation_id, 'keyed by conversation');
-    return m;
+  return dir;
+}
+
+const generate = (dir: string, args: string[]) =>
+  spawnSync(process.execPath, [BIN, 'generate', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DATA_DIR: dir, KAFKA_BROKERS: '' },
   });
-  const views = (await readTopic(log, 'message-views')).map((rec) => decodeMessageView(rec.value));
+
+async function logContent(dir: string) {
+  const log = await openEmbeddedLog({ dataDir: dir });
+  try {
+    const raw = async (topic: string) =>
+      (await readTopic(log, topic)).map(
+        (r) => `${r.key?.toString()}\u0000${Buffer.from(r.value ?? '').toString()}`,
+      );
+    return { messages: await raw('chat.messages'), views: await raw('message-views') };
+  } finally {
+    await log.close();
+  }
+}
+
+test('msgtrack generate: valid seed-format traffic, counted exactly; same --seed and --start, same bytes and truth', async (t) => {
+  const runs = [];
+  for (let i = 0; i < 2; i++) {
+    const dir = await tempDir(t);
+    const args = ['--count', '3000', '--fast', '--seed', '4', '--start', '2025-11-08T14:00:00Z', '--quiet'];
+    const r = generate(dir, [...args, '--truth', join(dir, 'truth.json')]);
+    assert.equal(r.status, 0, r.stderr);
+    const truth = JSON.parse(await readFile(join(dir, 'truth.json'), 'utf8')) as TrafficTruth;
+    runs.push({ summary: JSON.parse(r.stdout), log: await logContent(dir), truth });
+  }
+  const [a, b] = runs;
+  for (const m of a!.log.messages) {
+    const [key, value] = m.split('\u0000');
+    assert.equal(decodeChatMessage(value!).conversation_id, key, 'keyed by conversation');
+  }
+  for (const v of a!.log.views) decodeMessageView(v.split('\u0000')[1]!);
   assert.deepStrictEqual(
-    [summary.messages + summary.views, messages.length, views.length],
-    [3000, summary.messages, summary.views],
+    {
+      counts: [a!.summary.messages + a!.summary.views, a!.log.messages.length, a!.log.views.length],
+      sameBytes: a!.log,
+      sameTruth: a!.truth,
+      truthStart: a!.truth.startMs,
+      firstBurst: a!.truth.spammers.length > 0,
+    },
+    {
+      counts: [3000, a!.summary.messages, a!.summary.views],
+      sameBytes: b!.log,
+      sameTruth: b!.truth,
+      truthStart: Date.UTC(2025, 10, 8, 14, 0, 0),
+      firstBurst: true,
+    },
   );
 });
 
-test('msgtrack generate rejects bad flags with a usage error', () => {
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, [BIN, 'generate', ...args], { encoding: 'utf8' });
-  const cases = [run('--count', 'many'), run('--fast'), run('--rate', '0')];
+test('msgtrack generate --fast stops within moments of SIGINT, even with the largest --count', async (t) => {
+  const dir = await tempDir(t);
+  const child = spawn(
+    process.execPath,
+    [BIN, 'generate', '--fast', '--count', String(Number.MAX_SAFE_INTEGER)],
+    {
+      env: { ...process.env, DATA_DIR: dir, KAFKA_BROKERS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 100 && !existsSync(join(dir, 'log', 'topics', 'chat.messages')); i++) await sleep(50);
+  await sleep(500);
+  const signalledAt = performance.now();
+  child.kill('SIGINT');
+  const code = await exited;
+  const exitMs = performance.now() - signalledAt;
+  const summary = JSON.parse(stdout);
+  const log = await logContent(dir);
+  // The loop stops within one batch (≲ 50 ms); the rest is closing the log (a final fsync) and exit.
+  assert.ok(exitMs < 1000, `exited ${exitMs.toFixed(0)} ms after SIGINT`);
+  assert.deepStrictEqual(
+    { code, messages: log.messages.length, views: log.views.length },
+    { code: 0, messages: summary.messages, views: summary.views },
+  );
+});
+
+test('msgtrack generate --target posts to a running instance’s API with API_TOKEN', async (t) => {
+  const received: { path: string; auth: string | undefined; n: number }[] = [];
+  const srv = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as { message_id: string }[];
+      received.push({ path: req.url ?? '', auth: req.headers.authorization, n: body.length });
+      res.writeHead(202, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ accepted: body.length, message_ids: body.map((m) => m.message_id) }));
+    });
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => srv.close(() => resolve())));
+  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  const dir = await tempDir(t);
+  const token = 'cli-test-token-0123456789';
+  // Not spawnSync: this process serves the requests meanwhile.
+  const child = spawn(
+    process.execPath,
+    [BIN, 'generate', '--target', url, '--fast', '--count', '2500', '--quiet'],
+    {
+      env: { ...process.env, DATA_DIR: dir, KAFKA_BROKERS: '', API_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 0, stderr);
+  const summary = JSON.parse(stdout);
+  const sum = (path: string) => received.filter((x) => x.path === path).reduce((n, x) => n + x.n, 0);
+  assert.deepStrictEqual(
+    {
+      messages: sum('/api/v1/messages'),
+      views: sum('/api/v1/views'),
+      auth: [...new Set(received.map((x) => x.auth))],
+      noLog: existsSync(join(dir, 'log')),
+    },
+    { messages: summary.messages, views: summary.views, auth: [`Bearer ${token}`], noLog: false },
+  );
+});
+
+test('msgtrack generate rejects bad flags with a usage error', async () => {
+  // In process (each case fails before opening anything): main() and what it writes to stderr.
+  const run = async (...args: string[]) => {
+    const write = process.stderr.write;
+    let stderr = '';
+    process.stderr.write = ((chunk: string) => {
+      stderr += chunk;
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      return { status: await main(['generate', ...args]), stderr };
+    } finally {
+      process.stderr.write = write;
+    }
+  };
+  const cases = [
+    await run('--count', 'many'),
+    await run('--count', '99999999999999999999'),
+    await run('--fast'),
+    await run('--rate', '0'),
+    await run('--users', '100'),
+    await run('--profile', 'seed', '--rate', '5'),
+    await run('--profile', 'chaos'),
+    await run('--start', '2025-11-08T14:00:00Z'),
+    await run('--fast', '--count', '5', '--start', 'yesterday'),
+    await run('--target', 'ftp://host', '--count', '5'),
+  ];
   assert.deepStrictEqual(
     cases.map((c) => [c.status, c.stderr.trim()]),
     [
       [2, 'msgtrack generate: --count=many is invalid: expected an integer from 1 to 9007199254740991'],
+      [
+        2,
+        'msgtrack generate: --count=99999999999999999999 is invalid: expected an integer from 1 to 9007199254740991',
+      ],
       [2, 'msgtrack generate: --fast needs --count or --duration'],
       [2, 'msgtrack generate: --rate=0 is invalid: expected an integer from 1 to 9007199254740991'],
+      [
+        2,
+        'msgtrack generate: --rate=20 needs at least 349 users (--users=100): every ordinary user stays below the spam rule',
+      ],
+      [
+        2,
+        'msgtrack generate: --rate does not apply to --profile seed (8 users, 5 conversations, one message every 2 s)',
+      ],
+      [2, 'msgtrack generate: --profile=chaos is invalid: expected default or seed'],
+      [2, 'msgtrack generate: --start needs --fast'],
+      [
+        2,
+        'msgtrack generate: --start=yesterday is invalid: expected an RFC 3339 time such as 2025-11-08T14:00:00Z',
+      ],
+      [2, 'msgtrack generate: --target=ftp://host is invalid: expected an http(s) URL'],
     ],
   );
 });

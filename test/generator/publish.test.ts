@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { platformTopics } from '../../src/app/index.ts';
+import { ManualClock, systemClock } from '../../src/clock/index.ts';
+import {
+  type EventSink,
+  type GeneratedEvent,
+  publishTo,
+  publishTraffic,
+  takeTrafficWithTruth,
+} from '../../src/generator/index.ts';
+import { openEmbeddedLog } from '../../src/log/index.ts';
+import { readTopic, tempDir } from '../processors/helpers.ts';
+
+const START = Date.UTC(2025, 10, 8, 14, 0, 0);
+
+/** A sink that keeps what it is given (the EventSink port, not a broker). */
+function collectingSink(): EventSink & { events: GeneratedEvent[] } {
+  const events: GeneratedEvent[] = [];
+  return {
+    events,
+    send: async (messages, views) => {
+      events.push(...messages, ...views);
+    },
+    close: async () => {},
+  };
+}
+
+test('a fast run into the embedded log yields to the event loop: timers run, an abort stops it at once', async (t) => {
+  const dir = await tempDir(t, 'generator-publish-');
+  const log = await openEmbeddedLog({ dataDir: dir });
+  await log.createTopics(platformTopics());
+  const abort = new AbortController();
+  const ticks: number[] = [];
+  const timer = setInterval(() => ticks.push(performance.now()), 10);
+  t.after(() => clearInterval(timer));
+  const run = publishTraffic(log, {
+    clock: systemClock,
+    seed: 2,
+    paced: false,
+    count: Number.MAX_SAFE_INTEGER,
+    signal: abort.signal,
+  });
+  await sleep(400);
+  // The longest the event loop went without running a timer while publishing.
+  const longestGapMs = Math.max(...ticks.slice(1).map((x, i) => x - ticks[i]!));
+  const abortedAt = performance.now();
+  abort.abort();
+  const totals = await run;
+  const stopMs = performance.now() - abortedAt;
+  const messages = (await readTopic(log, 'chat.messages')).length;
+  const views = (await readTopic(log, 'message-views')).length;
+  await log.close();
+  assert.ok(stopMs < 200, `stopped ${stopMs.toFixed(0)} ms after the abort`);
+  assert.ok(ticks.length >= 3 && longestGapMs < 150, `timers blocked for ${longestGapMs.toFixed(0)} ms`);
+  assert.deepStrictEqual([messages, views], [totals.messages, totals.views]);
+  assert.ok(totals.messages > 1000);
+});
+
+test('the truth returned covers exactly the delivered events', async () => {
+  const sink = collectingSink();
+  const result = await publishTo(sink, {
+    clock: systemClock,
+    seed: 6,
+    paced: false,
+    count: 40_000,
+    startMs: START,
+  });
+  const expected = takeTrafficWithTruth(40_000, { seed: 6, startMs: START });
+  // Within a batch the messages go before the views: the same events, per topic in the same order.
+  const byTopic = (es: readonly GeneratedEvent[]) => ({
+    messages: es.filter((e) => e.kind === 'message').map((e) => JSON.stringify(e.value)),
+    views: es.filter((e) => e.kind === 'view').map((e) => JSON.stringify(e.value)),
+  });
+  assert.deepStrictEqual(
+    { events: byTopic(sink.events), truth: result.truth },
+    { events: byTopic(expected.events), truth: expected.truth },
+  );
+});
+
+test('paced: events are published when the clock reaches their time; --duration ends the run', async () => {
+  const clock = new ManualClock(START);
+  const sink = collectingSink();
+  const run = publishTo(sink, {
+    clock,
+    seed: 9,
+    messagesPerSecond: 20,
+    durationMs: 120_000,
+    dayNight: false,
+  });
+  await sleep(120);
+  const atStart = sink.events.length;
+  clock.advance(60_000);
+  await sleep(120);
+  const after60s = sink.events.filter((e) => e.kind === 'message').length;
+  const late = sink.events.filter((e) => e.timeMs > clock.now()).length;
+  clock.advance(120_000);
+  const result = await run;
+  assert.deepStrictEqual(
+    {
+      atStart: atStart <= 1,
+      after60s: after60s > 1000 && after60s < 1400,
+      late,
+      beyondDuration: sink.events.filter((e) => e.timeMs >= START + 120_000).length,
+      total: result.messages + result.views === sink.events.length,
+    },
+    { atStart: true, after60s: true, late: 0, beyondDuration: 0, total: true },
+  );
+});
