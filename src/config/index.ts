@@ -155,6 +155,11 @@ export const ENV = {
     default: '600000',
     doc: 'anomaly-detection: sliding window of the duplicate-content rule',
   },
+  ANOMALY_COMMIT_INTERVAL_MS: {
+    schema: int(1),
+    default: '25',
+    doc: 'anomaly-detection: commit interval (an alert crosses two commits: alert latency ≈ 2 × this)',
+  },
   USER_ACTIVITY_WINDOW_MS: { schema: int(1), default: '60000', doc: 'user-activity: window size' },
   USER_ACTIVITY_JOIN_RETENTION_MS: {
     schema: int(1),
@@ -243,6 +248,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         rateWindowMs: get('ANOMALY_RATE_WINDOW_MS'),
         duplicateThreshold: get('ANOMALY_DUPLICATE_THRESHOLD'),
         duplicateWindowMs: get('ANOMALY_DUPLICATE_WINDOW_MS'),
+        commitIntervalMs: get('ANOMALY_COMMIT_INTERVAL_MS'),
       },
       userActivity: {
         windowMs: get('USER_ACTIVITY_WINDOW_MS'),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/clock/index.ts';
@@ -75,5 +75,67 @@ test('msgtrack replay re-ingests a lost store from the log, exactly once; bad to
       tables: expected,
     },
     replay.stderr,
+  );
+});
+
+/** A column file of one active part of messages_base, cut in half: chDB detaches the part at start. */
+async function damageAPart(ch: ClickHouse): Promise<string> {
+  const [part] = await ch.query<{ name: string; path: string }>(
+    "SELECT name, path FROM system.parts WHERE database = 'message_db' AND table = 'messages_base' AND active ORDER BY name LIMIT 1",
+  );
+  assert.ok(part, 'messages_base has a part');
+  const file = join(part.path, (await readdir(part.path)).filter((f) => f.endsWith('.bin')).sort()[0]!);
+  await truncate(file, Math.floor((await stat(file)).size / 2));
+  return part.name;
+}
+
+test('msgtrack start on a damaged store: the detached part is logged, start refused naming replay --rebuild, which repairs', async (t) => {
+  const dir = await tempDir(t, 'msgtrack-damaged-');
+  const log = await openEmbeddedLog({ dataDir: dir, fsync: 'never' });
+  await produce(log, takeTraffic(1500, { seed: 6, messagesPerSecond: 5 }).map(rawOf));
+  let ch = await openChdb({ dataDir: dir });
+  await migrate(ch, { clock: new ManualClock(Date.UTC(2026, 0, 1)) });
+  const sink = createClickHouseSink({ ch, log }, { flushMs: 100 });
+  await sink.start();
+  await waitFor(() => caughtUp(log, CLICKHOUSE_SINK_APPLICATION_ID, INPUTS), 60_000, 'the sink to catch up');
+  await sink.stop();
+  const expected = await tableCounts(ch);
+  const part = await damageAPart(ch);
+  await ch.close();
+  await log.close();
+
+  const env = {
+    ...process.env,
+    DATA_DIR: dir,
+    CLICKHOUSE_URL: '',
+    KAFKA_BROKERS: '',
+    RETENTION_MESSAGES_DAYS: '0',
+    RETENTION_VIEWS_DAYS: '0',
+  };
+  const msgtrack = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
+  const start = msgtrack('start', '--no-generator');
+  const rebuild = msgtrack('replay', '--rebuild', 'chat.messages');
+  ch = await openChdb({ dataDir: dir });
+  t.after(() => ch.close());
+  assert.deepStrictEqual(
+    {
+      start: start.status,
+      rebuild: [rebuild.status, JSON.parse(rebuild.stdout || 'null')?.topics],
+      tables: await tableCounts(ch),
+      detachedLeft: await ch.query("SELECT name FROM system.detached_parts WHERE database = 'message_db'"),
+    },
+    { start: 1, rebuild: [0, INPUTS], tables: expected, detachedLeft: [] },
+    `${start.stderr}\n${rebuild.stderr}`,
+  );
+  assert.match(
+    start.stderr,
+    new RegExp(
+      `warn +storage: part broken-on-start_${part} of message_db\\.messages_base is detached \\(broken-on-start\\)`,
+    ),
+  );
+  assert.match(
+    start.stderr,
+    /msgtrack start: ClickHouse does not hold what the log says.*`msgtrack replay --rebuild chat\.messages`/,
   );
 });

@@ -33,6 +33,7 @@ test('defaults: embedded log and chDB, loopback, documented numbers', () => {
         rateWindowMs: 60000,
         duplicateThreshold: 5,
         duplicateWindowMs: 600000,
+        commitIntervalMs: 25,
       },
       userActivity: { windowMs: 60000, joinRetentionMs: 3600000 },
     },
