@@ -31,7 +31,7 @@ export const PROCESSORS: Readonly<Record<string, (deps: ProcessorDeps) => Stream
         duplicateThreshold: config.processors.anomalyDetection.duplicateThreshold,
         duplicateWindowMs: config.processors.anomalyDetection.duplicateWindowMs,
         graceMs: config.streams.graceMs,
-        commitIntervalMs: config.streams.commitIntervalMs,
+        commitIntervalMs: config.processors.anomalyDetection.commitIntervalMs,
         idleAdvanceMs: config.streams.idleMs,
       },
     ),

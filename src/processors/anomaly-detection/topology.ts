@@ -30,7 +30,10 @@ export interface AnomalyDetectionOptions {
   readonly graceMs?: number;
   /** Stream-time interval of the pass that closes final bursts and purges idle senders, ms. Default 1 000. */
   readonly punctuateMs?: number;
-  /** Runtime: exactly-once commit interval, ms (bounds alert visibility). Default 100. */
+  /**
+   * Runtime: exactly-once commit interval, ms. An alert becomes visible after two commits (the
+   * repartition write, then the alert), so the alert latency is about 2 × this. Default 25.
+   */
   readonly commitIntervalMs?: number;
   /** Runtime: wall-clock quiet time after which stream time follows the clock, ms; null disables. Default 2 000. */
   readonly idleAdvanceMs?: number | null;
@@ -97,7 +100,7 @@ export function createAnomalyDetection(
     ...options.runtime,
     log: deps.log,
     applicationId: options.applicationId ?? ANOMALY_DETECTION_APPLICATION_ID,
-    commitIntervalMs: options.commitIntervalMs ?? 100,
+    commitIntervalMs: options.commitIntervalMs ?? 25,
     idleAdvanceMs: options.idleAdvanceMs === undefined ? 2_000 : options.idleAdvanceMs,
     topology: anomalyDetectionTopology(options),
   });
