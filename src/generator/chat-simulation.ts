@@ -1,5 +1,5 @@
 import type { ChatMessageWire, MessageViewWire } from '../events/index.ts';
-import { formatRfc3339, Topics } from '../events/index.ts';
+import { Topics } from '../events/index.ts';
 import { type Text, TextMaker } from './content.ts';
 import {
   type Conversation,
@@ -78,7 +78,14 @@ type Action =
   | { readonly k: typeof ARRIVAL | typeof PLAN_BURST | typeof PLAN_PEAK }
   | { readonly k: typeof BURST; readonly burst: Burst }
   | { readonly k: typeof PEAK; readonly peak: Peak }
-  | { readonly k: typeof VIEW; readonly view: MessageViewWire };
+  | { readonly k: typeof VIEW; readonly view: PendingView };
+
+/** A receipt due later; its wire form is built when it is emitted (in time order: cheap to format). */
+interface PendingView {
+  readonly messageId: string;
+  readonly viewer: number;
+  readonly device: string;
+}
 
 const ARRIVAL_ACTION: Action = { k: ARRIVAL };
 const PLAN_BURST_ACTION: Action = { k: PLAN_BURST };
@@ -110,6 +117,8 @@ export class ChatSimulation implements Traffic {
   readonly #trendRnd: Random;
   readonly #text = new TextMaker();
   readonly #queue = new TimeQueue<Action>();
+  readonly #formatMessageTime = rfc3339Formatter();
+  readonly #formatViewTime = rfc3339Formatter();
   /** Limiter: each user's last threshold−1 send times (a ring), its head and fill. */
   readonly #sent: Float64Array;
   readonly #sentHead: Int32Array;
@@ -227,16 +236,18 @@ export class ChatSimulation implements Traffic {
         case PEAK:
           event = this.#peakMessage(t, action.peak);
           break;
-        case VIEW:
+        case VIEW: {
           this.#views++;
-          event = {
-            kind: 'view',
-            topic: Topics.messageViews.name,
-            key: action.view.user_id,
-            timeMs: t,
-            value: action.view,
+          const { messageId, viewer, device } = action.view;
+          const value: MessageViewWire = {
+            message_id: messageId,
+            user_id: this.#pop.userIds[viewer]!,
+            viewed_at: this.#formatViewTime(t),
+            device,
           };
+          event = { kind: 'view', topic: Topics.messageViews.name, key: value.user_id, timeMs: t, value };
           break;
+        }
         case PLAN_BURST:
           this.#planBurst(t);
           break;
@@ -367,7 +378,7 @@ export class ChatSimulation implements Traffic {
       message_id: id,
       user_id: this.#pop.userIds[sender]!,
       content: text.text,
-      timestamp: formatRfc3339(ms),
+      timestamp: this.#formatMessageTime(ms),
       event_type: 'message_sent',
       conversation_id: conversation.id,
       sender_id: this.#pop.userIds[sender]!,
@@ -393,13 +404,7 @@ export class ChatSimulation implements Traffic {
   #view(id: string, viewer: number, atMs: number, otherDevice: boolean): void {
     const usual = this.#pop.device[viewer]!;
     const device = otherDevice ? DEVICES[(DEVICES.indexOf(usual) + this.#viewRnd.int(1, 2)) % 3]! : usual;
-    const view = {
-      message_id: id,
-      user_id: this.#pop.userIds[viewer]!,
-      viewed_at: formatRfc3339(atMs),
-      device,
-    };
-    this.#queue.push(atMs, { k: VIEW, view });
+    this.#queue.push(atMs, { k: VIEW, view: { messageId: id, viewer, device } });
   }
 
   /**
@@ -620,4 +625,22 @@ function emittedBefore<T extends { ids: string[]; emittedMs: number[] }>(episode
   const n = episode.emittedMs.findIndex((ms) => ms >= beforeMs);
   if (n < 0) return episode;
   return { ...episode, ids: episode.ids.slice(0, n), emittedMs: episode.emittedMs.slice(0, n) };
+}
+
+/**
+ * `formatRfc3339` (UTC, 3 fraction digits) for times that mostly grow: the text up to the second is
+ * kept from the previous call, so a run of events in the same second formats without a Date.
+ */
+function rfc3339Formatter(): (epochMs: number) => string {
+  let second = Number.NaN;
+  let prefix = '';
+  return (epochMs) => {
+    const s = Math.floor(epochMs / 1000);
+    if (s !== second) {
+      second = s;
+      prefix = new Date(s * 1000).toISOString().slice(0, 20);
+    }
+    const ms = epochMs - s * 1000;
+    return `${prefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+  };
 }
