@@ -1,8 +1,10 @@
-import { type ApiDeps, buildApp, type ZodApp } from './app.ts';
+import { type ApiContext, type ApiDeps, buildApp, type ZodApp } from './app.ts';
 import { assertSafeBinding, isLoopback } from './guards.ts';
 
 export interface ApiServer {
   readonly app: ZodApp;
+  /** The services behind the routes (live feed, throughput sampler …). */
+  readonly ctx: ApiContext;
   /** e.g. http://127.0.0.1:8080 (the bound port when PORT=0). */
   readonly url: string;
   /** Stop accepting, end the live streams, wait for requests in flight; idempotent. */
@@ -32,6 +34,7 @@ export async function startApiServer(
   let closing: Promise<void> | undefined;
   return {
     app,
+    ctx: app.ctx,
     url: `http://${shown}:${bound}`,
     close: () => {
       closing ??= app.close();

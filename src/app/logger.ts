@@ -1,25 +1,25 @@
-/**
- * A small leveled logger for the long-running commands: one human-readable line per event on stderr,
- * `HH:MM:SS.mmm level message`. Secrets never reach it (the config is redacted before it is logged).
- */
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LEVELS)[number];
+import pino from 'pino';
 
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-  debug(message: string): void;
-}
+/**
+ * The logger of the long-running commands: pino (the logger fastify is built on), one JSON line per
+ * event on stderr, written synchronously so that nothing logged before an exit is lost. Level names
+ * are pino's, the same as LOG_LEVEL's. Secrets never reach it (the config is redacted before it is
+ * logged).
+ */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export type Logger = pino.Logger;
 
 export function createLogger(
   level: LogLevel,
-  write: (line: string) => void = (l) => process.stderr.write(l),
+  destination: pino.DestinationStream = pino.destination({ fd: 2, sync: true }),
 ): Logger {
-  const min = LEVELS.indexOf(level);
-  const at = (l: LogLevel) => (message: string) => {
-    if (LEVELS.indexOf(l) < min) return;
-    write(`${new Date().toISOString().slice(11, 23)} ${l.padEnd(5)} ${message}\n`);
-  };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
 }

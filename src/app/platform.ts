@@ -1,3 +1,6 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApiMetrics, type ApiServer, instrumentStorage, startApiServer } from '../api/index.ts';
 import { systemClock } from '../clock/index.ts';
 import { type Config, redactConfig } from '../config/index.ts';
 import { AppError, ErrorCode } from '../errors/index.ts';
@@ -18,9 +21,14 @@ export interface PlatformOptions {
   /** Generated traffic: messages per second of event time; undefined = no generator. */
   readonly generatorRate?: number;
   readonly generatorSeed?: number;
-  /** How often a status line is logged, ms. Default: STATUS_INTERVAL_MS. */
+  /** How often a status line is logged, ms (0: never). Default: STATUS_INTERVAL_MS. */
   readonly statusIntervalMs?: number;
+  /** Serve the REST API on HOST:PORT; `insecure` allows a non-loopback HOST without API_TOKEN. */
+  readonly api?: { readonly insecure?: boolean };
 }
+
+/** File in DATA_DIR naming the API of the instance that owns it (`msgtrack query` goes through it). */
+export const INSTANCE_FILE = 'instance.json';
 
 /**
  * The composition root of a running instance: opens the log and ClickHouse the configuration names
@@ -39,6 +47,8 @@ export class Platform {
   #generated: PublishTotals = { messages: 0, views: 0 };
   #status: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
+  #api: ApiServer | undefined;
+  #metrics: ApiMetrics | undefined;
 
   constructor(config: Config, logger: Logger, options: PlatformOptions = {}) {
     const unknown = (options.processors ?? []).filter((p) => !PROCESSOR_NAMES.includes(p));
@@ -63,7 +73,8 @@ export class Platform {
         : `log: Apache Kafka at ${config.log.brokers.join(',')}`,
     );
     await this.#log.createTopics(platformTopics());
-    this.#ch = await openStorage(config);
+    this.#metrics = new ApiMetrics();
+    this.#ch = instrumentStorage(await openStorage(config), this.#metrics);
     this.#logger.info(
       config.storage.kind === 'chdb'
         ? `storage: chDB in ${config.dataDir}/clickhouse, migrations applied`
@@ -85,6 +96,27 @@ export class Platform {
       this.#runtimes.set(name, runtime);
       this.#logger.info(`processor ${name}: running`);
     }
+    if (this.#options.api !== undefined) {
+      this.#api = await startApiServer(
+        {
+          log: this.#log,
+          ch: this.#ch,
+          clock: systemClock,
+          api: config.api,
+          runtimes: () => this.#runtimes,
+          metrics: this.#metrics,
+          logger: this.#logger,
+        },
+        { insecure: this.#options.api.insecure === true },
+      );
+      if (config.storage.kind === 'chdb') {
+        await writeFile(
+          join(config.dataDir, INSTANCE_FILE),
+          `${JSON.stringify({ url: this.#api.url, pid: process.pid })}\n`,
+        );
+      }
+      this.#logger.info(`api: ${this.#api.url} (OpenAPI at ${this.#api.url}/openapi.json)`);
+    }
     if (this.#options.generatorRate !== undefined) {
       const rate = this.#options.generatorRate;
       this.#generator = publishTraffic(this.#log, {
@@ -99,18 +131,40 @@ export class Platform {
       this.#generator.catch((err) => this.#logger.error(`generator stopped: ${String(err)}`));
       this.#logger.info(`generator: ${rate} messages/s with read receipts, spam bursts and trends`);
     }
-    this.#status = setInterval(
-      () => this.#logStatus(),
-      this.#options.statusIntervalMs ?? config.statusIntervalMs,
-    );
-    this.#status.unref();
+    const every = this.#options.statusIntervalMs ?? config.statusIntervalMs;
+    if (every > 0) {
+      this.#status = setInterval(() => this.#logStatus(), every);
+      this.#status.unref();
+    }
   }
 
-  /** Resolves when a processor fails (the instance should then stop), never otherwise. */
+  /**
+   * Resolves when a processor fails (the instance should then stop), never otherwise: a runtime's
+   * `done` rejects with the cause when it fails and resolves when it stops cleanly.
+   */
   failed(): Promise<{ name: string; error: unknown }> {
+    const never = new Promise<never>(() => {});
     return Promise.race(
-      [...this.#runtimes].map(([name, r]) => r.done.then(() => ({ name, error: r.failure }))),
-    ).then((f) => (f.error === undefined ? new Promise<never>(() => {}) : f));
+      [...this.#runtimes].map(([name, r]) =>
+        r.done.then(
+          () => never,
+          (error: unknown) => ({ name, error: error ?? r.failure }),
+        ),
+      ),
+    );
+  }
+
+  /** The API's URL, when it runs. */
+  get url(): string | undefined {
+    return this.#api?.url;
+  }
+
+  /** The live status: msgs/s in, processed/s, lag, alerts in the last minute (needs the API). */
+  async liveStatus(): Promise<string | undefined> {
+    const ctx = this.#api?.ctx;
+    if (ctx === undefined) return undefined;
+    const t = await ctx.sampler.sample();
+    return `in ${t.messages_in_per_s} msg/s · processed ${t.processed_per_s}/s · lag ${t.lag} · alerts (1 min) ${ctx.feed.alertsLastMinute}`;
   }
 
   #logStatus(): void {
@@ -132,6 +186,12 @@ export class Platform {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       clearInterval(this.#status);
+      // Stop accepting first: requests in flight finish (their appends are acknowledged or fail).
+      await this.#api?.close();
+      if (this.#api !== undefined && this.#config.storage.kind === 'chdb') {
+        await rm(join(this.#config.dataDir, INSTANCE_FILE), { force: true });
+      }
+      this.#metrics?.close();
       this.#abort.abort();
       await this.#generator?.catch(() => undefined);
       for (const [name, runtime] of this.#runtimes) {

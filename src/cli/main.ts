@@ -1,7 +1,9 @@
 import { configDocs } from '../config/index.ts';
 import { AppError } from '../errors/index.ts';
 import { type Command, commandHelp, parseCommandArgs } from './command.ts';
+import { apiCommand } from './api-command.ts';
 import { generateCommand } from './generate-command.ts';
+import { healthCommand } from './health-command.ts';
 import { queryCommand } from './query-command.ts';
 import { replayCommand } from './replay-command.ts';
 import { processCommand, startCommand } from './run-command.ts';
@@ -12,11 +14,13 @@ import { topicsCommand } from './topics-command.ts';
 const COMMANDS: readonly Command[] = [
   startCommand,
   processCommand,
+  apiCommand,
   generateCommand,
   queryCommand,
   replayCommand,
   topicsCommand,
   schemasCommand,
+  healthCommand,
 ];
 
 function usage(): string {

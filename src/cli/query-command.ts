@@ -4,13 +4,14 @@ import { loadConfig } from '../config/index.ts';
 import { AppError, ErrorCode } from '../errors/index.ts';
 import { OPERATOR_QUERY_DEFAULTS, type OperatorQueryResult, operatorQuery } from '../storage/index.ts';
 import { type Command, intFlag, type ParsedArgs } from './command.ts';
+import { queryInstance, runningInstance } from './instance.ts';
 
 /**
  * `msgtrack query "<sql>"`: an operator's SELECT against the platform's ClickHouse (chDB in DATA_DIR,
  * or CLICKHOUSE_URL), e.g. the seed's example queries. Read-only by ClickHouse's own rules
  * (`operatorQuery`: readonly mode, one statement, row and time limits); storage is opened without
- * migrations or TTL changes. chDB's data dir has one owner: stop a running `msgtrack start` first
- * (the error says so).
+ * migrations or TTL changes. chDB's data dir has one owner: while `msgtrack start` runs on it, the
+ * query goes through that instance's API (POST /api/v1/query, same limits).
  */
 export const queryCommand: Command = {
   name: 'query',
@@ -47,15 +48,21 @@ export const queryCommand: Command = {
     const params = paramsOf(args);
     const maxRows = intFlag(args, 'max-rows', 1) ?? OPERATOR_QUERY_DEFAULTS.maxRows;
     const maxExecutionMs = intFlag(args, 'timeout', 1) ?? OPERATOR_QUERY_DEFAULTS.maxExecutionMs;
-    const ch = await connectStorage(loadConfig(), { mustExist: true });
+    const config = loadConfig();
+    // A running instance owns chDB: go through its API (POST /api/v1/query).
+    const instance = await runningInstance(config);
+    const ch = instance === undefined ? await connectStorage(config, { mustExist: true }) : undefined;
     try {
-      const result = await operatorQuery(ch, sql, { params, maxRows, maxExecutionMs });
+      const result =
+        ch === undefined
+          ? await queryInstance(instance!.url, config.api.token, sql, { params, maxRows })
+          : await operatorQuery(ch, sql, { params, maxRows, maxExecutionMs });
       print(result, args.values.json === true);
       const n = `${result.rowCount} row${result.rowCount === 1 ? '' : 's'}`;
       process.stderr.write(result.truncated ? `${n} (cut at --max-rows=${maxRows}; more exist)\n` : `${n}\n`);
       return 0;
     } finally {
-      await ch.close();
+      await ch?.close();
     }
   },
 };

@@ -4,15 +4,24 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PROCESSOR_NAMES } from '../../src/app/index.ts';
 import { openChdb } from '../../src/storage/index.ts';
 
 const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
 
-test('msgtrack start runs log, migrations, sink and generator; SIGINT drains and exits 0', async (t) => {
+test('msgtrack start runs log, migrations, processors, API and generator; SIGINT drains and exits 0', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msgtrack-start-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const child = spawn(process.execPath, [BIN, 'start', '--rate', '200'], {
-    env: { ...process.env, DATA_DIR: dir, KAFKA_BROKERS: '', CLICKHOUSE_URL: '', SINK_FLUSH_MS: '200' },
+    env: {
+      ...process.env,
+      DATA_DIR: dir,
+      KAFKA_BROKERS: '',
+      CLICKHOUSE_URL: '',
+      SINK_FLUSH_MS: '200',
+      PORT: '0',
+      API_TOKEN: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -23,10 +32,32 @@ test('msgtrack start runs log, migrations, sink and generator; SIGINT drains and
     assert.ok(Date.now() < deadline && child.exitCode === null, `start did not come up: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  // pino: one JSON object per line, level names as LOG_LEVEL's.
+  const messages = (): { level: string; msg: string; time?: string }[] =>
+    stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+  const url = /^api: (http:\/\/127\.0\.0\.1:\d+) /.exec(
+    messages().find((m) => m.msg.startsWith('api: '))!.msg,
+  )![1]!;
   await new Promise((r) => setTimeout(r, 3000));
+  const health = spawnSync(process.execPath, [BIN, 'health', '--url', url], { encoding: 'utf8' });
+  const status = (await (await fetch(`${url}/api/v1/messages/not-there`)).json()) as {
+    error: { code: string };
+  };
   child.kill('SIGINT');
   assert.equal(await exited, 0, stderr);
-  assert.match(stderr, /processor clickhouse-sink: stopped\n.*stopped\n$/s);
+  const logged = messages();
+  assert.deepStrictEqual(
+    [
+      health.status,
+      status.error.code,
+      logged.at(-1),
+      logged.some((m) => m.msg === 'processor clickhouse-sink: stopped'),
+    ],
+    [0, 'API_NOT_FOUND', { level: 'info', time: logged.at(-1)?.time, msg: 'stopped' }, true],
+  );
 
   // What was generated in those seconds is in ClickHouse, committed before the exit.
   const ch = await openChdb({ dataDir: dir });
@@ -57,9 +88,9 @@ test('msgtrack process needs known processor names', () => {
     [none.status, none.stderr.trim(), unknown.status, unknown.stderr.trim()],
     [
       2,
-      'msgtrack process: name at least one processor: clickhouse-sink',
+      `msgtrack process: name at least one processor: ${PROCESSOR_NAMES.join(', ')}`,
       2,
-      'msgtrack process: unknown processor "spam-filter": expected one of clickhouse-sink',
+      `msgtrack process: unknown processor "spam-filter": expected one of ${PROCESSOR_NAMES.join(', ')}`,
     ],
   );
 });
