@@ -19,6 +19,17 @@
  *   deleted below the offset committed for it (`Log.deleteRecords`): the group never reads below its
  *   committed offsets, so repartition topics (kept without retention) stay bounded. A failed purge is
  *   reported on the diagnostics channel and retried at the next one; it never fails the runtime.
+ * - Faults (Kafka Streams' "task migrated" path): a commit refused because the member is no longer
+ *   part of its group's generation (LOG_FENCED from the group), or failing with a retriable or
+ *   transaction-state error (a broker restarting), aborts the transaction, closes the tasks without
+ *   commit, and re-creates the tasks of the current assignment from the committed offsets with their
+ *   state restored from the changelogs; the runtime goes on. Partitions lost by the consumer
+ *   (`onPartitionsLost`: session expired, poll interval exceeded) are closed without commit the same
+ *   way; the consumer rejoins and assigns again. Polls and restores ride out retriable errors under
+ *   the one retry policy. Only a fenced producer (another process runs with this instance id) and
+ *   non-retriable errors fail the runtime.
+ * - Static membership (`staticMembership`): the instance id is the consumer's `group.instance.id`,
+ *   so a restart within the session timeout gets its tasks back without a rebalance.
  * - Lifecycle: created → running → draining → stopped (or failed). `stop()` is idempotent: stop
  *   fetching, commit (sinks flushed first), close tasks and sinks, leave the group, close.
  * - Observability: `metrics()` and events on the diagnostics channel `STREAMS_DIAGNOSTICS_CHANNEL`.
@@ -39,6 +50,7 @@ import {
   type TransactionalProducer,
   tpKey,
 } from '../log/index.ts';
+import { isRetriable, retry } from '../retry/index.ts';
 import { dlqTopicOf } from './dead-letter.ts';
 import type { SubTopology, Topology } from './node.ts';
 import { newCounters, type OutgoingRecord, StreamTask, type TaskCounters } from './task.ts';
@@ -78,6 +90,12 @@ export interface StreamsRuntimeOptions {
    * clock. Default 30 000 (Kafka Streams' repartition.purge.interval.ms); 0 purges after every commit.
    */
   readonly purgeIntervalMs?: number;
+  /** Use the instance id as the consumer's `group.instance.id` (static membership). Default false. */
+  readonly staticMembership?: boolean;
+  /** The consumer's `max.poll.interval.ms` (see the Log port). Default: the adapter's (300 000). */
+  readonly maxPollIntervalMs?: number;
+  /** How long (ms) polls and restores retry retriable errors before the runtime fails. Default 300 000. */
+  readonly faultDeadlineMs?: number;
 }
 
 export interface RuntimeMetrics {
@@ -98,6 +116,17 @@ const PROCESS_SLICE = 1_000;
 /** Records per `send` call: keeps the log's batches small (at most ~2 000 records per partition). */
 const SEND_CHUNK = 2_000;
 
+/**
+ * Errors after which the runtime recovers by the "task migrated" path instead of failing: the group
+ * refused the member (LOG_FENCED: a fenced producer is told apart by its abort), a transaction in a
+ * bad state, or anything retriable (a broker restarting, a connection cut).
+ */
+function isTaskMigration(err: unknown): boolean {
+  return (
+    isAppError(err, ErrorCode.LOG_FENCED) || isAppError(err, ErrorCode.LOG_TXN_STATE) || isRetriable(err)
+  );
+}
+
 export class StreamsRuntime {
   readonly applicationId: string;
   readonly instanceId: string;
@@ -112,6 +141,12 @@ export class StreamsRuntime {
   readonly #maxBuffered: number;
   readonly #sinkRetries: number;
   readonly #purgeIntervalMs: number;
+  readonly #staticMembership: boolean;
+  readonly #maxPollIntervalMs: number | undefined;
+  readonly #faultDeadlineMs: number;
+  readonly #stopSignal = new AbortController();
+  #subPartitions = new Map<number, number>();
+  #migrations = 0;
   readonly #repartitionTopics: ReadonlySet<string>;
   /** Offsets committed for repartition partitions of this instance's tasks, not purged yet. */
   readonly #toPurge = new Map<string, TopicPartitionOffset>();
@@ -163,6 +198,9 @@ export class StreamsRuntime {
         { context: { key: 'purgeIntervalMs' } },
       );
     }
+    this.#staticMembership = options.staticMembership ?? false;
+    this.#maxPollIntervalMs = options.maxPollIntervalMs;
+    this.#faultDeadlineMs = options.faultDeadlineMs ?? 300_000;
     this.#repartitionTopics = new Set(this.topology.repartitionTopics.map((r) => r.topic));
     this.#done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
@@ -200,12 +238,15 @@ export class StreamsRuntime {
     this.#setState('running');
     try {
       const subPartitions = await this.#ensureTopics();
+      this.#subPartitions = subPartitions;
       this.#consumer = this.#log.consumer({
         groupId: this.applicationId,
         isolationLevel: 'read_committed',
         autoOffsetReset: 'earliest',
         maxPollRecords: this.#maxPollRecords,
         clientId: `${this.applicationId}-${this.instanceId}`,
+        ...(this.#staticMembership ? { groupInstanceId: this.instanceId } : {}),
+        ...(this.#maxPollIntervalMs === undefined ? {} : { maxPollIntervalMs: this.#maxPollIntervalMs }),
       });
       this.#restoreConsumer = this.#log.consumer({
         groupId: `${this.applicationId}-restore`,
@@ -217,6 +258,7 @@ export class StreamsRuntime {
       const topics = this.topology.subtopologies.flatMap((s) => s.sourceTopics);
       await this.#consumer.subscribe(topics, {
         onPartitionsRevoked: (tps) => this.#onRevoked(tps),
+        onPartitionsLost: (tps) => this.#onLost(tps),
         onPartitionsAssigned: (tps) => this.#onAssigned(tps, subPartitions),
       });
       this.#lastCommit = this.#clock.now();
@@ -323,7 +365,7 @@ export class StreamsRuntime {
           errorPolicies: this.#errorPolicies,
           idleAdvanceMs: this.#idleAdvanceMs,
         });
-        await this.#restore(task);
+        await this.#withRetry('restore', () => this.#restore(task));
         this.#tasks.set(task.id, task);
         for (const topic of sub.sourceTopics) this.#taskByTp.set(tpKey({ topic, partition: p }), task);
       }
@@ -331,6 +373,18 @@ export class StreamsRuntime {
     this.#publish({ type: 'assigned', tasks: [...this.#tasks.keys()] });
   }
 
+  /** `fn`, retried on retriable errors until `faultDeadlineMs` (or stop). */
+  #withRetry<T>(stage: string, fn: () => Promise<T>): Promise<T> {
+    return retry(fn, {
+      deadlineMs: this.#faultDeadlineMs,
+      initialDelayMs: 100,
+      maxDelayMs: 2_000,
+      signal: this.#stopSignal.signal,
+      onRetry: (err, attempt) => this.#publish({ type: 'error', stage, retry: attempt, error: String(err) }),
+    });
+  }
+
+  /** Restore a task's stores from their changelogs (from the beginning: a retry starts over). */
   async #restore(task: StreamTask): Promise<void> {
     const consumer = this.#restoreConsumer as Consumer;
     for (const store of task.sub.stores) {
@@ -354,11 +408,56 @@ export class StreamsRuntime {
     try {
       await this.#commit();
     } catch (err) {
-      // A member kicked out of the group cannot commit: its tasks now belong to someone else.
-      if (!isAppError(err, ErrorCode.LOG_FENCED)) throw err;
-      await this.#producer?.abort().catch(() => {});
+      // A member kicked out of the group cannot commit: its tasks now belong to someone else, who
+      // resumes from the last commit. The same when the commit failed for a retriable reason.
+      if (!isTaskMigration(err)) throw err;
+      await this.#abortOrFail(err);
     }
     await this.#closeTasks();
+  }
+
+  /** The member was removed from the group: close the tasks without commit (no zombie commit). */
+  async #onLost(tps: readonly TopicPartition[]): Promise<void> {
+    this.#publish({ type: 'partitions-lost', partitions: tps.map(tpKey) });
+    await this.#closeTasks();
+  }
+
+  /**
+   * After a failed commit the transaction was aborted (by #commit); a producer that is fenced
+   * (another process runs with this instance's transactional id) cannot go on: fail with `err`.
+   */
+  async #abortOrFail(err: unknown): Promise<void> {
+    const producer = this.#producer as TransactionalProducer;
+    try {
+      producer.begin();
+      await producer.abort();
+    } catch (e) {
+      if (isAppError(e, ErrorCode.LOG_FENCED) || isAppError(e, ErrorCode.LOG_CLOSED)) throw err;
+    }
+  }
+
+  /**
+   * "Task migrated": the commit failed (the transaction is aborted). Close the tasks without commit,
+   * then re-create those of the current assignment from the committed offsets, restored from the
+   * changelogs. A consumer that lost its membership rejoins in its next poll instead.
+   */
+  async #recover(err: unknown): Promise<void> {
+    await this.#abortOrFail(err);
+    this.#migrations++;
+    this.#publish({ type: 'task-migrated', error: String(err), migrations: this.#migrations });
+    await this.#closeTasks();
+    const consumer = this.#consumer as Consumer;
+    const assigned = consumer.assignment();
+    if (assigned.length === 0) return;
+    const committed = await this.#withRetry('recover', () => consumer.committed(assigned));
+    const reset: TopicPartition[] = [];
+    for (const tp of assigned) {
+      const offset = committed.get(tpKey(tp));
+      if (offset === undefined) reset.push(tp);
+      else consumer.seek(tp, offset);
+    }
+    if (reset.length > 0) await this.#withRetry('recover', () => consumer.seekToBeginning(reset));
+    await this.#onAssigned(assigned, this.#subPartitions);
   }
 
   async #closeTasks(): Promise<void> {
@@ -378,7 +477,7 @@ export class StreamsRuntime {
     const consumer = this.#consumer as Consumer;
     try {
       while (!this.#stopping) {
-        const records = await consumer.poll(this.#pollTimeoutMs);
+        const records = await this.#withRetry('poll', () => consumer.poll(this.#pollTimeoutMs));
         // Large polls are processed in slices, with commits (and back-pressure) between slices.
         for (let i = 0; i === 0 || i < records.length; ) {
           i = this.#processBatch(records, i, Math.min(records.length, i + PROCESS_SLICE));
@@ -386,7 +485,13 @@ export class StreamsRuntime {
           const now = this.#clock.now();
           const polledAll = i >= records.length;
           if (now - this.#lastCommit >= this.#commitIntervalMs || this.#needsEarlyCommit()) {
-            await this.#commit(polledAll);
+            try {
+              await this.#commit(polledAll);
+            } catch (err) {
+              if (!isTaskMigration(err) || this.#stopping) throw err;
+              await this.#recover(err);
+              break; // the rest of this poll is read again from the committed offsets
+            }
           }
           if (now - this.#lastLag >= 1_000) await this.#refreshLag(now);
         }
@@ -425,18 +530,15 @@ export class StreamsRuntime {
   }
 
   async #flushSink(sink: ExternalSink<unknown, unknown>): Promise<void> {
-    let backoffMs = 100;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await sink.flush();
-        return;
-      } catch (err) {
-        if (!(isAppError(err) && err.retriable) || attempt >= this.#sinkRetries) throw err;
-        this.#publish({ type: 'error', stage: 'sink-flush', retry: attempt + 1, error: String(err) });
-        await new Promise((r) => setTimeout(r, backoffMs));
-        backoffMs = Math.min(backoffMs * 2, 5_000);
-      }
-    }
+    await retry(() => sink.flush(), {
+      deadlineMs: Number.POSITIVE_INFINITY,
+      maxAttempts: this.#sinkRetries + 1,
+      initialDelayMs: 100,
+      maxDelayMs: 5_000,
+      signal: this.#stopSignal.signal,
+      onRetry: (err, attempt) =>
+        this.#publish({ type: 'error', stage: 'sink-flush', retry: attempt, error: String(err) }),
+    });
   }
 
   /**
@@ -585,11 +687,12 @@ export class StreamsRuntime {
     const consumer = this.#consumer as Consumer;
     const lag: Record<string, number> = {};
     for (const tp of consumer.assignment()) {
-      const { lastStable } = await this.#log.partitionOffsets(tp.topic, tp.partition);
       try {
+        const { lastStable } = await this.#log.partitionOffsets(tp.topic, tp.partition);
         lag[tpKey(tp)] = Math.max(0, lastStable - consumer.position(tp));
-      } catch {
-        // revoked meanwhile
+      } catch (err) {
+        // revoked meanwhile, or the broker is unreachable for a moment: lag is a metric, not a reason to stop
+        this.#publish({ type: 'error', stage: 'lag', partition: tpKey(tp), error: String(err) });
       }
     }
     this.#lag = lag;
@@ -631,6 +734,7 @@ export class StreamsRuntime {
     if (this.#state === 'failed' || this.#state === 'stopped') return;
     this.#failure = err;
     this.#stopping = true;
+    this.#stopSignal.abort();
     this.#publish({ type: 'error', stage: 'runtime', error: String(err) });
     await this.#release();
     this.#setState('failed');
@@ -670,7 +774,14 @@ export class StreamsRuntime {
     await this.#loop;
     if ((this.#state as RuntimeState) === 'failed') return;
     try {
-      await this.#commit();
+      try {
+        await this.#commit();
+      } catch (err) {
+        // The next owner of the tasks resumes from the last commit.
+        if (!isTaskMigration(err)) throw err;
+        await this.#abortOrFail(err);
+      }
+      this.#stopSignal.abort();
       await this.#closeTasks();
       await this.#consumer?.close();
       await this.#release();
