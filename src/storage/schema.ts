@@ -363,12 +363,13 @@ const M4_SINK_PROGRESS: Migration = {
  * Why the four tables of migration 2 are re-created: a row may be updated (an alert as its burst
  * grows, a window re-emitted by an `onUpdate` processor), and the latest emission must win. The only
  * order that is the same on every replay is the record's offset in its output-topic partition (a
- * key's records all go to one partition), so each table is a ReplacingMergeTree on `version` = that
- * offset, which no ALTER can give an existing engine; alerts are also keyed by alert_id alone (their
- * window grows). No release wrote these tables (the seed's processors only printed lines), so each is
+ * key's records all go to one partition), so each window table is a ReplacingMergeTree on `version` =
+ * that offset, which no ALTER can give an existing engine; alerts carry their own version and are
+ * keyed by alert_id alone (their window grows). No release wrote these tables (the seed's processors only printed lines), so each is
  * dropped only `IF EMPTY`: a non-empty one stops the migration (TABLE_NOT_EMPTY) and keeps its rows.
- * Column names of migration 2 are kept; new: window_kind, peak_threshold, version.
- * `emitted_at`/`detected_at` = the output record's timestamp (the processor's event time).
+ * Column names of migration 2 are kept; new: window_kind, peak_threshold, version, and the alert's
+ * status, trigger and figures. `emitted_at` = the output record's timestamp (the processor's event
+ * time).
  *
  * user_stats (migration 2, kept) gets its rows from realtime_user_activity through user_stats_mv:
  * per-window values summed by the engine. This is exact because (a) user-activity emits each
@@ -417,22 +418,31 @@ const M5_PROCESSOR_TABLES: Migration = {
     ORDER BY (window_start, word)
     SETTINGS ${DEDUP}`,
     'DROP TABLE IF EXISTS IF EMPTY $db.anomaly_alerts SYNC',
-    // Few rows; no partitioning, so that every version of an alert meets in one partition.
+    // One row per alert_id after merges: the record with the highest `version` (the alert's own,
+    // 1, 2, … per alert_id) is its current state; a retracted alert (`retracted` = 1, an out-of-order
+    // message merged its burst into another) is left out of FINAL reads. detected_at = triggered_at,
+    // the event time the rule was met. Few rows; no partitioning, so all versions meet in one part.
     `CREATE TABLE IF NOT EXISTS $db.anomaly_alerts (
       alert_id String,
       user_id String,
       kind LowCardinality(String),
       severity LowCardinality(String),
+      status LowCardinality(String),
       count UInt32,
       threshold UInt32,
+      window_ms UInt32,
       window_start DateTime64(3, 'UTC'),
       window_end DateTime64(3, 'UTC'),
       first_message_id String,
       last_message_id String,
+      trigger_message_id String,
+      message_count UInt32,
       detected_at DateTime64(3, 'UTC'),
+      emitted_at DateTime64(3, 'UTC'),
+      retracted UInt8,
       version UInt64
     )
-    ENGINE = ReplacingMergeTree(version)
+    ENGINE = ReplacingMergeTree(version, retracted)
     ORDER BY (user_id, alert_id)
     SETTINGS ${DEDUP}`,
     'DROP TABLE IF EXISTS IF EMPTY $db.realtime_user_activity SYNC',

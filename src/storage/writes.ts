@@ -97,7 +97,7 @@ function withToken(dedupToken: string | undefined): { dedupToken?: string } {
 /*
  * The processors' tables (migration 5), written by the clickhouse-sink from the output topics. Times
  * are epoch ms; `version` is the record's offset in its output-topic partition (the latest emission of
- * a window or an alert wins); `emitted_at`/`detected_at` the output record's timestamp.
+ * a window wins) or, for alerts, the alert's own version; `emitted_at` the output record's timestamp.
  */
 
 /** `conversation-metrics` → conversation_metrics. */
@@ -148,13 +148,23 @@ export interface AnomalyAlertRow {
   user_id: string;
   kind: string;
   severity: string;
+  /** open, closed or retracted. */
+  status: string;
   count: number;
   threshold: number;
+  window_ms: number;
   window_start: number;
   window_end: number;
   first_message_id: string;
   last_message_id: string;
+  trigger_message_id: string;
+  message_count: number;
+  /** The record's `triggered_at`: when the rule was met. */
   detected_at: number;
+  emitted_at: number;
+  /** 1 when status is retracted: FINAL reads leave the alert out. */
+  retracted: number;
+  /** The alert's own version (1, 2, … per alert_id). */
   version: number;
 }
 
@@ -163,7 +173,7 @@ const TIME_COLUMNS = {
   [Tables.conversationMetrics]: ['window_start', 'window_end', 'emitted_at'],
   [Tables.trendingWords]: ['window_start', 'window_end', 'emitted_at'],
   [Tables.realtimeUserActivity]: ['window_start', 'window_end', 'emitted_at'],
-  [Tables.anomalyAlerts]: ['window_start', 'window_end', 'detected_at'],
+  [Tables.anomalyAlerts]: ['window_start', 'window_end', 'detected_at', 'emitted_at'],
 } as const;
 
 function insertWithTimes(

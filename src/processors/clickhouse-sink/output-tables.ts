@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  AlertStatus,
   type AnomalyAlert,
   type ConversationMetric,
   Topics,
@@ -34,9 +35,10 @@ import type { SinkState } from './sink-state.ts';
 
 /**
  * The analytics processors' output topics → their ClickHouse tables (migration 5), through the same
- * exactly-once `OffsetBatchSink` as messages and receipts. A row carries the record's offset as its
- * `version` (a key's records live in one partition, so a later emission of the same window or alert
- * has a higher offset and wins in the ReplacingMergeTree) and the record's timestamp as `emitted_at`.
+ * exactly-once `OffsetBatchSink` as messages and receipts. A window row carries the record's offset as
+ * its `version` (a key's records live in one partition, so a later emission of the same window has a
+ * higher offset and wins in the ReplacingMergeTree), an alert its own version; every row the record's
+ * timestamp as `emitted_at`.
  */
 
 /** A decoded output record with where it sits in its partition. */
@@ -164,20 +166,27 @@ export function userActivityRow({ value: u, offset, timestamp }: Emitted<UserAct
   } satisfies UserActivityRow;
 }
 
-export function anomalyAlertRow({ value: a, offset, timestamp }: Emitted<AnomalyAlert>) {
+export function anomalyAlertRow({ value: a, timestamp }: Emitted<AnomalyAlert>) {
   return {
     alert_id: a.alert_id,
     user_id: a.user_id,
     kind: a.kind,
     severity: a.severity,
+    status: a.status,
     count: a.count,
     threshold: a.threshold,
+    window_ms: a.window_ms,
     window_start: ms(a.window_start),
     window_end: ms(a.window_end),
     first_message_id: a.first_message_id,
     last_message_id: a.last_message_id,
-    detected_at: timestamp,
-    version: offset,
+    trigger_message_id: a.trigger_message_id,
+    message_count: a.message_count,
+    detected_at: ms(a.triggered_at),
+    emitted_at: timestamp,
+    retracted: a.status === AlertStatus.RETRACTED ? 1 : 0,
+    // The alert's own version: the record with the highest one is the alert's current state.
+    version: a.version,
   } satisfies AnomalyAlertRow;
 }
 

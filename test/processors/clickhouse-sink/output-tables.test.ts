@@ -137,9 +137,18 @@ function outputs(seed: number) {
           window_end: iso(start + 50_000),
           severity: 'high' as const,
           last_message_id: `m-${minute}-last`,
+          message_count: 30,
+          status: 'closed' as const,
+          version: 2,
         };
         alerts.push(update);
         events.push(raw(Topics.anomalyAlerts.name, user, update, start + 50_000));
+        if (minute % 9 === 0) {
+          // Superseded by an out-of-order message: the alert leaves the table.
+          const retracted = { ...update, status: 'retracted' as const, version: 3 };
+          alerts.push(retracted);
+          events.push(raw(Topics.anomalyAlerts.name, user, retracted, start + 55_000));
+        }
       }
     }
   }
@@ -189,7 +198,8 @@ async function tables(db: string) {
        FROM ${db}.realtime_user_activity FINAL ORDER BY user_id, window_start`,
     ),
     anomaly_alerts: await q(
-      `SELECT alert_id, user_id, count, severity, toString(window_end) AS we, last_message_id
+      `SELECT alert_id, user_id, count, severity, status, toString(window_end) AS we, last_message_id,
+              trigger_message_id, message_count, toString(detected_at) AS detected, version
        FROM ${db}.anomaly_alerts FINAL ORDER BY alert_id`,
     ),
     user_stats: await q(
@@ -263,13 +273,19 @@ function expected(o: ReturnType<typeof outputs>) {
       }))
       .sort((a, b) => byText(a.user_id, b.user_id) || byText(a.ws, b.ws)),
     anomaly_alerts: last(o.alerts, (a) => a.alert_id)
+      .filter((a) => a.status !== 'retracted')
       .map((a) => ({
         alert_id: a.alert_id,
         user_id: a.user_id,
         count: a.count,
         severity: a.severity,
+        status: a.status,
         we: ch64(Date.parse(a.window_end)),
         last_message_id: a.last_message_id,
+        trigger_message_id: a.trigger_message_id,
+        message_count: a.message_count,
+        detected: ch64(Date.parse(a.triggered_at)),
+        version: a.version,
       }))
       .sort((a, b) => byText(a.alert_id, b.alert_id)),
     user_stats: [...stats]
@@ -300,7 +316,7 @@ function crashingState(inner: SinkState, topic: string, n: number): SinkState {
   };
 }
 
-test('output topics → tables exactly once: latest emission wins, user_stats sums each window once through crash and replay', async (t) => {
+test('output topics → tables exactly once: latest emission wins, retracted alerts leave, user_stats sums each window once through crash and replay', async (t) => {
   const log = await openEmbeddedLog({ dataDir: await tempDir(t, 'sink-out-log-'), fsync: 'never' });
   t.after(() => log.close());
   const db = 'sink_outputs';
