@@ -1,5 +1,5 @@
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -95,6 +95,12 @@ export async function buildApp(deps: ApiDeps): Promise<ZodApp> {
     return503OnClosing: true,
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
     forceCloseConnections: true,
+    // Errors before routing (a URL that does not decode, a bad Content-Type header): same shape.
+    frameworkErrors: (err, _request, raw) => {
+      const e = toHttpError(err);
+      const reply = raw as unknown as FastifyReply;
+      void reply.code(e.status).headers(e.headers).type('application/json').send(e.body);
+    },
   }).withTypeProvider<ZodTypeProvider>();
   // JSON only: any other content type (text/plain included) is a 415.
   app.removeContentTypeParser('text/plain');
