@@ -53,6 +53,8 @@ interface PartitionState {
   progressLast: number | undefined;
   /** Where the sink must read again from when the store is behind: its progress' range start or end. */
   resume: number | undefined;
+  /** No progress, yet the committed offsets cover records the sink would have inserted. */
+  holds: boolean;
 }
 
 /**
@@ -94,7 +96,8 @@ async function firstValidIn(log: Log, topic: string, partition: number, from: nu
  *   records there that the sink would have inserted (a store restored from a backup): the group's
  *   offsets go back to where the progress ends, and the sink re-ingests the rest, exactly once. Warned.
  * - **Damaged store** — a part of the database detached by the engine (`broken-on-start_*`), the
- *   table empty while progress says rows are in, or rows without their progress: refused with
+ *   table empty while progress says rows are in (unless it has a TTL: its rows may have expired), or
+ *   rows without their progress: refused with
  *   STORAGE_DAMAGED naming `msgtrack replay --rebuild <topics>`, which rebuilds the tables from the
  *   log. (Re-ingesting here would double count what is still in.)
  * With other members in the group (another instance runs), nothing is reset: only refusals apply.
@@ -119,6 +122,14 @@ export async function checkStore(ch: ClickHouse, log: Log, options: StoreOptions
   const state = new ClickHouseSinkState(ch, database);
   const counts = await rowCounts(ch, Object.values(SINK_TABLES), database);
   const existing = new Set((await log.listTopics()).map((t) => t.name));
+  const ttl = new Set(
+    (
+      await ch.query<{ name: string }>(
+        "SELECT name FROM system.tables WHERE database = {db:String} AND match(engine_full, '\\bTTL\\b')",
+        { db: database },
+      )
+    ).map((r) => r.name),
+  );
   const reset: TopicPartitionOffset[] = [];
 
   for (const [topic, table] of Object.entries(SINK_TABLES)) {
@@ -130,13 +141,25 @@ export async function checkStore(ch: ClickHouse, log: Log, options: StoreOptions
       const progress = await state.load(app, topic, p);
       const c = committed.get(`${topic}:${p}`);
       let resume: number | undefined;
+      let holds = false; // the log holds records the sink must have inserted, and it has no progress
+      if (progress === undefined && c !== undefined && c > earliest) {
+        holds = (await firstValidIn(log, topic, p, earliest, c)) !== undefined;
+      }
       if (progress !== undefined && c !== undefined && c > progress.last + 1) {
         const valid = await firstValidIn(log, topic, p, Math.max(earliest, progress.last + 1), c);
         if (valid !== undefined) {
           resume = Math.max(earliest, progress.status === 'inserting' ? progress.first : progress.last + 1);
         }
       }
-      parts.push({ topic, partition: p, earliest, committed: c, progressLast: progress?.last, resume });
+      parts.push({
+        topic,
+        partition: p,
+        earliest,
+        committed: c,
+        progressLast: progress?.last,
+        resume,
+        holds,
+      });
     }
     const rows = counts.get(table) ?? 0;
     const behind = parts.filter((p) => p.resume !== undefined);
@@ -155,10 +178,10 @@ export async function checkStore(ch: ClickHouse, log: Log, options: StoreOptions
       );
     }
     const withProgress = parts.filter((p) => p.progressLast !== undefined);
-    const lost = parts.filter(
-      (p) => p.progressLast === undefined && p.committed !== undefined && p.committed > p.earliest,
-    );
-    if (withProgress.length > 0 && rows === 0) {
+    // (Aborted transactions and dead-lettered records alone leave committed offsets without progress.)
+    const lost = parts.filter((p) => p.holds);
+    // A table with a TTL may be empty because its rows expired: only detached parts tell damage there.
+    if (withProgress.length > 0 && rows === 0 && !ttl.has(table)) {
       damagedTopics.add(topic);
       problems.push(
         `${database}.${table} is empty while the sink's progress says offsets of ${topic} are in (${withProgress
