@@ -32,6 +32,8 @@ class RuleTracker {
   readonly #emit: (alert: AnomalyAlert, timestamp: number) => void;
   /** Built from the store on first use (after a restore), then kept in step with it. */
   #due: Map<string, number> | null = null;
+  /** A lower bound of the index's values: no scan before the frontier reaches it. */
+  #minDue = Number.NEGATIVE_INFINITY;
 
   constructor(
     rule: BurstRule,
@@ -60,10 +62,16 @@ class RuleTracker {
 
   /** Pass every key due at `frontier` (key order, so a restored task sends in the same order). */
   advance(frontier: number): void {
+    if (frontier < this.#minDue) return;
     const index = this.#index();
     const due: string[] = [];
-    for (const [key, at] of index) if (at <= frontier) due.push(key);
+    let next = Number.POSITIVE_INFINITY;
+    for (const [key, at] of index) {
+      if (at <= frontier) due.push(key);
+      else if (at < next) next = at;
+    }
     due.sort();
+    this.#minDue = next;
     for (const key of due) {
       const state = this.#store.get(key);
       if (state === undefined) index.delete(key);
@@ -80,6 +88,7 @@ class RuleTracker {
     } else {
       this.#store.put(key, state);
       index.set(key, state.due);
+      if (state.due < this.#minDue) this.#minDue = state.due;
     }
     for (const alert of out) this.#emit(alert, Date.parse(alert.triggered_at));
   }
