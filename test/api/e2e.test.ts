@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Random } from '../../src/generator/index.ts';
+
+/**
+ * End to end on the real binary: `msgtrack start --no-generator` as a child on a temp DATA_DIR
+ * (PORT=0), driven only through its HTTP API.
+ */
+const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
+
+interface Instance {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly exited: Promise<number | null>;
+  stderr(): string;
+}
+
+async function startInstance(dir: string): Promise<Instance> {
+  const child = spawn(process.execPath, [BIN, 'start', '--no-generator'], {
+    env: {
+      ...process.env,
+      DATA_DIR: dir,
+      PORT: '0',
+      KAFKA_BROKERS: '',
+      CLICKHOUSE_URL: '',
+      API_TOKEN: '',
+      SINK_FLUSH_MS: '200',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const m = /"msg":"api: (http:\/\/127\.0\.0\.1:\d+) /.exec(stderr);
+    if (m !== null && stderr.includes('running; Ctrl-C stops'))
+      return { child, url: m[1]!, exited, stderr: () => stderr };
+    assert.ok(Date.now() < deadline && child.exitCode === null, `start did not come up: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function post(url: string, body: unknown): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+async function get(url: string): Promise<{ status: number; body: any }> {
+  const r = await fetch(url);
+  return { status: r.status, body: await r.json() };
+}
+
+/** Polls until `check` passes or `ms` elapse; returns the time it took. */
+async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > ms) assert.fail(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Reads SSE events of a stream into `events` until aborted. */
+function sse(url: string, events: { event: string; id?: string; data: any }[]): AbortController {
+  const abort = new AbortController();
+  void (async () => {
+    const res = await fetch(url, { signal: abort.signal });
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body!) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end = buffer.indexOf('\n\n');
+      while (end >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const fields = Object.fromEntries(
+          frame
+            .split('\n')
+            .filter((l) => !l.startsWith(':') && l.includes(': '))
+            .map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]),
+        );
+        if (fields.event !== undefined)
+          events.push({ event: fields.event, id: fields.id, data: JSON.parse(fields.data ?? 'null') });
+        end = buffer.indexOf('\n\n');
+      }
+    }
+  })().catch(() => {});
+  return abort;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+test('start --no-generator: ingest, receipts and a spam burst show within 2 s (REST and SSE); SIGTERM and restart keep everything once; SIGKILL during ingest never loses or doubles an acknowledged message', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msgtrack-e2e-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  let a = await startInstance(dir);
+  t.after(() => a.child.kill('SIGKILL'));
+  const events: { event: string; id?: string; data: any }[] = [];
+  const feed = sse(`${a.url}/api/v1/stream?types=alert,tick`, events);
+  t.after(() => feed.abort());
+
+  const now = Date.now();
+  const normal = Array.from({ length: 40 }, (_, i) => ({
+    message_id: `e2e-${i}`,
+    content: `ordinary message ${i}`,
+    timestamp: iso(now - 40_000 + i * 1000),
+    conversation_id: `conv-${i % 4}`,
+    sender_id: `user-${i % 8}`,
+    receiver_id: `user-${(i + 1) % 8}`,
+  }));
+  const spam = Array.from({ length: 10 }, (_, i) => ({
+    message_id: `spam-${i}`,
+    content: `win a prize ${i}`,
+    timestamp: iso(now - 2_000 + i * 100),
+    conversation_id: 'conv-spam',
+    sender_id: 'spammer',
+    receiver_id: `victim-${i}`,
+  }));
+  const posted = Date.now();
+  const r1 = await post(`${a.url}/api/v1/messages`, normal);
+  const r2 = await post(`${a.url}/api/v1/messages`, spam);
+  const r3 = await post(`${a.url}/api/v1/views`, [
+    { message_id: 'e2e-0', user_id: 'user-1', viewed_at: iso(now) },
+    { message_id: 'e2e-1', user_id: 'user-2', viewed_at: iso(now) },
+  ]);
+  assert.deepStrictEqual([r1.status, r2.status, r3.status], [202, 202, 202]);
+
+  const checks = {
+    status: () => get(`${a.url}/api/v1/messages/e2e-0`).then((r) => r.body.read_status === 'read'),
+    history: () =>
+      get(`${a.url}/api/v1/conversations/conv-0/messages?limit=100`).then((r) => r.body.items?.length === 10),
+    volume: () =>
+      get(
+        `${a.url}/api/v1/stats/volume?interval=minute&from=${iso(now - 3_600_000)}&to=${iso(now + 60_000)}`,
+      ).then((r) => r.body.buckets?.reduce((s: number, b: { messages: number }) => s + b.messages, 0) === 50),
+    readRates: () =>
+      get(`${a.url}/api/v1/stats/read-rates?limit=1000`).then(
+        (r) => r.body.items?.find((x: { sender_id: string }) => x.sender_id === 'user-0')?.read_count === 1,
+      ),
+    alertsRest: () =>
+      get(`${a.url}/api/v1/alerts?user=spammer`).then((r) =>
+        r.body.items?.some((x: { kind: string }) => x.kind === 'rate'),
+      ),
+    alertSse: async () => events.some((e) => e.event === 'alert' && e.data.user_id === 'spammer'),
+  };
+  const took: Record<string, number> = {};
+  for (const [name, check] of Object.entries(checks)) {
+    await within(2_000 - (Date.now() - posted) + 2_000, name, check);
+    took[name] = Date.now() - posted;
+  }
+  for (const [name, ms] of Object.entries(took))
+    assert.ok(ms <= 2_000, `${name} visible after ${ms} ms (limit 2000)`);
+  assert.ok(
+    events.some((e) => e.event === 'tick'),
+    'a platform tick arrived',
+  );
+
+  // SIGTERM: drains and exits 0; restarted, the data is there once.
+  feed.abort();
+  a.child.kill('SIGTERM');
+  assert.equal(await a.exited, 0, a.stderr());
+  a = await startInstance(dir);
+  const counted = async () => {
+    const r = await post(`${a.url}/api/v1/query`, {
+      sql: "SELECT toUInt64(count()) AS n, toUInt64(uniqExact(message_id)) AS u FROM messages WHERE startsWith(message_id, 'e2e-') OR startsWith(message_id, 'spam-')",
+    });
+    return ((await r.json()) as { rows: string[][] }).rows[0];
+  };
+  assert.deepStrictEqual(await counted(), ['50', '50']);
+
+  // SIGKILL at random moments while a client posts batches (ids and timestamps its own, re-posting
+  // a batch that got no answer): every acknowledged message is stored exactly once.
+  const rnd = new Random(7);
+  const acked = new Set<string>();
+  let next = 0;
+  let pending: { message_id: string }[] | undefined;
+  const batchOf25 = () =>
+    Array.from({ length: 25 }, () => {
+      const i = next++;
+      return {
+        message_id: `k-${i}`,
+        content: `kill test ${i}`,
+        timestamp: iso(now + i),
+        conversation_id: `kc-${i % 5}`,
+        sender_id: `ks-${i % 50}`,
+        receiver_id: `kr-${i % 7}`,
+      };
+    });
+  /** Posts one batch (the unanswered one again first); true when acknowledged. */
+  const postOne = async (): Promise<boolean> => {
+    const batch = pending ?? batchOf25();
+    pending = batch;
+    try {
+      const r = await post(`${a.url}/api/v1/messages`, batch);
+      if (r.status !== 202) return false;
+      for (const m of batch) acked.add(m.message_id);
+      pending = undefined;
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let kill = 0; kill < 5; kill++) {
+    const killer = setTimeout(() => a.child.kill('SIGKILL'), rnd.int(200, 1_200));
+    while (a.child.exitCode === null && a.child.signalCode === null) await postOne();
+    clearTimeout(killer);
+    await a.exited;
+    a = await startInstance(dir);
+  }
+  while (pending !== undefined) await postOne();
+  const ids = [...acked];
+  const rows = async (sql: string, params: Record<string, unknown> = {}) => {
+    const r = await post(`${a.url}/api/v1/query`, { sql, params });
+    return ((await r.json()) as { rows: string[][] }).rows[0]!.map(Number);
+  };
+  await within(15_000, 'acknowledged messages stored', async () => {
+    const [, u] = await rows(
+      'SELECT toUInt64(count()), toUInt64(uniqExact(message_id)) FROM messages WHERE message_id IN {ids:Array(String)}',
+      { ids },
+    );
+    return u === ids.length;
+  });
+  // Every acknowledged id once, and nothing else (every batch was re-posted until acknowledged).
+  const [n, u] = await rows(
+    "SELECT toUInt64(count()), toUInt64(uniqExact(message_id)) FROM messages WHERE startsWith(message_id, 'k-')",
+  );
+  t.diagnostic(`acknowledged across 5 SIGKILLs: ${ids.length}`);
+  assert.ok(ids.length > 100, `acknowledged ${ids.length}`);
+  assert.deepStrictEqual([n, u], [ids.length, ids.length]);
+  a.child.kill('SIGTERM');
+  assert.equal(await a.exited, 0, a.stderr());
+});
