@@ -23,11 +23,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { platformTopics } from '../src/app/index.ts';
 import { AnomalyAlertSchema, Topics } from '../src/events/index.ts';
-import { type GeneratedEvent, takeTraffic } from '../src/generator/index.ts';
-import { type Log, openEmbeddedLog, type ProducerRecord } from '../src/log/index.ts';
+import { takeTraffic } from '../src/generator/index.ts';
+import { type Log, openEmbeddedLog } from '../src/log/index.ts';
 import { createAnomalyDetection } from '../src/processors/anomaly-detection/index.ts';
 import { createUserActivity } from '../src/processors/user-activity/index.ts';
 import { Codecs, type StreamsRuntime } from '../src/streams/index.ts';
+import { appendAll, waitDrained } from './platform-run.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,46 +49,13 @@ const FACTORIES: Record<string, (log: Log) => StreamsRuntime> = {
   'user-activity': (log) => createUserActivity({ log }, { idleAdvanceMs: null, graceMs }),
 };
 
-async function append(log: Log, events: Iterable<GeneratedEvent>): Promise<void> {
-  const producer = log.producer();
-  const byTopic = new Map<string, ProducerRecord[]>();
-  let n = 0;
-  const flush = async () => {
-    for (const [topic, records] of byTopic) await producer.send(topic, records);
-    byTopic.clear();
-  };
-  for (const e of events) {
-    const list = byTopic.get(e.topic) ?? [];
-    list.push({ key: e.key, value: JSON.stringify(e.value) });
-    byTopic.set(e.topic, list);
-    if (++n % 5_000 === 0) await flush();
-  }
-  await flush();
-  await producer.close();
-}
-
-/** Every partition of every topic the runtime reads committed by its group up to the last stable offset. */
-async function drained(log: Log, runtime: StreamsRuntime): Promise<boolean> {
-  const group = (await log.listGroups()).find((g) => g.groupId === runtime.applicationId);
-  for (const topic of runtime.topology.subtopologies.flatMap((s) => s.sourceTopics)) {
-    const { partitions } = await log.describeTopic(topic);
-    for (let p = 0; p < partitions; p++) {
-      const { lastStable, earliest } = await log.partitionOffsets(topic, p);
-      if (lastStable === earliest) continue;
-      const committed = group?.offsets.find((o) => o.topic === topic && o.partition === p)?.offset ?? -1;
-      if (committed < lastStable) return false;
-    }
-  }
-  return true;
-}
-
 async function drainScenario(name: string): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-aua-'));
   try {
     const log = await openEmbeddedLog({ dataDir: dir, fsync: 'never' });
     await log.createTopics(platformTopics());
     const count = Number(args.events);
-    await append(log, takeTraffic(count, { seed: 1 }));
+    await appendAll(log, takeTraffic(count, { seed: 1 }));
     const runtime = (FACTORIES[name] as (log: Log) => StreamsRuntime)(log);
     const sources: readonly string[] = [Topics.chatMessages.name, Topics.messageViews.name];
     const started = performance.now();
@@ -98,7 +66,7 @@ async function drainScenario(name: string): Promise<void> {
       const { partitions } = await log.describeTopic(topic);
       for (let p = 0; p < partitions; p++) input += (await log.partitionOffsets(topic, p)).lastStable;
     }
-    while (!(await drained(log, runtime))) await new Promise((r) => setTimeout(r, 20));
+    await waitDrained(log, [runtime], 600_000, 20);
     const seconds = (performance.now() - started) / 1000;
     const m = runtime.metrics();
     await runtime.stop();

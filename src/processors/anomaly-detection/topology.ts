@@ -5,19 +5,17 @@ import {
   DEFAULT_GRACE_MS,
   Stores,
   type StreamsBuilder,
-  StreamsRuntime,
-  type StreamsRuntimeOptions,
+  type StreamsRuntime,
 } from '../../streams/index.ts';
 import { chatMessageCodec, messageTime } from '../codecs.ts';
+import { type ProcessorRuntimeOptions, processorRuntime } from '../runtime.ts';
 import type { KeyState } from './bursts.ts';
 import { AnomalyProcessor, type SenderMessage } from './processor.ts';
 
 export const ANOMALY_DETECTION_APPLICATION_ID = 'anomaly-detection';
 
 /** Every window and threshold (config: ANOMALY_*, STREAMS_*); defaults as in the config schema. */
-export interface AnomalyDetectionOptions {
-  /** Consumer group, transactional id and internal topic prefix. Default `anomaly-detection`. */
-  readonly applicationId?: string;
+export interface AnomalyDetectionOptions extends ProcessorRuntimeOptions {
   /** Messages within `rateWindowMs` that make a rate burst. Default 8. */
   readonly rateThreshold?: number;
   /** Sliding window of the rate rule, ms. Default 60 000. */
@@ -30,18 +28,6 @@ export interface AnomalyDetectionOptions {
   readonly graceMs?: number;
   /** Stream-time interval of the pass that closes final bursts and purges idle senders, ms. Default 1 000. */
   readonly punctuateMs?: number;
-  /**
-   * Runtime: exactly-once commit interval, ms. An alert becomes visible after two commits (the
-   * repartition write, then the alert), so the alert latency is about 2 × this. Default 25.
-   */
-  readonly commitIntervalMs?: number;
-  /** Runtime: wall-clock quiet time after which stream time follows the clock, ms; null disables. Default 2 000. */
-  readonly idleAdvanceMs?: number | null;
-  /** Further runtime settings (tests, benchmarks): clock, instance id, poll size, repartition purge. */
-  readonly runtime?: Pick<
-    StreamsRuntimeOptions,
-    'clock' | 'instanceId' | 'maxPollRecords' | 'pollTimeoutMs' | 'purgeIntervalMs'
-  >;
 }
 
 const RATE_STORE = 'rate-bursts';
@@ -91,17 +77,19 @@ export interface AnomalyDetectionDeps {
   readonly log: Log;
 }
 
-/** anomaly-detection as a running application (its own group, transactional id and internal topics). */
+/**
+ * anomaly-detection as a running application (its own group, transactional id and internal topics).
+ * Default commit interval 25 ms: an alert becomes visible after two commits (the repartition write,
+ * then the alert), so the alert latency is about 2 × the commit interval.
+ */
 export function createAnomalyDetection(
   deps: AnomalyDetectionDeps,
   options: AnomalyDetectionOptions = {},
 ): StreamsRuntime {
-  return new StreamsRuntime({
-    ...options.runtime,
-    log: deps.log,
-    applicationId: options.applicationId ?? ANOMALY_DETECTION_APPLICATION_ID,
-    commitIntervalMs: options.commitIntervalMs ?? 25,
-    idleAdvanceMs: options.idleAdvanceMs === undefined ? 2_000 : options.idleAdvanceMs,
-    topology: anomalyDetectionTopology(options),
-  });
+  return processorRuntime(
+    deps.log,
+    { applicationId: ANOMALY_DETECTION_APPLICATION_ID, commitIntervalMs: 25 },
+    options,
+    anomalyDetectionTopology(options),
+  );
 }

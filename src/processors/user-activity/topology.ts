@@ -10,19 +10,17 @@ import {
   DEFAULT_GRACE_MS,
   Stores,
   type StreamsBuilder,
-  StreamsRuntime,
-  type StreamsRuntimeOptions,
+  type StreamsRuntime,
   TimeWindows,
 } from '../../streams/index.ts';
 import { chatMessageCodec, messageTime, messageViewCodec, viewTime } from '../codecs.ts';
+import { type ProcessorRuntimeOptions, processorRuntime } from '../runtime.ts';
 import { type Activity, type EarlyViews, type JoinInput, ReadJoin, type Receiver } from './read-join.ts';
 
 export const USER_ACTIVITY_APPLICATION_ID = 'user-activity';
 
 /** Every window and retention (config: USER_ACTIVITY_*, STREAMS_*); defaults as in the config schema. */
-export interface UserActivityOptions {
-  /** Consumer group, transactional id and internal topic prefix. Default `user-activity`. */
-  readonly applicationId?: string;
+export interface UserActivityOptions extends ProcessorRuntimeOptions {
   /** Tumbling window, ms. Default 60 000. */
   readonly windowMs?: number;
   /** Grace of the windows, ms. Default 5 000. */
@@ -31,15 +29,6 @@ export interface UserActivityOptions {
   readonly joinRetentionMs?: number;
   /** Partitions of the two message_id repartition topics (co-partitioned). Default: those of chat.messages (6). */
   readonly joinPartitions?: number;
-  /** Runtime: exactly-once commit interval, ms. Default 100. */
-  readonly commitIntervalMs?: number;
-  /** Runtime: wall-clock quiet time after which stream time follows the clock, ms; null disables. Default 2 000. */
-  readonly idleAdvanceMs?: number | null;
-  /** Further runtime settings (tests, benchmarks): clock, instance id, poll size, repartition purge. */
-  readonly runtime?: Pick<
-    StreamsRuntimeOptions,
-    'clock' | 'instanceId' | 'maxPollRecords' | 'pollTimeoutMs' | 'purgeIntervalMs'
-  >;
 }
 
 /** A user's window while it is open (`c`: distinct conversations, sorted). */
@@ -144,12 +133,10 @@ export function createUserActivity(
   deps: UserActivityDeps,
   options: UserActivityOptions = {},
 ): StreamsRuntime {
-  return new StreamsRuntime({
-    ...options.runtime,
-    log: deps.log,
-    applicationId: options.applicationId ?? USER_ACTIVITY_APPLICATION_ID,
-    commitIntervalMs: options.commitIntervalMs ?? 100,
-    idleAdvanceMs: options.idleAdvanceMs === undefined ? 2_000 : options.idleAdvanceMs,
-    topology: userActivityTopology(options),
-  });
+  return processorRuntime(
+    deps.log,
+    { applicationId: USER_ACTIVITY_APPLICATION_ID, commitIntervalMs: 100 },
+    options,
+    userActivityTopology(options),
+  );
 }

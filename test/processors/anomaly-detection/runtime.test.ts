@@ -10,9 +10,10 @@ import { test } from 'node:test';
 import { platformTopics } from '../../../src/app/index.ts';
 import { type AnomalyAlert, AnomalyAlertSchema, Topics } from '../../../src/events/index.ts';
 import { createAnomalyDetection } from '../../../src/processors/anomaly-detection/index.ts';
-import { Codecs, type StreamsRuntime } from '../../../src/streams/index.ts';
+import { Codecs } from '../../../src/streams/index.ts';
 import { tempLog } from '../../streams/helpers/log.ts';
-import { caughtUp, produce, type RawEvent, readTopic, waitFor } from '../helpers.ts';
+import { type RawEvent, readTopic, waitFor } from '../helpers.ts';
+import { liveHarness, slicesOf } from './live.ts';
 import { accepted, bursts, finalAlerts, type Msg, spamTraffic, wireOf } from './oracle.ts';
 
 const alertCodec = Codecs.schema(AnomalyAlertSchema);
@@ -28,68 +29,42 @@ test('embedded log: the brute-force alerts of what each task received, each reco
     disorderMs: 3_000,
     lateP: 0.03,
   });
-  const raws: RawEvent[] = msgs.map((m) => ({
-    topic: Topics.chatMessages.name,
-    key: m.conversation,
-    value: JSON.stringify(wireOf(m)),
-  }));
-  const invalid: RawEvent[] = [
-    { topic: Topics.chatMessages.name, key: 'c', value: '{"message_id":' },
-    { topic: Topics.chatMessages.name, key: 'c', value: '{"message_id":"x"}' },
-  ];
   const app = `anomaly-it-${process.pid}`;
   const repartition = `${app}-by-sender-repartition`;
-  let skewMs = 0;
-  const clock = { now: () => Date.now() + skewMs };
-  const start = async (): Promise<StreamsRuntime> => {
-    const runtime = createAnomalyDetection(
-      { log },
-      {
-        applicationId: app,
-        commitIntervalMs: 20,
-        runtime: { clock, pollTimeoutMs: 5, purgeIntervalMs: 1e12 },
-      },
-    );
-    t.after(() => runtime.stop());
-    await runtime.start();
-    return runtime;
-  };
-  const drain = async (r: StreamsRuntime) => {
-    const deadline = Date.now() + 30_000;
-    while (!(await caughtUp(log, app, [Topics.chatMessages.name, repartition]))) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for the runtime to catch up');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return r.metrics().counters;
-  };
-  // Delivered as live traffic: 5 s of arrival time at a time, each slice processed before the next
-  // (a backlog would be interleaved by record count per partition, not by time: mostly late).
-  const slices: RawEvent[][] = [];
-  let sliceEnd = Number.NEGATIVE_INFINITY;
-  msgs.forEach((m, i) => {
-    if (m.arrival >= sliceEnd) {
-      slices.push([]);
-      sliceEnd = m.arrival + 5_000;
-    }
-    slices.at(-1)?.push(raws[i] as RawEvent);
-  });
-  (slices[10] as RawEvent[]).push(...invalid);
+  const live = liveHarness(
+    t,
+    log,
+    (clock) =>
+      createAnomalyDetection(
+        { log },
+        {
+          applicationId: app,
+          commitIntervalMs: 20,
+          runtime: { clock, pollTimeoutMs: 5, purgeIntervalMs: 1e12 },
+        },
+      ),
+    [Topics.chatMessages.name, repartition],
+  );
+  // Delivered as live traffic, 5 s of arrival time at a time (a backlog would be interleaved by
+  // record count per partition, not by time: mostly late), with two invalid records.
+  const slices = slicesOf(
+    msgs,
+    (m) => m.arrival,
+    5_000,
+    (m): RawEvent => ({
+      topic: Topics.chatMessages.name,
+      key: m.conversation,
+      value: JSON.stringify(wireOf(m)),
+    }),
+  );
+  (slices[10] as RawEvent[]).push(
+    { topic: Topics.chatMessages.name, key: 'c', value: '{"message_id":' },
+    { topic: Topics.chatMessages.name, key: 'c', value: '{"message_id":"x"}' },
+  );
   await log.createTopics(platformTopics());
-  let runtime = await start();
-  let before = { lateRecords: 0 };
-  for (const [i, slice] of slices.entries()) {
-    if (i === Math.floor(slices.length / 2)) {
-      before = await drain(runtime);
-      await runtime.stop();
-      runtime = await start();
-    }
-    await produce(log, slice);
-    await drain(runtime);
-  }
-  const second = runtime;
-  const after = await drain(second);
+  const { runtime, lateRecords } = await live.deliver(slices);
   // An hour of wall-clock quiet: stream time follows the clock, every burst becomes final.
-  skewMs = 3_600_000;
+  live.jump(3_600_000);
   const readAlerts = async () =>
     (await readTopic(log, Topics.anomalyAlerts.name)).map((r) => alertCodec.deserialize(r.value));
   let records: AnomalyAlert[] = [];
@@ -101,7 +76,7 @@ test('embedded log: the brute-force alerts of what each task received, each reco
     30_000,
     'every burst closed',
   );
-  await second.stop();
+  await runtime.stop();
 
   // What each by-sender task received, in order: lateness per task, then the bursts.
   const byId = new Map<string, Msg>(msgs.map((m) => [m.id, m]));
@@ -127,7 +102,7 @@ test('embedded log: the brute-force alerts of what each task received, each reco
       alerts: finalAlerts(records),
       repartitioned: received.sort(),
       uniqueVersions: new Set(versions).size === versions.length,
-      late: before.lateRecords + after.lateRecords,
+      late: lateRecords,
       deadLettered: (await readTopic(log, `${Topics.chatMessages.name}.dlq`)).length,
     },
     {

@@ -10,10 +10,11 @@ import { test } from 'node:test';
 import { platformTopics } from '../../../src/app/index.ts';
 import { Topics, type UserActivityMetric, UserActivityMetricSchema } from '../../../src/events/index.ts';
 import { type Activity, createUserActivity } from '../../../src/processors/user-activity/index.ts';
-import { Codecs, type StreamsRuntime } from '../../../src/streams/index.ts';
+import { Codecs } from '../../../src/streams/index.ts';
 import { tempLog } from '../../streams/helpers/log.ts';
+import { liveHarness, slicesOf } from '../anomaly-detection/live.ts';
 import { wireOf } from '../anomaly-detection/oracle.ts';
-import { caughtUp, produce, type RawEvent, readTopic, waitFor } from '../helpers.ts';
+import { type RawEvent, readTopic, waitFor } from '../helpers.ts';
 import { activityTraffic, joinUnits, sortMetrics, type Unit, viewWireOf, windowsOf } from './oracle.ts';
 
 const metricCodec = Codecs.schema(UserActivityMetricSchema);
@@ -32,60 +33,33 @@ test('embedded log: every window once, equal to the brute force on what each tas
   const app = `user-activity-it-${process.pid}`;
   const internal = ['messages-by-id', 'views-by-id', 'by-user'].map((n) => `${app}-${n}-repartition`);
   const inputs = [Topics.chatMessages.name, Topics.messageViews.name, ...internal];
-  let skewMs = 0;
-  const clock = { now: () => Date.now() + skewMs };
-  const start = async (): Promise<StreamsRuntime> => {
-    const runtime = createUserActivity(
-      { log },
-      {
-        applicationId: app,
-        commitIntervalMs: 20,
-        runtime: { clock, pollTimeoutMs: 5, purgeIntervalMs: 1e12 },
-      },
-    );
-    t.after(() => runtime.stop());
-    await runtime.start();
-    return runtime;
-  };
-  const drain = async (r: StreamsRuntime) => {
-    const deadline = Date.now() + 30_000;
-    while (!(await caughtUp(log, app, inputs))) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for the runtime to catch up');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return r.metrics().counters;
-  };
+  const live = liveHarness(
+    t,
+    log,
+    (clock) =>
+      createUserActivity(
+        { log },
+        {
+          applicationId: app,
+          commitIntervalMs: 20,
+          runtime: { clock, pollTimeoutMs: 5, purgeIntervalMs: 1e12 },
+        },
+      ),
+    inputs,
+  );
   // Delivered as live traffic: 5 s of arrival time at a time, each slice processed before the next.
-  const slices: RawEvent[][] = [];
-  let sliceEnd = Number.NEGATIVE_INFINITY;
-  for (const e of events) {
-    const arrival = e.kind === 'm' ? e.m.arrival : e.v.arrival;
-    if (arrival >= sliceEnd) {
-      slices.push([]);
-      sliceEnd = arrival + 5_000;
-    }
-    slices
-      .at(-1)
-      ?.push(
-        e.kind === 'm'
-          ? { topic: Topics.chatMessages.name, key: e.m.conversation, value: JSON.stringify(wireOf(e.m)) }
-          : { topic: Topics.messageViews.name, key: e.v.viewer, value: JSON.stringify(viewWireOf(e.v)) },
-      );
-  }
+  const slices = slicesOf(
+    events,
+    (e) => (e.kind === 'm' ? e.m.arrival : e.v.arrival),
+    5_000,
+    (e): RawEvent =>
+      e.kind === 'm'
+        ? { topic: Topics.chatMessages.name, key: e.m.conversation, value: JSON.stringify(wireOf(e.m)) }
+        : { topic: Topics.messageViews.name, key: e.v.viewer, value: JSON.stringify(viewWireOf(e.v)) },
+  );
   (slices[5] as RawEvent[]).push({ topic: Topics.messageViews.name, key: 'x', value: '{"message_id":"m"}' });
   await log.createTopics(platformTopics());
-  let runtime = await start();
-  let late = 0;
-  for (const [i, slice] of slices.entries()) {
-    if (i === Math.floor(slices.length / 2)) {
-      late += (await drain(runtime)).lateRecords;
-      await runtime.stop();
-      runtime = await start();
-    }
-    await produce(log, slice);
-    await drain(runtime);
-  }
-  late += (await drain(runtime)).lateRecords;
+  const { runtime, lateRecords: late } = await live.deliver(slices);
   // An hour of wall-clock quiet: stream time follows the clock and every window closes.
   const byUser = internal[2] as string;
   const tasks: Unit[][] = [[], [], [], [], [], []];
@@ -99,7 +73,7 @@ test('embedded log: every window once, equal to the brute force on what each tas
     });
   }
   const want = windowsOf(tasks, 60_000, 5_000);
-  skewMs = 3_600_000;
+  live.jump(3_600_000);
   let metrics: UserActivityMetric[] = [];
   await waitFor(
     async () => {

@@ -1,0 +1,34 @@
+import type { Log } from '../log/index.ts';
+import { type StreamsBuilder, StreamsRuntime, type StreamsRuntimeOptions } from '../streams/index.ts';
+
+/** The runtime settings of an analytics processor (its options extend these). */
+export interface ProcessorRuntimeOptions {
+  /** Consumer group, transactional id and internal topic prefix. Default: the processor's name. */
+  readonly applicationId?: string;
+  /** Exactly-once commit interval, ms. Default: the processor's (STREAMS_COMMIT_INTERVAL_MS, 100). */
+  readonly commitIntervalMs?: number;
+  /** Wall-clock quiet time after which stream time follows the clock, ms; null disables. Default 2 000. */
+  readonly idleAdvanceMs?: number | null;
+  /** Further runtime settings (tests, benchmarks): clock, instance id, poll size and wait, repartition purge. */
+  readonly runtime?: Pick<
+    StreamsRuntimeOptions,
+    'clock' | 'instanceId' | 'maxPollRecords' | 'pollTimeoutMs' | 'purgeIntervalMs'
+  >;
+}
+
+/** One processor as a running application of its own (group, transactional id, internal topics). */
+export function processorRuntime(
+  log: Log,
+  defaults: { readonly applicationId: string; readonly commitIntervalMs: number },
+  options: ProcessorRuntimeOptions,
+  topology: (builder: StreamsBuilder) => void,
+): StreamsRuntime {
+  return new StreamsRuntime({
+    ...options.runtime,
+    log,
+    applicationId: options.applicationId ?? defaults.applicationId,
+    commitIntervalMs: options.commitIntervalMs ?? defaults.commitIntervalMs,
+    idleAdvanceMs: options.idleAdvanceMs === undefined ? 2_000 : options.idleAdvanceMs,
+    topology,
+  });
+}
