@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -63,3 +64,19 @@ FROM message_db.messages GROUP BY hour ORDER BY hour DESC;`;
 export const SEED_READ_RATE = `SELECT sender_id, count(*) AS sent, countIf(read_status = 'read') AS read_count,
        round(read_count * 100.0 / sent, 2) AS read_rate
 FROM message_db.messages GROUP BY sender_id;`;
+
+/**
+ * Damages one active part of `message_db.<table>`: its first column file cut in half. chDB finds the
+ * part broken when it next opens the data and moves it to `detached/broken-on-start_<name>`.
+ * Returns the part's name.
+ */
+export async function damageAPart(ch: ClickHouse, table = 'messages_base'): Promise<string> {
+  const [part] = await ch.query<{ name: string; path: string }>(
+    "SELECT name, path FROM system.parts WHERE database = 'message_db' AND table = {table:String} AND active ORDER BY name LIMIT 1",
+    { table },
+  );
+  assert.ok(part, `message_db.${table} has a part`);
+  const file = join(part.path, (await readdir(part.path)).filter((f) => f.endsWith('.bin')).sort()[0]!);
+  await truncate(file, Math.floor((await stat(file)).size / 2));
+  return part.name;
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cp, readdir, rm, stat, truncate } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManualClock } from '../../../src/clock/index.ts';
@@ -13,6 +13,7 @@ import {
   prepareReplay,
 } from '../../../src/processors/clickhouse-sink/index.ts';
 import { type ClickHouse, detachedParts, migrate, openChdb } from '../../../src/storage/index.ts';
+import { damageAPart } from '../../storage/helpers.ts';
 import { caughtUp, produce, rawOf, tempDir, waitFor } from '../helpers.ts';
 
 const INPUTS = ['chat.messages', 'message-views'];
@@ -65,19 +66,6 @@ async function outcome(p: Promise<unknown>): Promise<unknown> {
   }
 }
 
-/** A column file of one part of messages_base, cut in half: the engine finds it broken at start. */
-async function damageAPart(dataDir: string, ch: ClickHouse): Promise<string> {
-  const [part] = await ch.query<{ name: string; path: string }>(
-    "SELECT name, path FROM system.parts WHERE database = 'message_db' AND table = 'messages_base' AND active ORDER BY name LIMIT 1",
-  );
-  assert.ok(part, 'messages_base has a part');
-  const files = (await readdir(part.path)).filter((f) => f.endsWith('.bin'));
-  const file = join(part.path, files.sort()[0]!);
-  await truncate(file, Math.floor((await stat(file)).size / 2));
-  assert.ok(file.startsWith(dataDir));
-  return part.name;
-}
-
 test('storage follows the log: a lost store is re-ingested; a damaged one is refused, then rebuilt by replay', async (t) => {
   const log = await openEmbeddedLog({ dataDir: await tempDir(t, 'store-log-'), fsync: 'never' });
   t.after(() => log.close());
@@ -121,7 +109,7 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
   const afterLost = await contents(ch);
 
   // 4. One part of messages_base damaged: the engine detaches it at start; the check refuses.
-  const damaged = await damageAPart(dataDir, ch);
+  const damaged = await damageAPart(ch);
   await ch.close();
   ch = await openStore(dataDir);
   t.after(() => ch.close());
