@@ -38,7 +38,8 @@ const TIMEOUT_EXCEEDED = 159;
  * change none of them — plus `max_result_rows` / `result_overflow_mode = 'break'`,
  * `max_execution_time`, and no introspection functions. Readonly mode refuses every write, DDL,
  * `SYSTEM`, `SET`, `OPTIMIZE`, `KILL` and the table functions that reach outside (`file`, `url`,
- * `s3`, `remote`, `hdfs`, `mysql`, …; tests/storage/operator-query.test.ts tries each).
+ * `s3`, `remote`, `hdfs`, `mysql`, …; test/storage/operator-query.test.ts tries each). Both adapters
+ * run it as the subquery of a `SELECT *` (`ClickHouse.queryCompact`), so only a SELECT parses.
  *
  * Where the engine can say so (chDB, a current server), ClickHouse's own parser also checks, before
  * anything runs: `formatQuerySingleLine` refuses a second statement and gives the canonical text that
@@ -47,8 +48,9 @@ const TIMEOUT_EXCEEDED = 159;
  * the wrapping SELECT's syntax error on chDB), a `SETTINGS` clause (inside a subquery it would
  * switch readonly off for that subquery), and the `file()` function (it reads any path in the
  * embedded engine). An old server without `formatQuerySingleLine` (Debian's 18.16) gets the text as
- * written: its HTTP interface refuses multi-statements and applies the request's readonly setting
- * to subqueries too.
+ * written (trailing `;` cut): its HTTP interface refuses multi-statements, applies the request's
+ * readonly setting to subqueries too, and the wrapping SELECT stops what its readonly mode lets
+ * through (`KILL QUERY`); test/storage/http.test.ts tries that server.
  *
  * Refusals are QUERY_REFUSED; the operator's own mistakes (syntax, unknown table, a bad parameter)
  * QUERY_INVALID; the time limit QUERY_TIMEOUT; an unreachable engine stays STORAGE_UNAVAILABLE.
