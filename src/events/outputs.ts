@@ -63,7 +63,7 @@ export const AlertStatus = { OPEN: 'open', CLOSED: 'closed', RETRACTED: 'retract
 
 /**
  * `anomaly-alerts`, key user_id. One alert per burst (see src/processors/anomaly-detection/README.md):
- * the first record (`open`, version 1) when the burst's threshold-th message is processed, an update
+ * the first record (`open`) when the burst's threshold-th message is processed, an update
  * when its severity rises, and a last one (`closed`) once the burst is final. An out-of-order message
  * that joins two bursts, or moves a burst's start earlier, `retracted`s the alert it superseded. The
  * record with the highest `version` of an alert_id is its current state.
@@ -90,7 +90,10 @@ export const AnomalyAlertSchema = z.object({
   /** Messages in the burst: every message of a window in which the rule held. */
   message_count: count,
   status: z.enum([AlertStatus.OPEN, AlertStatus.CLOSED, AlertStatus.RETRACTED]),
-  /** 1 for the first record of an alert, +1 for each later one. */
+  /**
+   * What the record says, so that an alert's last record has the same version whatever came before:
+   * open low/medium/high = 1/2/3, closed = 4, retracted = 5; each record of an alert has a higher one.
+   */
   version: z.number().int().positive(),
 });
 export type AnomalyAlert = z.infer<typeof AnomalyAlertSchema>;

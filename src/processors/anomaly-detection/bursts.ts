@@ -16,8 +16,8 @@
  *   messages ≥ F − windowMs and a summary of the burst in progress at the checkpoint.
  *
  * Emission, for a key whose messages changed or whose frontier moved: the bursts recomputed from the
- * checkpoint are compared with the alerts sent so far. A new burst → `open` (version 1) at once; a
- * burst whose severity rose → `open` again (version + 1); a burst now final → `closed`; an alert
+ * checkpoint are compared with the alerts sent so far. A new burst → `open` at once; a burst whose
+ * severity rose → `open` again; a burst now final → `closed`; an alert
  * whose burst no longer exists under its trigger (an out-of-order message merged it into an earlier
  * burst or moved its start) → `retracted`. With in-order input only open/severity/closed happen.
  */
@@ -194,13 +194,25 @@ export function pass(state: KeyState, rule: BurstRule, frontier: number): Anomal
   return reconcile(state, rule, frontier, found);
 }
 
+/**
+ * An alert's version is a function of what the record says, not a counter, so that the record an
+ * alert ends with has the same version whatever updates preceded it (another arrival order, a
+ * restart): open low/medium/high = 1/2/3, closed = 4, retracted = 5. Each record of an alert has a
+ * higher version than the one before (severity only rises; closed and retracted are last).
+ */
+export function versionOf(status: AnomalyAlert['status'], severity: AnomalyAlert['severity']): number {
+  if (status === AlertStatus.CLOSED) return 4;
+  if (status === AlertStatus.RETRACTED) return 5;
+  return 1 + SEVERITY_RANK[severity];
+}
+
 function record(
   state: KeyState,
   rule: BurstRule,
   acc: BurstAcc,
   status: AnomalyAlert['status'],
-  version: number,
 ): AnomalyAlert {
+  const severity = severityOf(acc.peak, rule.threshold);
   return {
     alert_id: alertIdOf(state.user, rule.kind, acc.trigger),
     user_id: state.user,
@@ -210,14 +222,14 @@ function record(
     window_start: formatRfc3339(acc.firstTs),
     window_end: formatRfc3339(acc.lastTs),
     window_ms: rule.windowMs,
-    severity: severityOf(acc.peak, rule.threshold),
+    severity,
     first_message_id: acc.first,
     last_message_id: acc.last,
     trigger_message_id: acc.trigger,
     triggered_at: formatRfc3339(acc.triggerTs),
     message_count: acc.messages,
     status,
-    version,
+    version: versionOf(status, severity),
   };
 }
 
@@ -230,28 +242,32 @@ function reconcile(state: KeyState, rule: BurstRule, frontier: number, found: Fo
   // for one burst.
   for (const [trigger, last] of Object.entries(state.alerted)) {
     if (live.has(trigger)) continue;
-    out.push({ ...last, status: AlertStatus.RETRACTED, version: last.version + 1 });
+    out.push({
+      ...last,
+      status: AlertStatus.RETRACTED,
+      version: versionOf(AlertStatus.RETRACTED, last.severity),
+    });
     delete state.alerted[trigger];
   }
   for (const { acc, e } of found) {
     const last = state.alerted[acc.trigger];
     if (e < frontier) {
-      out.push(record(state, rule, acc, AlertStatus.CLOSED, (last?.version ?? 0) + 1));
+      out.push(record(state, rule, acc, AlertStatus.CLOSED));
       delete state.alerted[acc.trigger];
       continue;
     }
     due = Math.min(due, e + 1);
     if (last === undefined) {
-      const r = record(state, rule, acc, AlertStatus.OPEN, 1);
+      const r = record(state, rule, acc, AlertStatus.OPEN);
       state.alerted[acc.trigger] = r;
       out.push(r);
     } else if (SEVERITY_RANK[severityOf(acc.peak, rule.threshold)] > SEVERITY_RANK[last.severity]) {
-      const r = record(state, rule, acc, AlertStatus.OPEN, last.version + 1);
+      const r = record(state, rule, acc, AlertStatus.OPEN);
       state.alerted[acc.trigger] = r;
       out.push(r);
     } else {
       // Kept current (not sent) so that a retraction carries the latest figures.
-      state.alerted[acc.trigger] = { ...record(state, rule, acc, AlertStatus.OPEN, last.version) };
+      state.alerted[acc.trigger] = record(state, rule, acc, AlertStatus.OPEN);
     }
   }
   const newest = state.ts.at(-1);

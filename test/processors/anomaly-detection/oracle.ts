@@ -123,7 +123,7 @@ const order = (a: Msg, b: Msg) => a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id
  * change (message times and message times + W + 1); a burst is a maximal run of such instants with
  * c ≥ threshold. The final alert of each burst.
  */
-export function bursts(msgs: readonly Msg[], rule: Rule): Omit<AnomalyAlert, 'version'>[] {
+export function bursts(msgs: readonly Msg[], rule: Rule): AnomalyAlert[] {
   const W = rule.windowMs;
   const N = rule.threshold;
   const byKey = new Map<string, Msg[]>();
@@ -132,7 +132,7 @@ export function bursts(msgs: readonly Msg[], rule: Rule): Omit<AnomalyAlert, 've
     if (rule.kind === 'duplicate_content' && normaliseContent(m.content) === '') continue;
     byKey.set(key, [...(byKey.get(key) ?? []), m]);
   }
-  const alerts: Omit<AnomalyAlert, 'version'>[] = [];
+  const alerts: AnomalyAlert[] = [];
   for (const list of byKey.values()) {
     const sorted = [...list].sort(order);
     const inWindow = (t: number) => sorted.filter((m) => m.ts >= t - W && m.ts <= t);
@@ -162,6 +162,7 @@ export function bursts(msgs: readonly Msg[], rule: Rule): Omit<AnomalyAlert, 've
         triggered_at: formatRfc3339(trigger.ts),
         message_count: members.length,
         status: 'closed',
+        version: 4,
       });
       run = [];
     };
@@ -174,7 +175,7 @@ export function bursts(msgs: readonly Msg[], rule: Rule): Omit<AnomalyAlert, 've
 }
 
 /** The current state of every alert: its record with the highest version, retracted ones left out. */
-export function finalAlerts(records: readonly AnomalyAlert[]): Omit<AnomalyAlert, 'version'>[] {
+export function finalAlerts(records: readonly AnomalyAlert[]): AnomalyAlert[] {
   const latest = new Map<string, AnomalyAlert>();
   for (const a of records) {
     const prev = latest.get(a.alert_id);
@@ -182,6 +183,5 @@ export function finalAlerts(records: readonly AnomalyAlert[]): Omit<AnomalyAlert
   }
   return [...latest.values()]
     .filter((a) => a.status !== 'retracted')
-    .map(({ version: _v, ...rest }) => rest)
     .sort((a, b) => (a.alert_id < b.alert_id ? -1 : 1));
 }
