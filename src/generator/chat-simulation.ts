@@ -9,7 +9,7 @@ import {
   type Population,
 } from './population.ts';
 import { TimeQueue } from './queue.ts';
-import { derivedRandom, type Random } from './random.ts';
+import { cumulativeIndex, derivedRandom, type Random } from './random.ts';
 import {
   DEFAULT_DUPLICATE_RULE,
   DEFAULT_RATE_RULE,
@@ -277,16 +277,7 @@ export class ChatSimulation implements Traffic {
   }
 
   #pickConversation(): number {
-    const x = this.#rnd.next() * this.#convTotal;
-    const cum = this.#convCumulative;
-    let lo = 0;
-    let hi = cum.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cum[mid]! > x) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    return cumulativeIndex(this.#convCumulative, this.#rnd.next() * this.#convTotal);
   }
 
   /** A member allowed to send now, by activity, seldom the previous speaker; -1 if none may. */

@@ -1,4 +1,4 @@
-import type { Random } from './random.ts';
+import { cumulativeIndex, type Random } from './random.ts';
 import { FILLER_WORDS, ORDINARY_WORDS, SPAM_PARTS, TREND_WORDS } from './vocabulary.ts';
 
 /**
@@ -32,16 +32,7 @@ export class TextMaker {
 
   /** Index into ORDINARY_WORDS by the Zipf law. */
   #word(rnd: Random): number {
-    const x = rnd.next() * this.#total;
-    const c = this.#cumulative;
-    let lo = 0;
-    let hi = c.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (c[mid]! > x) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+    return cumulativeIndex(this.#cumulative, rnd.next() * this.#total);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Random } from './random.ts';
+import { cumulativeIndex, type Random } from './random.ts';
 
 /**
  * Who talks to whom: users with a heavy-tailed activity, and conversations with stable participants
@@ -54,17 +54,7 @@ export function createPopulation(rnd: Random, users: number, conversations: numb
   const cumulative = new Float64Array(users);
   let total = 0;
   for (let i = 0; i < users; i++) cumulative[i] = total += sociability[i]!;
-  const bySociability = (): number => {
-    const x = rnd.next() * total;
-    let lo = 0;
-    let hi = users - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumulative[mid]! > x) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  };
+  const bySociability = (): number => cumulativeIndex(cumulative, rnd.next() * total);
   const members: number[][] = sizes.map(() => []);
   let next = 0;
   for (let c = 0; c < conversations && next < users; c++) {

@@ -70,3 +70,15 @@ export function seededFloats(seed: number): () => number {
   const random = new Random(seed);
   return () => random.next();
 }
+
+/** The index i with cumulative[i − 1] ≤ x < cumulative[i] (cumulative weights, ascending). */
+export function cumulativeIndex(cumulative: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid]! > x) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
