@@ -9,8 +9,8 @@
  *    topic it reads (repartition and output topics included), and the child's peak RSS.
  * 2. Alert latency: all processors on a fresh data dir while traffic is appended paced to the wall
  *    clock at `--rate` (default 5000) messages/s for `--seconds` (default 20); for every alert, the
- *    wall-clock time from the append of the message that completed its burst (the first alert's
- *    `last_message_id`) to the alert being readable committed on `anomaly-alerts`; p50/p99.
+ *    wall-clock time from the append of the message that met the rule (the alert’s
+ *    `trigger_message_id`) to the alert being readable committed on `anomaly-alerts`; p50/p99.
  *
  * Last line: one JSON object (also bench/results/processors.json) with `all_rps`, `alert_p50_ms`,
  * `alert_p99_ms` and `<processor>_rps` for each processor (`clickhouse_sink_rps`, …).
@@ -113,7 +113,7 @@ async function latencyScenario(): Promise<void> {
           const a = JSON.parse(r.value!.toString()) as AnomalyAlert;
           if (seen.has(a.alert_id)) continue; // an update of an alert already counted
           seen.add(a.alert_id);
-          const at = appendedAt.get(a.last_message_id);
+          const at = appendedAt.get(a.trigger_message_id);
           if (at !== undefined) latencies.push(performance.now() - at);
         }
       }
