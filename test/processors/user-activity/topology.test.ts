@@ -138,7 +138,7 @@ test('worked example: sent, received, reads by the receiver only (also when the 
 });
 
 test('oracle: per user per minute, each window once, out of order within grace and late beyond it', () => {
-  for (const seed of [1, 2, 3]) {
+  for (const seed of [1, 2]) {
     const events = activityTraffic({
       seed,
       users: 25,
