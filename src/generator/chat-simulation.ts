@@ -19,6 +19,7 @@ import {
   type Rule,
   usersForRate,
 } from './rules.ts';
+import { SendLimits } from './send-limits.ts';
 import type { GeneratedEvent, Traffic, TrafficOptions } from './traffic.ts';
 import type { TrafficTruth, TruthPeak, TruthSpammer, TruthTrend } from './truth.ts';
 import { FILLER_WORDS, MOST_FREQUENT_WORD, TREND_WORDS } from './vocabulary.ts';
@@ -119,17 +120,7 @@ export class ChatSimulation implements Traffic {
   readonly #queue = new TimeQueue<Action>();
   readonly #formatMessageTime = rfc3339Formatter();
   readonly #formatViewTime = rfc3339Formatter();
-  /** Limiter: each user's last threshold−1 send times (a ring), its head and fill. */
-  readonly #sent: Float64Array;
-  readonly #sentHead: Int32Array;
-  readonly #sentCount: Int32Array;
-  readonly #reservedFrom: Float64Array;
-  readonly #reservedUntil: Float64Array;
-  /** Texts sent recently, per user: fingerprints and times (a ring). */
-  readonly #ringSize: number;
-  readonly #fingerprints: Int32Array;
-  readonly #fingerprintMs: Float64Array;
-  readonly #fingerprintHead: Int32Array;
+  readonly #limits: SendLimits;
   readonly #lastSender: Int32Array;
   readonly #lastBurstEnd: Float64Array;
   readonly #peakUntil: Float64Array;
@@ -186,20 +177,7 @@ export class ChatSimulation implements Traffic {
     }
     this.#spammers = spammers;
 
-    const keep = this.#rule.threshold - 1;
-    this.#sent = new Float64Array(users * keep);
-    this.#sentHead = new Int32Array(users);
-    this.#sentCount = new Int32Array(users);
-    this.#reservedFrom = new Float64Array(users).fill(Number.POSITIVE_INFINITY);
-    this.#reservedUntil = new Float64Array(users).fill(Number.NEGATIVE_INFINITY);
-    // The most one user sends within the duplicate window (+ 1 min): what the limiter lets through,
-    // plus one burst (bursts of a spammer are further apart than the window).
-    const span = this.#dupRule.windowMs + 60_000;
-    this.#ringSize =
-      keep * (Math.ceil(span / (this.#rule.windowMs + RULE_MARGIN_MS)) + 1) + this.#maxBurstSize();
-    this.#fingerprints = new Int32Array(users * this.#ringSize);
-    this.#fingerprintMs = new Float64Array(users * this.#ringSize).fill(Number.NEGATIVE_INFINITY);
-    this.#fingerprintHead = new Int32Array(users);
+    this.#limits = new SendLimits(users, this.#rule, this.#dupRule, this.#maxBurstSize());
     this.#lastSender = new Int32Array(conversations).fill(-1);
     this.#lastBurstEnd = new Float64Array(users).fill(Number.NEGATIVE_INFINITY);
     this.#peakUntil = new Float64Array(conversations).fill(Number.NEGATIVE_INFINITY);
@@ -296,28 +274,13 @@ export class ChatSimulation implements Traffic {
         break;
       }
     }
-    if (this.#allowed(pick, ms)) return pick;
+    if (this.#limits.allowed(pick, ms)) return pick;
     const from = rnd.int(0, members.length - 1);
     for (let i = 0; i < members.length; i++) {
       const m = members[(from + i) % members.length]!;
-      if (this.#allowed(m, ms)) return m;
+      if (this.#limits.allowed(m, ms)) return m;
     }
     return -1;
-  }
-
-  #allowed(u: number, ms: number): boolean {
-    if (ms >= this.#reservedFrom[u]! && ms < this.#reservedUntil[u]!) return false;
-    const keep = this.#rule.threshold - 1;
-    if (this.#sentCount[u]! < keep) return true;
-    return ms - this.#sent[u * keep + this.#sentHead[u]!]! >= this.#rule.windowMs + RULE_MARGIN_MS;
-  }
-
-  #recordSend(u: number, ms: number): void {
-    const keep = this.#rule.threshold - 1;
-    const head = this.#sentHead[u]!;
-    this.#sent[u * keep + head] = ms;
-    this.#sentHead[u] = (head + 1) % keep;
-    if (this.#sentCount[u]! < keep) this.#sentCount[u]!++;
   }
 
   /** A text `u` has not sent within the duplicate window (+ 1 min); the trend word when one is on. */
@@ -326,27 +289,11 @@ export class ChatSimulation implements Traffic {
     for (;;) {
       const carries = trend !== undefined && this.#rnd.chance(this.#trendShare(ms));
       const text = this.#text.ordinary(this.#rnd, carries ? trend.word : undefined);
-      if (this.#remember(u, ms, text.fingerprint)) {
+      if (this.#limits.remember(u, ms, text.fingerprint)) {
         if (carries) trend.emittedMs.push(ms);
         return text;
       }
     }
-  }
-
-  /** Records a fingerprint for `u`; false (and records nothing) if `u` sent it recently. */
-  #remember(u: number, ms: number, fingerprint: number): boolean {
-    const size = this.#ringSize;
-    const base = u * size;
-    const since = ms - this.#dupRule.windowMs - 60_000;
-    for (let i = 0; i < size; i++) {
-      if (this.#fingerprints[base + i] === fingerprint && this.#fingerprintMs[base + i]! >= since)
-        return false;
-    }
-    const head = this.#fingerprintHead[u]!;
-    this.#fingerprints[base + head] = fingerprint;
-    this.#fingerprintMs[base + head] = ms;
-    this.#fingerprintHead[u] = (head + 1) % size;
-    return true;
   }
 
   #receiverOf(conversation: Conversation, c: number, sender: number, rnd: Random): number {
@@ -376,7 +323,7 @@ export class ChatSimulation implements Traffic {
       receiver_id: this.#pop.userIds[receiver]!,
       message_type: spam || r < 0.9 ? 'text' : r < 0.96 ? 'image' : 'link',
     };
-    this.#recordSend(sender, ms);
+    this.#limits.recordSend(sender, ms);
     this.#lastSender[c] = sender;
     this.#messages++;
     this.#scheduleViews(id, ms, conversation, sender, receiver, spam);
@@ -479,8 +426,7 @@ export class ChatSimulation implements Traffic {
       for (let i = 1; i < size; i++) times.push(times[i - 1]! + rnd.int(300, maxGap));
       const burst: Burst = { user, times, duplicate, ids: [], emittedMs: [] };
       this.#bursts.push(burst);
-      this.#reservedFrom[user] = startMs - guard;
-      this.#reservedUntil[user] = times[size - 1]! + guard;
+      this.#limits.reserve(user, startMs - guard, times[size - 1]! + guard);
       this.#lastBurstEnd[user] = times[size - 1]!;
       for (const t of times) this.#queue.push(t, { k: BURST, burst });
       this.#nextBurstMs = startMs + rnd.int(60_000, 150_000);
@@ -497,7 +443,7 @@ export class ChatSimulation implements Traffic {
     let text = burst.duplicate;
     while (text === undefined) {
       const t = this.#text.spam(rnd);
-      if (this.#remember(user, ms, t.fingerprint)) text = t;
+      if (this.#limits.remember(user, ms, t.fingerprint)) text = t;
     }
     const event = this.#message(ms, c, user, text, true);
     burst.ids.push(event.value.message_id);
