@@ -1,6 +1,7 @@
 import type { ChatMessageWire, MessageViewWire } from '../events/index.ts';
 import { Topics } from '../events/index.ts';
 import { type Text, TextMaker } from './content.ts';
+import { type Burst, injectedTruth, type Peak, type Trend } from './episodes.ts';
 import {
   type Conversation,
   createPopulation,
@@ -21,7 +22,7 @@ import {
 } from './rules.ts';
 import { SendLimits } from './send-limits.ts';
 import type { GeneratedEvent, Traffic, TrafficOptions } from './traffic.ts';
-import type { TrafficTruth, TruthPeak, TruthSpammer, TruthTrend } from './truth.ts';
+import type { TrafficTruth } from './truth.ts';
 import { FILLER_WORDS, MOST_FREQUENT_WORD, TREND_WORDS } from './vocabulary.ts';
 
 /**
@@ -37,7 +38,8 @@ import { FILLER_WORDS, MOST_FREQUENT_WORD, TREND_WORDS } from './vocabulary.ts';
  *   the window. A blocked sender's message goes to another member or another conversation, or is
  *   dropped. Burst messages bypass the limiter, and the spammer is reserved (no other message) from
  *   window + margin before the burst to window + margin after it, so the burst is one maximal run
- *   whose messages are exactly the burst's: planned LEAD_MS ahead, before any of that reservation.
+ *   whose messages are exactly the burst's: it is planned (window + margin + 5 s ahead) before any
+ *   of that reservation has passed.
  * - Duplicate rule: each user's fingerprints of the texts sent within the duplicate window (+ 1 min)
  *   are kept in a ring large enough for the most the limiter lets through, and an ordinary text that
  *   repeats one is drawn again; only a duplicate-content burst repeats a text.
@@ -56,25 +58,6 @@ const VIEW = 3;
 const PLAN_BURST = 4;
 const PLAN_PEAK = 5;
 
-interface Burst {
-  readonly user: number;
-  readonly times: readonly number[];
-  readonly duplicate: Text | undefined;
-  readonly ids: string[];
-  readonly emittedMs: number[];
-}
-interface Peak {
-  readonly conversation: number;
-  readonly ids: string[];
-  readonly emittedMs: number[];
-}
-interface Trend {
-  readonly word: number;
-  readonly startMs: number;
-  readonly endMs: number;
-  /** Event times of the messages that carried the word. */
-  readonly emittedMs: number[];
-}
 type Action =
   | { readonly k: typeof ARRIVAL | typeof PLAN_BURST | typeof PLAN_PEAK }
   | { readonly k: typeof BURST; readonly burst: Burst }
@@ -493,49 +476,17 @@ export class ChatSimulation implements Traffic {
 
   truth(beforeMs = Number.POSITIVE_INFINITY): TrafficTruth {
     const lastMs = Math.min(Number.isNaN(this.#lastMs) ? this.#startMs : this.#lastMs, beforeMs - 1);
-    const threshold = this.#rule.threshold;
-    const bySpammer = new Map<string, TruthSpammer['bursts'][number][]>();
-    const duplicateOnlyBursts: TrafficTruth['duplicateOnlyBursts'][number][] = [];
-    for (const all of this.#bursts) {
-      const b = emittedBefore(all, beforeMs);
-      const userId = this.#pop.userIds[b.user]!;
-      if (b.ids.length < threshold) {
-        if (b.duplicate !== undefined && b.ids.length >= this.#dupRule.threshold)
-          duplicateOnlyBursts.push({ userId, content: b.duplicate.text, messageIds: [...b.ids] });
-        continue;
-      }
-      const list = bySpammer.get(userId) ?? [];
-      list.push({
-        startMs: b.emittedMs[0]!,
-        endMs: b.emittedMs[b.emittedMs.length - 1]!,
-        thresholdMessageId: b.ids[threshold - 1]!,
-        thresholdMs: b.emittedMs[threshold - 1]!,
-        messageIds: [...b.ids],
-        duplicateContent: b.duplicate?.text ?? null,
-      });
-      bySpammer.set(userId, list);
-    }
-    const spammers: TruthSpammer[] = [...bySpammer]
-      .map(([userId, bursts]) => ({ userId, bursts }))
-      .sort((a, b) => (a.userId < b.userId ? -1 : 1));
-    const trends: TruthTrend[] = this.#trends
-      .map((t) => ({ t, messages: t.emittedMs.filter((ms) => ms < beforeMs).length }))
-      .filter(({ messages }) => messages > 0)
-      .map(({ t, messages }) => ({
-        word: TREND_WORDS[t.word]!,
-        startMs: t.startMs,
-        endMs: Math.min(t.endMs, lastMs + 1),
-        messages,
-      }));
-    const peaks: TruthPeak[] = this.#peaks
-      .map((p) => emittedBefore(p, beforeMs))
-      .filter((p) => p.ids.length > 0)
-      .map((p) => ({
-        conversationId: this.#pop.conversations[p.conversation]!.id,
-        startMs: p.emittedMs[0]!,
-        endMs: p.emittedMs[p.emittedMs.length - 1]!,
-        messageIds: [...p.ids],
-      }));
+    const injected = injectedTruth(
+      { bursts: this.#bursts, peaks: this.#peaks, trends: this.#trends },
+      {
+        userIds: this.#pop.userIds,
+        conversationIds: this.#pop.conversations.map((c) => c.id),
+        rateThreshold: this.#rule.threshold,
+        duplicateThreshold: this.#dupRule.threshold,
+        beforeMs,
+        lastMs,
+      },
+    );
     return {
       profile: 'default',
       seed: this.#seed,
@@ -545,23 +496,13 @@ export class ChatSimulation implements Traffic {
       views: this.#views,
       users: this.#pop.userIds.length,
       conversations: this.#pop.conversations.length,
-      rateRule: { threshold, windowMs: this.#rule.windowMs },
+      rateRule: { threshold: this.#rule.threshold, windowMs: this.#rule.windowMs },
       duplicateRule: { threshold: this.#dupRule.threshold, windowMs: this.#dupRule.windowMs },
       mostFrequentWord: MOST_FREQUENT_WORD,
       stopWords: FILLER_WORDS.filter((w) => w.length > 3),
-      spammers,
-      duplicateOnlyBursts,
-      trends,
-      peaks,
+      ...injected,
     };
   }
-}
-
-/** An episode's messages with event time before `beforeMs`. */
-function emittedBefore<T extends { ids: string[]; emittedMs: number[] }>(episode: T, beforeMs: number): T {
-  const n = episode.emittedMs.findIndex((ms) => ms >= beforeMs);
-  if (n < 0) return episode;
-  return { ...episode, ids: episode.ids.slice(0, n), emittedMs: episode.emittedMs.slice(0, n) };
 }
 
 /**
