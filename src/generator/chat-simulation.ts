@@ -377,10 +377,13 @@ export class ChatSimulation implements Traffic {
     return ms >= trend.startMs ? trend : undefined;
   }
 
-  /** Share of messages carrying the trend word: 6 %, more at low rates (≥ 0.3 messages/s). */
+  /**
+   * Share of messages carrying the trend word: 6 %, more at low rates (≥ 0.5 messages/s, so a
+   * 2-minute window holds ≥ 60: more than two spam bursts of 25 share a spam word).
+   */
   #trendShare(ms: number): number {
     const rate = this.#rate * (this.#dayNight ? dayNightFactor(ms, this.#utcOffset) : 1);
-    return Math.min(0.5, Math.max(0.06, 0.3 / rate));
+    return Math.min(0.5, Math.max(0.06, 0.5 / rate));
   }
 
   // ---- injected: spam bursts
