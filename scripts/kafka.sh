@@ -7,14 +7,24 @@
 #   scripts/kafka.sh stop    stop the broker started from this directory
 #   scripts/kafka.sh status  exit 0 when the broker answers
 #
-# Environment: KAFKA_VERSION (default 4.1.1), KAFKA_HOME (default .kafka), KAFKA_PORT (default 19092).
+# Environment: KAFKA_VERSION (default 4.1.1), KAFKA_HOME (default .kafka; relative to the repo or
+# absolute: a second broker for destructive tests gets its own), KAFKA_PORT (default 19092; the
+# controller takes the next port), KAFKA_ADVERTISED_PORT (default KAFKA_PORT: a test's TCP proxy
+# in front of the broker advertises its own port), KAFKA_SETTINGS (`test`, default: the quick
+# retention and cleaner checks below; `stock`: the broker's defaults, for benchmarks: the test
+# settings cost ~40 % of a core when idle). The jars are fetched once into .kafka/libs-<version>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION="${KAFKA_VERSION:-4.1.1}"
-HOME_DIR="$(pwd)/${KAFKA_HOME:-.kafka}"
+case "${KAFKA_HOME:-.kafka}" in
+  /*) HOME_DIR="$KAFKA_HOME" ;;
+  *) HOME_DIR="$(pwd)/${KAFKA_HOME:-.kafka}" ;;
+esac
 PORT="${KAFKA_PORT:-19092}"
+ADVERTISED_PORT="${KAFKA_ADVERTISED_PORT:-$PORT}"
+SETTINGS="${KAFKA_SETTINGS:-test}"
 CONTROLLER_PORT=$((PORT + 1))
-LIBS="$HOME_DIR/libs-$VERSION"
+LIBS="$(pwd)/.kafka/libs-$VERSION"
 DATA="$HOME_DIR/data"
 PIDFILE="$HOME_DIR/broker.pid"
 
@@ -22,7 +32,7 @@ fetch() {
   [ -f "$LIBS/.complete" ] && return 0
   command -v mvn >/dev/null || { echo "kafka.sh: Maven (mvn) is needed to fetch the broker's jars" >&2; exit 1; }
   command -v java >/dev/null || { echo "kafka.sh: Java 17+ is needed to run the broker" >&2; exit 1; }
-  mkdir -p "$HOME_DIR"
+  mkdir -p "$HOME_DIR" "$(dirname "$LIBS")"
   cat > "$HOME_DIR/pom.xml" <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -42,13 +52,15 @@ answering() { (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
 start() {
   if answering; then echo "kafka.sh: a broker already answers on 127.0.0.1:$PORT"; return 0; fi
+  [ "$SETTINGS" = test ] || [ "$SETTINGS" = stock ] || { echo "kafka.sh: KAFKA_SETTINGS must be test or stock" >&2; exit 2; }
   fetch
+  mkdir -p "$HOME_DIR"
   cat > "$HOME_DIR/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
 listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$ADVERTISED_PORT
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$DATA
@@ -60,6 +72,8 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
+PROPS
+  [ "$SETTINGS" = stock ] || cat >> "$HOME_DIR/server.properties" <<PROPS
 # Retention and compaction quick enough for tests (the Log conformance suite waits for them):
 # retention checked every 500 ms; a compacted topic's active segment rolls on the first append 500 ms
 # after its first record (the active segment is never compacted); the cleaner polls every 200 ms and

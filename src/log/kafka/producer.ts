@@ -38,7 +38,7 @@ import type {
 } from '../types.ts';
 import { offsetTopics } from './consumer.ts';
 import { Coordinators, DELIVERY_TIMEOUT_MS, kafkaRetry, MAX_BLOCK_MS } from './coordinator.ts';
-import { edge, hasApiId, isFencingError, isUnknownTopicError, toAppError } from './errors.ts';
+import { edge, isFencingError, isUnknownTopicError, toAppError } from './errors.ts';
 import { clientOptions, type KafkaClientSettings, libraryRetries } from './settings.ts';
 import { getMetadata, sleep, within } from './wire.ts';
 
@@ -80,17 +80,25 @@ function libProducer(settings: KafkaClientSettings, transactionalId?: string): L
   });
 }
 
-/** The topic's partition count; a topic created a moment ago may be unknown briefly: ask again. */
+/**
+ * The topic's partition count (undefined: no such topic). A topic created a moment ago may be
+ * unknown briefly: asked again for NEW_TOPIC_GRACE_MS; network errors are retried for MAX_BLOCK_MS.
+ */
 async function partitionCountOf(client: LibProducer, topic: string): Promise<number | undefined> {
   const deadline = performance.now() + NEW_TOPIC_GRACE_MS;
+  const lookUp = (forceUpdate: boolean) =>
+    retry(async () => {
+      try {
+        const md = await getMetadata(client, [topic], { retries: 0, forceUpdate });
+        return md.topics.get(topic)?.partitionsCount;
+      } catch (err) {
+        if (isUnknownTopicError(err)) return undefined;
+        throw toAppError(err, `looking up topic ${topic}`, { topic });
+      }
+    }, kafkaRetry(MAX_BLOCK_MS));
   for (let delay = 100; ; delay *= 2) {
-    try {
-      const md = await getMetadata(client, [topic], { retries: 0, forceUpdate: delay > 100 });
-      const n = md.topics.get(topic)?.partitionsCount;
-      if (n !== undefined) return n;
-    } catch (err) {
-      if (!isUnknownTopicError(err)) throw toAppError(err, `looking up topic ${topic}`, { topic });
-    }
+    const n = await lookUp(delay > 100);
+    if (n !== undefined) return n;
     if (performance.now() + delay > deadline) return undefined;
     await sleep(delay);
   }
