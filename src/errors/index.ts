@@ -20,6 +20,8 @@ export const ErrorCode = {
   LOG_FENCED: 'LOG_FENCED',
   LOG_TXN_STATE: 'LOG_TXN_STATE',
   LOG_IO: 'LOG_IO',
+  LOG_DISK_FULL: 'LOG_DISK_FULL',
+  LOG_READ_ONLY: 'LOG_READ_ONLY',
   // events
   EVENT_INVALID: 'EVENT_INVALID',
   EVENT_UNPARSEABLE: 'EVENT_UNPARSEABLE',
@@ -113,6 +115,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   QUERY_INVALID: 400,
   QUERY_TIMEOUT: 408,
   LOG_CLOSED: 503,
+  LOG_DISK_FULL: 507,
 };
 
 /** The HTTP status for an error: mapped from its code; anything unknown is a 500. */

@@ -62,7 +62,8 @@ import { type ConsumerHost, EmbeddedConsumer, GroupCoordinator } from './consume
 import type { EncodableRecord } from './format.ts';
 import { Journal } from './journal.ts';
 import { acquireLock, type DirLock } from './lock.ts';
-import { PartitionLog } from './partition-log.ts';
+import { PartitionLog, writeError } from './partition-log.ts';
+import { type CorruptionPolicy, QUARANTINE_DIR, type RecoveryEvent } from './partition-recovery.ts';
 import { EmbeddedTransactionalProducer, type TransactionHost } from './transactions.ts';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
@@ -82,6 +83,21 @@ export interface EmbeddedLogOptions {
   readonly maintenanceIntervalMs?: number;
   /** How long a tombstone survives compaction, ms (Kafka's delete.retention.ms). Default 86 400 000. */
   readonly tombstoneRetentionMs?: number;
+  /**
+   * A corrupt frame (or journal entry) found on open: 'refuse' (default) leaves that partition
+   * closed with LOG_CORRUPT (the journal: the whole log), 'quarantine' moves the bad bytes to a
+   * quarantine file and serves around them. See ./partition-recovery.ts.
+   */
+  readonly onCorruption?: CorruptionPolicy;
+  /** Receives every recovery action as it happens (the app logs them at warn). */
+  readonly onRecoveryEvent?: (event: RecoveryEvent) => void;
+  /**
+   * Open for reading only (`topics list`, `log verify`): a shared lock, nothing written — no torn
+   * tail cut, no marker, no journal snapshot; every write fails with LOG_READ_ONLY.
+   */
+  readonly readOnly?: boolean;
+  /** Scan every segment on open instead of trusting intact indexes (`msgtrack log repair`). */
+  readonly scanAll?: boolean;
 }
 
 export interface RecoveryReport {
@@ -93,6 +109,12 @@ export interface RecoveryReport {
   readonly committedTransactions: number;
   /** Transactions aborted on open (open, undecided at the crash). */
   readonly abortedTransactions: number;
+  /** Bytes moved to quarantine files (segments and journal; policy 'quarantine'). */
+  readonly quarantinedBytes: number;
+  /** Partitions that refused to open (LOG_CORRUPT), with the reason. */
+  readonly corruptPartitions: readonly { topic: string; partition: number; message: string }[];
+  /** Everything recovery did, in order (each was also given to `onRecoveryEvent`). */
+  readonly events: readonly RecoveryEvent[];
 }
 
 export interface MaintenanceReport {
@@ -140,7 +162,9 @@ type JournalEntry =
   | { t: 'commit'; pid: number; parts: [string, number][]; offsets: { g: string; o: OffsetsTuple[] }[] }
   | { t: 'done'; pid: number }
   /** A partition's log start offset moved by `deleteRecords`. */
-  | { t: 'start'; topic: string; p: number; o: number };
+  | { t: 'start'; topic: string; p: number; o: number }
+  /** Offsets below `o` of a partition were handed out (the floor of its next offset on open). */
+  | { t: 'hw'; topic: string; p: number; o: number };
 
 function invalid(message: string, context?: Record<string, string | number | null>): AppError {
   return new AppError(ErrorCode.LOG_INVALID_ARGUMENT, message, context === undefined ? {} : { context });
@@ -171,7 +195,17 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
     journalTruncatedBytes: 0,
     committedTransactions: 0,
     abortedTransactions: 0,
+    quarantinedBytes: 0,
+    corruptPartitions: [],
+    events: [],
   };
+  readonly #readOnly: boolean;
+  readonly #scanAll: boolean;
+  readonly #onCorruption: CorruptionPolicy;
+  readonly #events: RecoveryEvent[] = [];
+  readonly #onEvent: ((event: RecoveryEvent) => void) | undefined;
+  /** Offset floors by `topic:partition`: journaled high watermarks (the largest recorded). */
+  readonly #journaledHw = new Map<string, number>();
   readonly #topics = new Map<string, TopicState>();
   readonly #offsets = new Map<string, Map<string, OffsetEntry>>();
   readonly #groups = new Map<string, GroupCoordinator>();
@@ -201,7 +235,16 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
     this.#clock = options.clock ?? systemClock;
     this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     this.#tombstoneRetentionMs = options.tombstoneRetentionMs ?? 86_400_000;
+    this.#readOnly = options.readOnly === true;
+    this.#scanAll = options.scanAll === true;
+    this.#onCorruption = options.onCorruption ?? 'refuse';
+    this.#onEvent = options.onRecoveryEvent;
   }
+
+  #emit = (event: RecoveryEvent): void => {
+    this.#events.push(event);
+    this.#onEvent?.(event);
+  };
 
   static async open(options: EmbeddedLogOptions): Promise<EmbeddedLogImpl> {
     if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
@@ -215,37 +258,97 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
     if (!Number.isInteger(segmentBytes) || segmentBytes < 1024) {
       throw invalid(`segmentBytes must be an integer >= 1024, got ${segmentBytes}`);
     }
-    const root = path.join(path.resolve(options.dataDir), 'log');
-    try {
-      fs.mkdirSync(path.join(root, 'topics'), { recursive: true });
-    } catch (err) {
-      throw new AppError(ErrorCode.LOG_IO, `cannot create the log directory ${root}`, {
-        cause: err,
-        context: { dataDir: options.dataDir },
-      });
+    const onCorruption = options.onCorruption ?? 'refuse';
+    if (onCorruption !== 'refuse' && onCorruption !== 'quarantine') {
+      throw invalid(`onCorruption must be 'refuse' or 'quarantine', got ${String(onCorruption)}`);
     }
-    const lock = acquireLock(root);
+    const root = path.join(path.resolve(options.dataDir), 'log');
+    const readOnly = options.readOnly === true;
+    prepareDataDir(root, readOnly);
+    const lock = acquireLock(root, readOnly ? 'shared' : 'exclusive');
     try {
-      const journalFile = path.join(root, 'meta.journal');
-      const { entries, truncatedBytes } = Journal.read(journalFile);
-      // Temporary journal handle: replaced by the snapshot below.
       const log = new EmbeddedLogImpl(options, root, lock, undefined as unknown as Journal);
-      const decisions = log.#replay(entries as JournalEntry[]);
-      const { truncated, committed, aborted } = log.#openPartitionsAndRecover(decisions);
-      log.#session++;
-      log.#journal = Journal.create(journalFile, log.#snapshot());
-      log.recovery = {
-        truncatedBytes: truncated,
-        journalTruncatedBytes: truncatedBytes,
-        committedTransactions: committed,
-        abortedTransactions: aborted,
-      };
+      await log.#recoverAll();
       log.#startTimers(options);
       return log;
     } catch (err) {
       lock.release();
+      throw fsError(err, root);
+    }
+  }
+
+  async #recoverAll(): Promise<void> {
+    const journalFile = path.join(this.#root, 'meta.journal');
+    const { entries, truncatedBytes, damaged } = Journal.read(journalFile);
+    const quarantinedJournal = this.#handleJournalDamage(journalFile, damaged);
+    if (truncatedBytes > 0) {
+      this.#emit({
+        action: 'journal-cut-torn-tail',
+        message: `${this.#readOnly ? 'ignored' : 'cut'} ${truncatedBytes} bytes of a torn write at the end of ${journalFile}`,
+        file: journalFile,
+        bytes: truncatedBytes,
+      });
+    }
+    const decisions = this.#replay(entries as JournalEntry[]);
+    const { truncated, quarantined, committed, aborted } = await this.#openPartitionsAndRecover(decisions);
+    if (committed + aborted > 0) {
+      this.#emit({
+        action: 'transactions-completed',
+        message: `completed ${committed} decided transaction(s) with commit markers and aborted ${aborted} undecided one(s) left open by a crash`,
+      });
+    }
+    this.#session++;
+    // Read-only: the journal file is never written (it stays as the writer left it).
+    if (!this.#readOnly) this.#journal = Journal.create(journalFile, this.#snapshot());
+    const corruptPartitions = [];
+    for (const t of this.#topics.values()) {
+      for (const p of t.parts) {
+        if (p.failure !== undefined) {
+          corruptPartitions.push({ topic: p.topic, partition: p.partition, message: p.failure.message });
+        }
+      }
+    }
+    this.recovery = {
+      truncatedBytes: truncated,
+      journalTruncatedBytes: truncatedBytes,
+      committedTransactions: committed,
+      abortedTransactions: aborted,
+      quarantinedBytes: quarantined + quarantinedJournal,
+      corruptPartitions,
+      events: this.#events,
+    };
+  }
+
+  /** Refuse the open on a damaged journal entry, or (policy 'quarantine') keep its bytes aside. */
+  #handleJournalDamage(file: string, damaged: readonly { position: number; end: number }[]): number {
+    if (damaged.length === 0) return 0;
+    const ranges = damaged.map((d) => `bytes ${d.position}..${d.end}`).join(', ');
+    if (this.#onCorruption === 'refuse' || this.#readOnly) {
+      const err = new AppError(
+        ErrorCode.LOG_CORRUPT,
+        `the log's metadata journal ${file} has damaged entries (${ranges}; the intact entries around them are kept); ` +
+          'the log is not opened. `msgtrack log repair` (or LOG_ON_CORRUPTION=quarantine) moves them to a quarantine file',
+        { context: { file, position: damaged[0]!.position, end: damaged[0]!.end } },
+      );
+      this.#emit({ action: 'refused-corrupt', message: err.message, file });
       throw err;
     }
+    const all = fs.readFileSync(file);
+    const qdir = path.join(this.#root, QUARANTINE_DIR);
+    fs.mkdirSync(qdir, { recursive: true });
+    let bytes = 0;
+    for (const d of damaged) {
+      const qfile = path.join(qdir, `meta.journal.${Date.now()}.${d.position}-${d.end}.bad`);
+      fs.writeFileSync(qfile, all.subarray(d.position, d.end));
+      bytes += d.end - d.position;
+      this.#emit({
+        action: 'journal-quarantined',
+        message: `moved damaged entries of ${file} (bytes ${d.position}..${d.end}) to ${qfile}; the entries around them are kept (a lost group commit means its group re-reads from its previous commit)`,
+        file,
+        bytes: d.end - d.position,
+      });
+    }
+    return bytes;
   }
 
   #replay(entries: readonly JournalEntry[]): Map<number, JournalEntry & { t: 'commit' }> {
@@ -284,29 +387,49 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
           this.#replayedStarts.set(key, Math.max(this.#replayedStarts.get(key) ?? 0, e.o));
           break;
         }
+        case 'hw': {
+          const key = tpKey({ topic: e.topic, partition: e.p });
+          this.#journaledHw.set(key, Math.max(this.#journaledHw.get(key) ?? 0, e.o));
+          break;
+        }
       }
     }
     return decisions;
   }
 
-  #openPartitionsAndRecover(decisions: Map<number, JournalEntry & { t: 'commit' }>): {
+  async #openPartitionsAndRecover(decisions: Map<number, JournalEntry & { t: 'commit' }>): Promise<{
     truncated: number;
+    quarantined: number;
     committed: number;
     aborted: number;
-  } {
+  }> {
     let truncated = 0;
+    let quarantined = 0;
     const committedPids = new Set<number>();
     const abortedPids = new Set<number>();
     const now = this.#clock.now();
+    // The next offset of a partition is never below what a group committed for it.
+    const committedFloor = new Map<string, number>();
+    for (const m of this.#offsets.values()) {
+      for (const [key, e] of m) committedFloor.set(key, Math.max(committedFloor.get(key) ?? 0, e.offset));
+    }
     for (const t of this.#topics.values()) {
       for (let p = 0; p < t.desc.partitions; p++) {
-        const { log, recovery } = PartitionLog.open(this.#partitionDir(t.desc.name, p), t.desc.name, p, {
-          segmentBytes: this.#segmentBytes,
-          syncOnRoll: this.#fsync !== 'never',
-          logStartOffset: this.#replayedStarts.get(tpKey({ topic: t.desc.name, partition: p })) ?? 0,
-        });
+        const key = tpKey({ topic: t.desc.name, partition: p });
+        const { log, recovery } = await PartitionLog.open(
+          this.#partitionDir(t.desc.name, p),
+          t.desc.name,
+          p,
+          {
+            ...this.#partitionOptions(),
+            logStartOffset: this.#replayedStarts.get(key) ?? 0,
+            offsetFloor: Math.max(this.#journaledHw.get(key) ?? 0, committedFloor.get(key) ?? 0),
+          },
+        );
         t.parts.push(log);
         truncated += recovery.truncatedBytes;
+        quarantined += recovery.quarantinedBytes;
+        if (log.failure !== undefined || this.#readOnly) continue;
         for (const pid of recovery.openProducerIds) {
           const commit = decisions.has(pid);
           log.appendMarker(pid, commit, now);
@@ -316,7 +439,25 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
         log.syncNow();
       }
     }
-    return { truncated, committed: committedPids.size, aborted: abortedPids.size };
+    return { truncated, quarantined, committed: committedPids.size, aborted: abortedPids.size };
+  }
+
+  #partitionOptions(): {
+    segmentBytes: number;
+    syncOnRoll: boolean;
+    onCorruption: CorruptionPolicy;
+    readOnly: boolean;
+    scanAll: boolean;
+    emit: (e: RecoveryEvent) => void;
+  } {
+    return {
+      segmentBytes: this.#segmentBytes,
+      syncOnRoll: this.#fsync !== 'never',
+      onCorruption: this.#onCorruption,
+      readOnly: this.#readOnly,
+      scanAll: this.#scanAll,
+      emit: this.#emit,
+    };
   }
 
   #partitionDir(topic: string, partition: number): string {
@@ -336,8 +477,19 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
     }
     for (const t of this.#topics.values()) {
       for (const p of t.parts) {
+        const key = tpKey({ topic: t.desc.name, partition: p.partition });
+        if (p.failure !== undefined) {
+          // Not opened: keep what the journal knew about it for the open after a repair.
+          const start = this.#replayedStarts.get(key);
+          if (start !== undefined) entries.push({ t: 'start', topic: t.desc.name, p: p.partition, o: start });
+          const hw = this.#journaledHw.get(key);
+          if (hw !== undefined) entries.push({ t: 'hw', topic: t.desc.name, p: p.partition, o: hw });
+          continue;
+        }
         if (p.logStartOffset > 0)
           entries.push({ t: 'start', topic: t.desc.name, p: p.partition, o: p.logStartOffset });
+        if (p.nextOffset > 0) entries.push({ t: 'hw', topic: t.desc.name, p: p.partition, o: p.nextOffset });
+        this.#journaledHw.set(key, p.nextOffset);
       }
     }
     for (const [g, m] of this.#offsets) {
@@ -409,7 +561,17 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
         context: { topic, partition },
       });
     }
+    log.assertUsable();
     return log;
+  }
+
+  #assertWritable(): void {
+    this.assertOpen();
+    if (this.#readOnly) {
+      throw new AppError(ErrorCode.LOG_READ_ONLY, `the log in ${this.dataDir} is open read-only`, {
+        context: { dataDir: this.dataDir },
+      });
+    }
   }
 
   group(groupId: string): GroupCoordinator {
@@ -440,7 +602,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
   }
 
   async commitGroupOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    this.assertOpen();
+    this.#assertWritable();
     const o = this.#validateOffsets(offsets);
     if (o.length === 0) return;
     this.#journalAppend({ t: 'offsets', g: groupId, o });
@@ -509,7 +671,11 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
   }
 
   #journalAppend(entry: JournalEntry): void {
-    this.#journal.append(entry);
+    try {
+      this.#journal.append(entry);
+    } catch (err) {
+      throw writeError(err, this.#root);
+    }
     if (this.#journal.size > JOURNAL_REWRITE_BYTES) this.#journal.rewrite(this.#snapshot());
   }
 
@@ -569,6 +735,8 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
         timestamps[i] = timestamp;
       }
       const offsets = new Array<number>(records.length);
+      // A send lands whole or not at all: every partition it writes must be usable first.
+      for (const p of byPartition.keys()) t.parts[p]!.assertWritable();
       for (const [p, g] of byPartition) {
         const log = t.parts[p]!;
         const base = log.appendRecords(g.recs, producerId, producerId > 0);
@@ -605,16 +773,22 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
     this.#flushWaiters = [];
     const dirty = this.#dirty;
     this.#dirty = new Set();
+    // All or nothing: if one partition's write fails (disk full), the others written in this round are
+    // undone too, so that no send whose promise rejects left any of its records in the log.
+    const written: PartitionLog[] = [];
     try {
-      for (const p of dirty) p.flush();
+      for (const p of dirty) {
+        p.writePending();
+        written.push(p);
+      }
     } catch (err) {
-      const e = new AppError(ErrorCode.LOG_IO, `write to the log failed: ${(err as Error).message}`, {
-        cause: err,
-        retriable: false,
-      });
+      for (const p of written) p.undoWrite();
+      for (const p of dirty) if (!written.includes(p)) p.undoWrite();
+      const e = writeError(err, this.#root);
       for (const w of waiters) w.reject(e);
       return;
     }
+    for (const p of written) p.commitWrite();
     if (this.#fsync !== 'always') {
       for (const w of waiters) w.resolve();
       return;
@@ -635,6 +809,8 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
   }
 
   async sync(): Promise<void> {
+    if (this.#readOnly) return;
+    this.#journalHighWatermarks();
     const fds: number[] = [];
     for (const t of this.#topics.values()) for (const p of t.parts) fds.push(...p.takeDirtyFds());
     if (this.#journal.dirty) {
@@ -644,10 +820,32 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
     await syncFds(fds);
   }
 
+  /**
+   * Journal the high watermarks that moved since last time (synced with the segments by `sync`), so
+   * that a reopen never hands out an offset again even when a torn or quarantined tail took records
+   * that readers had seen. A disk-full journal only delays this.
+   */
+  #journalHighWatermarks(): void {
+    if (this.#closed) return;
+    for (const t of this.#topics.values()) {
+      for (const p of t.parts) {
+        if (p.failure !== undefined) continue;
+        const key = tpKey({ topic: p.topic, partition: p.partition });
+        if (p.highWatermark <= (this.#journaledHw.get(key) ?? 0)) continue;
+        try {
+          this.#journalAppend({ t: 'hw', topic: p.topic, p: p.partition, o: p.highWatermark });
+        } catch {
+          return;
+        }
+        this.#journaledHw.set(key, p.highWatermark);
+      }
+    }
+  }
+
   // ---- Log -------------------------------------------------------------------------------------
 
   async createTopics(specs: readonly TopicSpec[]): Promise<void> {
-    this.assertOpen();
+    this.#assertWritable();
     const created: TopicState[] = [];
     for (const spec of specs) {
       if (
@@ -693,12 +891,13 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
         rr: 0,
       };
       for (let p = 0; p < spec.partitions; p++) {
-        t.parts.push(
-          PartitionLog.open(this.#partitionDir(spec.name, p), spec.name, p, {
-            segmentBytes: this.#segmentBytes,
-            syncOnRoll: this.#fsync !== 'never',
-          }).log,
+        const opened = await PartitionLog.open(
+          this.#partitionDir(spec.name, p),
+          spec.name,
+          p,
+          this.#partitionOptions(),
         );
+        t.parts.push(opened.log);
       }
       this.#topics.set(spec.name, t);
       this.#journalAppend({
@@ -739,7 +938,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
   }
 
   producer(): Producer {
-    this.assertOpen();
+    this.#assertWritable();
     let closed = false;
     return {
       send: (topic, records) => {
@@ -753,7 +952,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
   }
 
   async transactionalProducer(transactionalId: string): Promise<TransactionalProducer> {
-    this.assertOpen();
+    this.#assertWritable();
     if (typeof transactionalId !== 'string' || transactionalId.length === 0) {
       throw invalid('transactionalId must be a non-empty string');
     }
@@ -798,7 +997,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
   }
 
   async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<void> {
-    this.assertOpen();
+    this.#assertWritable();
     const t = this.#topic(topic);
     const p = this.partitionOf(topic, partition);
     if (!Number.isSafeInteger(beforeOffset) || beforeOffset < 0) {
@@ -836,6 +1035,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
 
   async runMaintenance(options: { rollActiveSegments?: boolean } = {}): Promise<MaintenanceReport> {
     this.assertOpen();
+    if (this.#readOnly) return { deletedSegments: 0, compactedRecords: 0 };
     while (this.#maintenanceRunning !== undefined) await this.#maintenanceRunning.catch(() => undefined);
     const run = (async (): Promise<MaintenanceReport> => {
       let deletedSegments = 0;
@@ -845,6 +1045,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
         const policy = t.desc.cleanupPolicy;
         for (const p of t.parts) {
           if (this.#closed) break;
+          if (p.failure !== undefined) continue;
           if (policy !== CleanupPolicy.COMPACT && t.desc.retentionMs !== null) {
             deletedSegments += p.deleteExpired(now - t.desc.retentionMs);
           }
@@ -886,6 +1087,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
     this.#txnOwners.clear();
     for (const t of this.#topics.values()) {
       for (const p of t.parts) {
+        if (p.failure !== undefined || this.#readOnly) continue;
         for (const pid of [...p.openTxns.keys()]) {
           if (!this.#inflightDecisions.has(pid)) p.appendMarker(pid, false, now);
         }
@@ -893,6 +1095,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
     }
     // Let queued flushes settle, then write and fsync everything.
     if (this.#flushScheduled) this.#flushNow();
+    if (!this.#readOnly) this.#journalHighWatermarks();
     this.#closed = true;
     let error: unknown;
     for (const t of this.#topics.values()) {
@@ -905,13 +1108,18 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
       }
     }
     try {
-      this.#journal.close();
+      this.#journal?.close();
     } catch (err) {
       error ??= err;
     }
     this.#lock.release();
     if (error !== undefined) {
-      throw new AppError(ErrorCode.LOG_IO, `closing the log in ${this.dataDir} failed`, { cause: error });
+      if (error instanceof AppError) throw error;
+      const e = writeError(error, this.#root);
+      throw new AppError(e.code, `closing the log in ${this.dataDir} failed: ${e.message}`, {
+        cause: error,
+        context: e.context,
+      });
     }
   }
 }
@@ -931,4 +1139,70 @@ function syncFds(fds: Iterable<number>): Promise<void> {
         }),
     ),
   ).then(() => undefined);
+}
+
+/**
+ * Create `root` (unless read-only) with one clear error instead of a stack trace or a spin: a path
+ * under a pseudo file system (`/proc/x`), a file in the way, no permission, a read-only mount.
+ */
+function prepareDataDir(root: string, readOnly: boolean): void {
+  // Walk up to the nearest existing ancestor ourselves: it must be a writable directory.
+  let existing = root;
+  while (!fs.existsSync(existing)) {
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  const st = fs.statSync(existing, { throwIfNoEntry: false });
+  if (st === undefined || !st.isDirectory()) {
+    throw new AppError(ErrorCode.LOG_IO, `cannot use ${root} for the log: ${existing} is not a directory`, {
+      context: { path: root },
+    });
+  }
+  if (readOnly) {
+    if (existing !== root) {
+      throw new AppError(ErrorCode.LOG_IO, `no log in ${path.dirname(root)}: ${root} does not exist`, {
+        context: { path: root },
+      });
+    }
+    return;
+  }
+  const pseudo = fs.statfsSync(existing).type;
+  // procfs, sysfs: mkdir there fails in ways Node's recursive mkdir retries forever.
+  if (pseudo === 0x9fa0 || pseudo === 0x62656572) {
+    throw new AppError(
+      ErrorCode.LOG_IO,
+      `cannot use ${root} for the log: ${existing} is not a disk file system`,
+      {
+        context: { path: root },
+      },
+    );
+  }
+  try {
+    fs.mkdirSync(path.join(root, 'topics'), { recursive: true });
+  } catch (err) {
+    throw fsError(err, root);
+  }
+}
+
+/** An fs error on open as one clear line: permissions, read-only or immutable files, a full disk. */
+function fsError(err: unknown, root: string): unknown {
+  if (err instanceof AppError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const where = e.path ?? root;
+  if (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS') {
+    return new AppError(
+      ErrorCode.LOG_IO,
+      `cannot open the log in ${root}: ${where} is not writable (${e.code}: permission denied, a read-only mount or an immutable file)`,
+      { cause: err, context: { path: where, errno: e.code } },
+    );
+  }
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return writeError(err, root);
+  if (typeof e.code === 'string') {
+    return new AppError(ErrorCode.LOG_IO, `cannot open the log in ${root}: ${e.message}`, {
+      cause: err,
+      context: { path: where, errno: e.code },
+    });
+  }
+  return err;
 }

@@ -25,30 +25,43 @@ export class Journal {
     this.#size = size;
   }
 
-  /** Read every intact entry of the journal at `file` (missing file: none). */
-  static read(file: string): { entries: unknown[]; truncatedBytes: number } {
+  /**
+   * Read every intact entry of the journal at `file` (missing file: none). An incomplete entry at the
+   * end with nothing valid after it is a torn tail (`truncatedBytes`); a complete entry with a bad CRC
+   * or unparseable JSON is damage: its range is reported in `damaged` (up to the next intact entry)
+   * and the entries after it are still read.
+   */
+  static read(file: string): {
+    entries: unknown[];
+    truncatedBytes: number;
+    damaged: { position: number; end: number }[];
+  } {
     let buf: Buffer;
     try {
       buf = fs.readFileSync(file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], truncatedBytes: 0 };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        return { entries: [], truncatedBytes: 0, damaged: [] };
       throw err;
     }
     const entries: unknown[] = [];
+    const damaged: { position: number; end: number }[] = [];
     let p = 0;
-    while (p + HEADER <= buf.length) {
-      const len = buf.readUInt32LE(p);
-      if (len > MAX_ENTRY_BYTES || p + HEADER + len > buf.length) break;
-      const body = buf.subarray(p + HEADER, p + HEADER + len);
-      if (crc32(body) !== buf.readUInt32LE(p + 4)) break;
-      try {
-        entries.push(JSON.parse(body.toString('utf8')));
-      } catch {
-        break;
+    while (p < buf.length) {
+      const e = entryAt(buf, p);
+      if (e !== undefined) {
+        entries.push(e.entry);
+        p = e.end;
+        continue;
       }
-      p += HEADER + len;
+      const complete = p + HEADER <= buf.length && p + HEADER + buf.readUInt32LE(p) <= buf.length;
+      let q = p + 1;
+      while (q < buf.length && entryAt(buf, q) === undefined) q++;
+      if (q >= buf.length && !complete) return { entries, truncatedBytes: buf.length - p, damaged };
+      damaged.push({ position: p, end: q });
+      p = q;
     }
-    return { entries, truncatedBytes: buf.length - p };
+    return { entries, truncatedBytes: 0, damaged };
   }
 
   /** Atomically replace the journal at `file` with `entries`, and open it for appending. */
@@ -72,11 +85,17 @@ export class Journal {
     return this.#size;
   }
 
+  /** Append one entry; on failure (disk full) the partial entry is cut off again and the error thrown. */
   append(entry: unknown): void {
     const buf = frame(entry);
     let written = 0;
-    while (written < buf.length) {
-      written += fs.writeSync(this.#fd, buf, written, buf.length - written, this.#size + written);
+    try {
+      while (written < buf.length) {
+        written += fs.writeSync(this.#fd, buf, written, buf.length - written, this.#size + written);
+      }
+    } catch (err) {
+      fs.ftruncateSync(this.#fd, this.#size);
+      throw err;
     }
     this.#size += buf.length;
     this.#dirty = true;
@@ -112,6 +131,20 @@ export class Journal {
     this.syncNow();
     fs.closeSync(this.#fd);
     this.#fd = -1;
+  }
+}
+
+/** The intact entry at `p`, if there is one. */
+function entryAt(buf: Buffer, p: number): { entry: unknown; end: number } | undefined {
+  if (p + HEADER > buf.length) return undefined;
+  const len = buf.readUInt32LE(p);
+  if (len < 2 || len > MAX_ENTRY_BYTES || p + HEADER + len > buf.length) return undefined;
+  const body = buf.subarray(p + HEADER, p + HEADER + len);
+  if (crc32(body) !== buf.readUInt32LE(p + 4)) return undefined;
+  try {
+    return { entry: JSON.parse(body.toString('utf8')), end: p + HEADER + len };
+  } catch {
+    return undefined;
   }
 }
 

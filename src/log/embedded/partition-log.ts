@@ -15,7 +15,6 @@
  */
 
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { AppError, ErrorCode } from '../../errors/index.ts';
 import type { LogRecord } from '../types.ts';
 import {
@@ -27,35 +26,24 @@ import {
   type EncodableRecord,
   encodeBatch,
   encodeMarker,
-  FRAME_HEADER_BYTES,
   FrameCheck,
-  MARKER_COMMIT,
-  markerType,
   readBatchHeader,
 } from './format.ts';
+import { type CorruptionPolicy, type RecoveryEvent, recoverPartition } from './partition-recovery.ts';
+import {
+  type AbortedTxn,
+  addBatch,
+  applyTxnEvent,
+  emptySegment,
+  fsyncDir,
+  openSegmentFile,
+  recordTxnEvent,
+  type Segment,
+  summaryOf,
+} from './segment.ts';
+import { removeIndex, TxnKind, writeIndex } from './segment-index.ts';
 
-const INDEX_INTERVAL_BYTES = 4096;
-const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
-const SEGMENT_SUFFIX = '.seg';
-const CLEANED_SUFFIX = '.cleaned';
 const IOV_MAX = 1000;
-
-interface Segment {
-  baseOffset: number;
-  readonly file: string;
-  fd: number;
-  /** Bytes written. */
-  size: number;
-  /** Offset of the last record (or marker) in the segment; baseOffset - 1 when empty. */
-  lastOffset: number;
-  /** Largest record timestamp; -1 when empty. */
-  maxTimestamp: number;
-  idxOffsets: number[];
-  idxPositions: number[];
-  bytesSinceIndex: number;
-  /** Records (including markers) stored in the segment. */
-  records: number;
-}
 
 interface PendingBatch {
   readonly buf: Buffer;
@@ -64,33 +52,35 @@ interface PendingBatch {
   readonly maxTimestamp: number;
   readonly producerId: number;
   readonly count: number;
+  readonly transactional: boolean;
   /** For markers: whether it commits; undefined for data batches. */
   readonly commit: boolean | undefined;
 }
 
-export interface AbortedTxn {
-  readonly first: number;
-  readonly last: number;
+/** The state before the queued batches, to undo a write that failed (disk full, I/O error). */
+interface Checkpoint {
+  readonly nextOffset: number;
+  readonly openTxns: Map<number, number>;
+  readonly aborted: Map<number, AbortedTxn>;
 }
+
+/** The file state before a write, to undo it. */
+interface WriteUndo {
+  readonly segments: number;
+  readonly active: Segment;
+  readonly activeCopy: Segment;
+  readonly hw: number;
+}
+
+export type { AbortedTxn };
 
 export interface RecoveryInfo {
-  /** Bytes cut from the end of the active segment (a torn write). */
+  /** Bytes cut from segment tails (torn writes). */
   truncatedBytes: number;
+  /** Bytes moved to quarantine files (policy 'quarantine'). */
+  quarantinedBytes: number;
   /** Producer ids of transactions left open (no marker) in this partition. */
   openProducerIds: number[];
-}
-
-function segmentName(baseOffset: number): string {
-  return String(baseOffset).padStart(20, '0') + SEGMENT_SUFFIX;
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 export interface PartitionLogOptions {
@@ -99,6 +89,19 @@ export interface PartitionLogOptions {
   readonly syncOnRoll: boolean;
   /** The log start offset recorded by an earlier `advanceLogStartOffset` (journal); default 0. */
   readonly logStartOffset?: number;
+  /**
+   * The next offset is at least this (default 0): offsets handed out before, as the journal knows
+   * them (high watermarks, group commits), so that a cut or quarantined tail never reuses them.
+   */
+  readonly offsetFloor?: number;
+  /** What to do with a corrupt frame (default 'refuse'), see ./partition-recovery.ts. */
+  readonly onCorruption?: CorruptionPolicy;
+  /** Open without writing anything (reads only). */
+  readonly readOnly?: boolean;
+  /** Scan every segment on open, not only those without an intact index (repair). */
+  readonly scanAll?: boolean;
+  /** Receives every recovery action. */
+  readonly emit?: (event: RecoveryEvent) => void;
 }
 
 export class PartitionLog {
@@ -121,6 +124,9 @@ export class PartitionLog {
   /** Segment fds written since the last fsync. */
   readonly dirtyFds = new Set<number>();
   #closed = false;
+  #failure: AppError | undefined;
+  #checkpoint: Checkpoint | undefined;
+  #undo: WriteUndo | undefined;
 
   private constructor(dir: string, topic: string, partition: number, options: PartitionLogOptions) {
     this.dir = dir;
@@ -129,17 +135,66 @@ export class PartitionLog {
     this.#options = options;
   }
 
-  /** Open (creating if needed) and recover a partition directory: truncate a torn tail, rebuild state. */
-  static open(
+  /**
+   * Open (creating if needed) and recover a partition directory (./partition-recovery.ts). A partition
+   * that refuses to open (corruption) is returned in a failed state: every use throws its `failure`.
+   */
+  static async open(
     dir: string,
     topic: string,
     partition: number,
     options: PartitionLogOptions,
-  ): { log: PartitionLog; recovery: RecoveryInfo } {
-    fs.mkdirSync(dir, { recursive: true });
+  ): Promise<{ log: PartitionLog; recovery: RecoveryInfo }> {
+    const readOnly = options.readOnly === true;
+    if (!readOnly) fs.mkdirSync(dir, { recursive: true });
     const log = new PartitionLog(dir, topic, partition, options);
-    const recovery = log.#recover();
-    return { log, recovery };
+    const emit = options.emit ?? (() => undefined);
+    const r = await recoverPartition(dir, topic, partition, {
+      onCorruption: options.onCorruption ?? 'refuse',
+      readOnly,
+      scanAll: options.scanAll === true,
+      emit,
+    });
+    const recovery = {
+      truncatedBytes: r.truncatedBytes,
+      quarantinedBytes: r.quarantinedBytes,
+      openProducerIds: [],
+    };
+    if (r.failure !== undefined) {
+      log.#failure = r.failure;
+      return { log, recovery };
+    }
+    log.#segments = r.segments;
+    for (const [k, v] of r.openTxns) log.openTxns.set(k, v);
+    for (const [k, v] of r.aborted) log.aborted.set(k, v);
+    if (log.#segments.length === 0 && !readOnly) {
+      log.#segments.push(openSegmentFile(dir, 0, 'create'));
+      if (options.syncOnRoll) fsyncDir(dir);
+    }
+    const active = log.#segments[log.#segments.length - 1];
+    log.#start = Math.max(options.logStartOffset ?? 0, log.#segments[0]?.baseOffset ?? 0);
+    const end = active === undefined ? 0 : Math.max(active.baseOffset, active.lastOffset + 1);
+    // Never hand out an offset twice: not below what the journal knows was handed out, nor below a
+    // quarantined frame's offsets, nor below the start offset (its records may have been lost with an
+    // unsynced tail while the journal entry survived: the log continues at it, as Kafka does).
+    log.#nextOffset = Math.max(end, r.offsetFloor, log.#start, options.offsetFloor ?? 0);
+    if (log.#nextOffset > end) {
+      emit({
+        action: 'raised-next-offset',
+        message: `${topic}:${partition}: the recovered log ends at offset ${end}, but offsets up to ${log.#nextOffset - 1} were handed out before; the next record gets offset ${log.#nextOffset}`,
+        topic,
+        partition,
+      });
+    }
+    log.#hw = log.#nextOffset;
+    // Segments a crash left behind between the journal entry and their deletion.
+    if (!readOnly) log.deleteSegmentsBelowStart();
+    return { log, recovery: { ...recovery, openProducerIds: [...log.openTxns.keys()] } };
+  }
+
+  /** Why this partition refused to open (LOG_CORRUPT), if it did. */
+  get failure(): AppError | undefined {
+    return this.#failure;
   }
 
   get logStartOffset(): number {
@@ -163,165 +218,12 @@ export class PartitionLog {
     return this.#segments.length;
   }
 
-  #recover(): RecoveryInfo {
-    const names = fs.readdirSync(this.dir);
-    for (const name of names) {
-      // A compaction that did not finish: its output is incomplete, the original is intact.
-      if (name.endsWith(CLEANED_SUFFIX)) fs.rmSync(path.join(this.dir, name), { force: true });
-    }
-    const bases = names
-      .filter((n) => n.endsWith(SEGMENT_SUFFIX))
-      .map((n) => Number(n.slice(0, -SEGMENT_SUFFIX.length)))
-      .filter((n) => Number.isSafeInteger(n))
-      .sort((a, b) => a - b);
-    let truncatedBytes = 0;
-    let expectedNext = 0;
-    for (let i = 0; i < bases.length; i++) {
-      const base = bases[i]!;
-      const isLast = i === bases.length - 1;
-      const seg = this.#openSegmentFile(base, false);
-      this.#segments.push(seg);
-      if (base < expectedNext) {
-        throw new AppError(ErrorCode.LOG_CORRUPT, `segment ${seg.file} overlaps the previous segment`, {
-          context: { topic: this.topic, partition: this.partition, offset: base },
-        });
-      }
-      const fileSize = fs.fstatSync(seg.fd).size;
-      const validBytes = this.#scanSegment(seg, fileSize, isLast);
-      if (validBytes < fileSize) {
-        truncatedBytes += fileSize - validBytes;
-        fs.ftruncateSync(seg.fd, validBytes);
-        fs.fsyncSync(seg.fd);
-      }
-      seg.size = validBytes;
-      expectedNext = seg.lastOffset + 1;
-    }
-    if (this.#segments.length === 0) {
-      this.#segments.push(this.#openSegmentFile(0, true));
-      if (this.#options.syncOnRoll) fsyncDir(this.dir);
-    }
-    const active = this.#segments[this.#segments.length - 1]!;
-    this.#start = Math.max(this.#options.logStartOffset ?? 0, this.#segments[0]!.baseOffset);
-    // A start offset above the recovered end (its records were lost with an unsynced tail, the
-    // journal entry was not): the log continues at the start offset, as Kafka does.
-    this.#nextOffset = Math.max(active.baseOffset, active.lastOffset + 1, this.#start);
-    this.#hw = this.#nextOffset;
-    // Segments a crash left behind between the journal entry and their deletion.
-    this.deleteSegmentsBelowStart();
-    return { truncatedBytes, openProducerIds: [...this.openTxns.keys()] };
-  }
-
-  /** Scan a segment, verifying every frame; returns the number of valid bytes. */
-  #scanSegment(seg: Segment, fileSize: number, isLast: boolean): number {
-    let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(fileSize, 1)));
-    let filePos = 0;
-    let expectedNext = seg.baseOffset;
-    while (filePos < fileSize) {
-      const want = Math.min(buf.length, fileSize - filePos);
-      const got = fs.readSync(seg.fd, buf, 0, want, filePos);
-      let pos = 0;
-      let bad = false;
-      while (pos < got) {
-        const { check, frameBytes } = checkFrame(buf, pos, got);
-        if (check === FrameCheck.INCOMPLETE) {
-          if (filePos + pos + (frameBytes || FRAME_HEADER_BYTES) <= fileSize && frameBytes > buf.length) {
-            buf = Buffer.allocUnsafe(frameBytes);
-          }
-          if (filePos + pos + (frameBytes || FRAME_HEADER_BYTES) > fileSize) bad = true;
-          break;
-        }
-        if (check === FrameCheck.INVALID) {
-          bad = true;
-          break;
-        }
-        const h = readBatchHeader(buf, pos);
-        if (
-          h.baseOffset < expectedNext ||
-          h.lastOffset < h.baseOffset ||
-          !Number.isSafeInteger(h.baseOffset)
-        ) {
-          bad = true;
-          break;
-        }
-        this.#indexBatch(seg, h.baseOffset, filePos + pos, frameBytes, h.count);
-        this.#applyBatchState(h.producerId, h.attributes, h.baseOffset, h.lastOffset, () =>
-          markerType(buf, pos),
-        );
-        seg.lastOffset = h.lastOffset;
-        if (h.maxTimestamp > seg.maxTimestamp) seg.maxTimestamp = h.maxTimestamp;
-        expectedNext = h.lastOffset + 1;
-        pos += frameBytes;
-      }
-      if (bad) {
-        const at = filePos + pos;
-        if (!isLast) {
-          throw new AppError(
-            ErrorCode.LOG_CORRUPT,
-            `corrupt record batch in ${seg.file} at byte ${at} (not at the tail of the log): refusing to open`,
-            { context: { topic: this.topic, partition: this.partition, position: at } },
-          );
-        }
-        return at;
-      }
-      if (pos === 0 && got > 0) {
-        // A frame larger than the buffer: buffer was grown above; re-read from the same position.
-        continue;
-      }
-      filePos += pos;
-    }
-    return filePos;
-  }
-
-  #applyBatchState(
-    producerId: number,
-    attributes: number,
-    baseOffset: number,
-    lastOffset: number,
-    marker: () => number,
-  ): void {
-    if ((attributes & ATTR_TRANSACTIONAL) === 0) return;
-    if ((attributes & ATTR_CONTROL) !== 0) {
-      const first = this.openTxns.get(producerId);
-      if (first === undefined) return; // marker of a transaction with no records here (or compacted away)
-      this.openTxns.delete(producerId);
-      if (marker() !== MARKER_COMMIT) this.aborted.set(producerId, { first, last: lastOffset });
-    } else if (!this.openTxns.has(producerId)) {
-      this.openTxns.set(producerId, baseOffset);
-    }
-  }
-
-  #indexBatch(seg: Segment, baseOffset: number, filePos: number, frameBytes: number, count: number): void {
-    seg.records += count;
-    if (seg.idxOffsets.length === 0 || seg.bytesSinceIndex >= INDEX_INTERVAL_BYTES) {
-      seg.idxOffsets.push(baseOffset);
-      seg.idxPositions.push(filePos);
-      seg.bytesSinceIndex = 0;
-    }
-    seg.bytesSinceIndex += frameBytes;
-  }
-
-  #openSegmentFile(baseOffset: number, create: boolean): Segment {
-    const file = path.join(this.dir, segmentName(baseOffset));
-    const fd = fs.openSync(file, create ? 'wx+' : 'r+');
-    return {
-      baseOffset,
-      file,
-      fd,
-      size: 0,
-      lastOffset: baseOffset - 1,
-      maxTimestamp: -1,
-      idxOffsets: [],
-      idxPositions: [],
-      bytesSinceIndex: 0,
-      records: 0,
-    };
-  }
-
   // ---- appends ---------------------------------------------------------------------------------
 
   /** Queue a batch of records; returns the base offset. Written by the next `flush()`. */
   appendRecords(records: readonly EncodableRecord[], producerId: number, transactional: boolean): number {
-    this.#assertOpen();
+    this.assertWritable();
+    this.#takeCheckpoint();
     const baseOffset = this.#nextOffset;
     const buf = encodeBatch(baseOffset, producerId, transactional ? ATTR_TRANSACTIONAL : 0, records);
     let maxTimestamp = -1;
@@ -335,6 +237,7 @@ export class PartitionLog {
       maxTimestamp,
       producerId,
       count: records.length,
+      transactional,
       commit: undefined,
     });
     return baseOffset;
@@ -342,8 +245,9 @@ export class PartitionLog {
 
   /** Queue a transaction marker for `producerId`, if it has an open transaction here. */
   appendMarker(producerId: number, commit: boolean, timestamp: number): boolean {
-    this.#assertOpen();
+    this.assertWritable();
     if (!this.openTxns.has(producerId)) return false;
+    this.#takeCheckpoint();
     const offset = this.#nextOffset;
     const buf = encodeMarker(offset, producerId, commit, timestamp);
     this.#queue({
@@ -353,9 +257,19 @@ export class PartitionLog {
       maxTimestamp: timestamp,
       producerId,
       count: 1,
+      transactional: true,
       commit,
     });
     return true;
+  }
+
+  #takeCheckpoint(): void {
+    if (this.#pending.length > 0) return;
+    this.#checkpoint = {
+      nextOffset: this.#nextOffset,
+      openTxns: new Map(this.openTxns),
+      aborted: new Map(this.aborted),
+    };
   }
 
   #queue(batch: PendingBatch): void {
@@ -366,10 +280,44 @@ export class PartitionLog {
 
   /** Write queued batches to the segment files (rolling segments as needed); wakes readers. */
   flush(): void {
+    this.writePending();
+    this.commitWrite();
+  }
+
+  /**
+   * Write queued batches (one writev per segment). On failure everything queued is undone — the
+   * files are cut back to their size before, segments rolled meanwhile removed, offsets and
+   * transaction state restored — and LOG_DISK_FULL (no space) or LOG_IO is thrown: a batch lands
+   * whole or not at all. Until `commitWrite` (or `undoWrite`), the write can still be undone.
+   */
+  writePending(): void {
     if (this.#pending.length === 0) return;
     const pending = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
+    const active = this.#segments[this.#segments.length - 1]!;
+    this.#undo = {
+      segments: this.#segments.length,
+      active,
+      activeCopy: {
+        ...active,
+        idxOffsets: [...active.idxOffsets],
+        idxPositions: [...active.idxPositions],
+        idxTimes: [...active.idxTimes],
+        txnEvents: [...active.txnEvents],
+        txnLast: new Map(active.txnLast),
+      },
+      hw: this.#hw,
+    };
+    try {
+      this.#write(pending);
+    } catch (err) {
+      this.undoWrite();
+      throw writeError(err, this.dir);
+    }
+  }
+
+  #write(pending: readonly PendingBatch[]): void {
     let i = 0;
     while (i < pending.length) {
       let seg = this.#segments[this.#segments.length - 1]!;
@@ -388,36 +336,61 @@ export class PartitionLog {
         bytes += pending[i]!.buf.length;
         i++;
       }
-      this.#writeAll(seg, bufs, bytes);
+      this.dirtyFds.add(seg.fd);
+      writeAll(seg, bufs, bytes);
       let filePos = seg.size;
       for (let j = start; j < i; j++) {
         const b = pending[j]!;
-        this.#indexBatch(seg, b.baseOffset, filePos, b.buf.length, b.count);
+        addBatch(seg, b.baseOffset, b.lastOffset, b.maxTimestamp, filePos, b.buf.length, b.count);
         filePos += b.buf.length;
-        seg.lastOffset = b.lastOffset;
-        if (b.maxTimestamp > seg.maxTimestamp) seg.maxTimestamp = b.maxTimestamp;
-        if (b.commit !== undefined) {
-          const first = this.openTxns.get(b.producerId);
-          if (first !== undefined) {
-            this.openTxns.delete(b.producerId);
-            if (!b.commit) this.aborted.set(b.producerId, { first, last: b.lastOffset });
-          }
+        if (b.transactional) {
+          const kind = b.commit === undefined ? TxnKind.DATA : b.commit ? TxnKind.COMMIT : TxnKind.ABORT;
+          const e = recordTxnEvent(seg, b.producerId, kind, b.baseOffset, b.lastOffset);
+          if (e !== undefined && kind !== TxnKind.DATA) applyTxnEvent(this.openTxns, this.aborted, e);
         }
       }
       seg.size = filePos;
-      this.dirtyFds.add(seg.fd);
       this.#hw = seg.lastOffset + 1;
     }
+  }
+
+  /** The last `writePending` stays: wake readers. */
+  commitWrite(): void {
+    if (this.#undo === undefined) return;
+    this.#undo = undefined;
+    this.#checkpoint = undefined;
     this.#wake();
   }
 
-  #writeAll(seg: Segment, bufs: Buffer[], bytes: number): void {
-    let written = fs.writevSync(seg.fd, bufs, seg.size);
-    if (written === bytes) return;
-    // Short write (rare): fall back to writing the rest buffer by buffer.
-    const all = Buffer.concat(bufs);
-    while (written < bytes) {
-      written += fs.writeSync(seg.fd, all, written, bytes - written, seg.size + written);
+  /**
+   * Undo the last `writePending` (and everything it wrote), see there; or, if nothing was written yet,
+   * drop what is queued. Offsets and transaction state go back to before the first queued batch.
+   */
+  undoWrite(): void {
+    const undo = this.#undo;
+    const cp = this.#checkpoint;
+    this.#undo = undefined;
+    this.#checkpoint = undefined;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (undo !== undefined) {
+      for (const seg of this.#segments.splice(undo.segments)) {
+        fs.closeSync(seg.fd);
+        this.dirtyFds.delete(seg.fd);
+        fs.rmSync(seg.file, { force: true });
+        removeIndex(seg.file);
+      }
+      Object.assign(undo.active, undo.activeCopy);
+      fs.ftruncateSync(undo.active.fd, undo.active.size);
+      removeIndex(undo.active.file);
+      this.#hw = undo.hw;
+    }
+    if (cp !== undefined) {
+      this.#nextOffset = cp.nextOffset;
+      this.openTxns.clear();
+      for (const [k, v] of cp.openTxns) this.openTxns.set(k, v);
+      this.aborted.clear();
+      for (const [k, v] of cp.aborted) this.aborted.set(k, v);
     }
   }
 
@@ -427,10 +400,25 @@ export class PartitionLog {
       fs.fsyncSync(old.fd);
       this.dirtyFds.delete(old.fd);
     }
-    const seg = this.#openSegmentFile(baseOffset, true);
+    const seg = openSegmentFile(this.dir, baseOffset, 'create');
     if (this.#options.syncOnRoll) fsyncDir(this.dir);
     this.#segments.push(seg);
+    this.#saveIndex(old);
     return seg;
+  }
+
+  #saveIndex(seg: Segment): void {
+    const err = writeIndex(seg.file, summaryOf(seg));
+    if (err !== undefined) {
+      // Only a cache: the segment is scanned on the next open instead.
+      this.#options.emit?.({
+        action: 'rescanned',
+        message: `${this.topic}:${this.partition}: could not write the index of ${seg.file} (${err.message}); the next open scans it`,
+        topic: this.topic,
+        partition: this.partition,
+        file: seg.file,
+      });
+    }
   }
 
   /** Start a new active segment if the current one has data (so that it can be cleaned or deleted). */
@@ -474,6 +462,7 @@ export class PartitionLog {
    * `readCommitted`, records of aborted transactions. Returns the next offset to read.
    */
   read(from: number, to: number, max: number, readCommitted: boolean, out: LogRecord[]): number {
+    this.assertUsable();
     // Records below the log start offset may still be in its segment: never served.
     let pos = from < this.#start ? Math.min(this.#start, to) : from;
     const start = out.length;
@@ -487,7 +476,12 @@ export class PartitionLog {
         si++;
         resumeAt = -1;
         const next = this.#segments[si];
-        if (next === undefined) break;
+        if (next === undefined) {
+          // Offsets after the last record and below the high watermark hold nothing (a next offset
+          // raised on recovery): skip them.
+          pos = Math.max(pos, Math.min(to, this.#hw));
+          break;
+        }
         if (next.baseOffset > pos) pos = next.baseOffset;
         continue;
       }
@@ -560,10 +554,29 @@ export class PartitionLog {
     return a !== undefined && a.first <= offset && offset <= a.last;
   }
 
+  /**
+   * A bad frame found by a read (in a closed segment trusted from its index): the partition refuses
+   * every further use with this error, as if it had refused to open; other partitions go on.
+   */
   #corrupt(seg: Segment, at: number): AppError {
-    return new AppError(ErrorCode.LOG_CORRUPT, `corrupt record batch in ${seg.file} at byte ${at}`, {
-      context: { topic: this.topic, partition: this.partition, position: at },
+    const i = seg.idxPositions.findIndex((p) => p > at);
+    const from = seg.idxOffsets[Math.max(0, (i < 0 ? seg.idxOffsets.length : i) - 1)] ?? seg.baseOffset;
+    const to = i < 0 ? seg.lastOffset : seg.idxOffsets[i]! - 1;
+    const err = new AppError(
+      ErrorCode.LOG_CORRUPT,
+      `${this.topic}:${this.partition}: corrupt record batch in ${seg.file} at byte ${at} (offsets within ${from}..${to}), found by a read; ` +
+        'the partition refuses further use until `msgtrack log repair` moves the bad range to a quarantine file',
+      { context: { topic: this.topic, partition: this.partition, file: seg.file, position: at } },
+    );
+    this.#failure ??= err;
+    this.#options.emit?.({
+      action: 'refused-corrupt',
+      message: err.message,
+      topic: this.topic,
+      partition: this.partition,
+      file: seg.file,
     });
+    return err;
   }
 
   // ---- retention and compaction ---------------------------------------------------------------------
@@ -617,6 +630,7 @@ export class PartitionLog {
     fs.closeSync(seg.fd);
     this.dirtyFds.delete(seg.fd);
     fs.rmSync(seg.file, { force: true });
+    removeIndex(seg.file);
   }
 
   #afterSegmentsDeleted(): void {
@@ -665,20 +679,9 @@ export class PartitionLog {
   }
 
   #rewriteSegment(seg: Segment, kept: readonly LogRecord[]): void {
-    const tmp = seg.file + CLEANED_SUFFIX;
+    const tmp = `${seg.file}.cleaned`;
     const fd = fs.openSync(tmp, 'w+');
-    const fresh: Segment = {
-      baseOffset: seg.baseOffset,
-      file: seg.file,
-      fd,
-      size: 0,
-      lastOffset: seg.lastOffset,
-      maxTimestamp: -1,
-      idxOffsets: [],
-      idxPositions: [],
-      bytesSinceIndex: 0,
-      records: 0,
-    };
+    const fresh = emptySegment(seg.file, fd, seg.baseOffset);
     // One batch per ~64 KiB of kept records; the last offset of the segment is kept by an empty
     // batch at the end only if needed (it is not: nextOffset comes from the active segment).
     let batch: EncodableRecord[] = [];
@@ -688,9 +691,18 @@ export class PartitionLog {
       const base = batch[0]!.offset!;
       const buf = encodeBatch(base, 0, 0, batch);
       fs.writeSync(fd, buf, 0, buf.length, fresh.size);
-      this.#indexBatch(fresh, base, fresh.size, buf.length, batch.length);
+      let maxTimestamp = -1;
+      for (const r of batch) if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
+      addBatch(
+        fresh,
+        base,
+        batch[batch.length - 1]!.offset!,
+        maxTimestamp,
+        fresh.size,
+        buf.length,
+        batch.length,
+      );
       fresh.size += buf.length;
-      for (const r of batch) if (r.timestamp > fresh.maxTimestamp) fresh.maxTimestamp = r.timestamp;
       batch = [];
       batchBytes = 0;
     };
@@ -716,13 +728,25 @@ export class PartitionLog {
     this.dirtyFds.delete(seg.fd);
     const i = this.#segments.indexOf(seg);
     this.#segments[i] = fresh;
+    this.#saveIndex(fresh);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------------
 
-  #assertOpen(): void {
+  /** Throws the partition's refusal (LOG_CORRUPT) if it did not open. */
+  assertUsable(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  assertWritable(): void {
+    this.assertUsable();
     if (this.#closed) {
       throw new AppError(ErrorCode.LOG_CLOSED, 'the log is closed', {
+        context: { topic: this.topic, partition: this.partition },
+      });
+    }
+    if (this.#options.readOnly === true) {
+      throw new AppError(ErrorCode.LOG_READ_ONLY, `${this.topic}:${this.partition} is open read-only`, {
         context: { topic: this.topic, partition: this.partition },
       });
     }
@@ -741,14 +765,56 @@ export class PartitionLog {
     this.dirtyFds.clear();
   }
 
+  /** Write what is queued, fsync, save the active segment's index (a clean stop), close the files. */
   close(): void {
     if (this.#closed) return;
-    this.flush();
-    this.syncNow();
     this.#closed = true;
-    for (const s of this.#segments) fs.closeSync(s.fd);
-    this.#wake();
+    try {
+      if (this.#failure === undefined && this.#options.readOnly !== true) {
+        this.flush();
+        this.syncNow();
+        const active = this.#segments[this.#segments.length - 1];
+        if (active !== undefined) this.#saveIndex(active);
+      }
+    } finally {
+      for (const s of this.#segments) fs.closeSync(s.fd);
+      this.#wake();
+    }
   }
 }
 
 export { BATCH_HEADER_BYTES };
+
+function writeAll(seg: Segment, bufs: Buffer[], bytes: number): void {
+  let written = fs.writevSync(seg.fd, bufs, seg.size);
+  if (written === bytes) return;
+  // Short write (rare): fall back to writing the rest buffer by buffer.
+  const all = Buffer.concat(bufs);
+  while (written < bytes) {
+    written += fs.writeSync(seg.fd, all, written, bytes - written, seg.size + written);
+  }
+}
+
+/** A failed write as an AppError: LOG_DISK_FULL (with the free space) for ENOSPC/EDQUOT, else LOG_IO. */
+export function writeError(err: unknown, dir: string): AppError {
+  if (err instanceof AppError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    let free = -1;
+    try {
+      const st = fs.statfsSync(dir);
+      free = st.bavail * st.bsize;
+    } catch {
+      // unknown
+    }
+    return new AppError(
+      ErrorCode.LOG_DISK_FULL,
+      `no space left for the log in ${dir} (${free < 0 ? 'free space unknown' : `${free} bytes free`}): nothing of this write was kept; writes succeed again once space is freed`,
+      { cause: err, retriable: true, context: { path: dir, freeBytes: free } },
+    );
+  }
+  return new AppError(ErrorCode.LOG_IO, `write to the log in ${dir} failed: ${(err as Error).message}`, {
+    cause: err,
+    context: { path: dir },
+  });
+}
