@@ -106,6 +106,11 @@ export const ENV = {
     doc: 'Embedded log fsync policy: before every ack, on an interval, or left to the OS',
   },
   LOG_FSYNC_INTERVAL_MS: { schema: int(1), default: '1000', doc: 'Embedded log fsync interval' },
+  LOG_ON_CORRUPTION: {
+    schema: oneOf(['refuse', 'quarantine']),
+    default: 'refuse',
+    doc: 'Embedded log, a corrupt record batch on open: refuse that partition, or move the bad bytes to a quarantine file and serve around them',
+  },
   STREAMS_COMMIT_INTERVAL_MS: { schema: int(1), default: '100', doc: 'Exactly-once commit interval' },
   STREAMS_GRACE_MS: { schema: int(0), default: '5000', doc: 'Default window grace period' },
   STREAMS_IDLE_MS: {
@@ -208,6 +213,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
             kind: 'embedded' as const,
             fsync: get('LOG_FSYNC'),
             fsyncIntervalMs: get('LOG_FSYNC_INTERVAL_MS'),
+            onCorruption: get('LOG_ON_CORRUPTION'),
           }
         : { kind: 'kafka' as const, brokers: kafkaBrokers.split(',') },
     storage:
