@@ -1,11 +1,11 @@
 import { cumulativeIndex, type Random } from './random.ts';
-import { FILLER_WORDS, ORDINARY_WORDS, SPAM_PARTS, TREND_WORDS } from './vocabulary.ts';
+import { FILLER_WORDS, FRAMES, ORDINARY_WORDS, SPAM_PARTS, TREND_WORDS } from './vocabulary.ts';
 
 /**
- * Message texts. Each text comes with a 32-bit fingerprint of its word sequence (capitals, the
- * closing punctuation and emoticons left out), so that two texts with the same fingerprint are the
- * same under any normalisation that keeps the words; the simulation uses it to keep ordinary users
- * from repeating themselves.
+ * Message texts. Each text comes with a 32-bit fingerprint of its lower-case words (the capital, the
+ * closing punctuation and emoticons left out): texts that are the same under any normalisation that
+ * keeps the words have the same fingerprint, which the simulation uses to keep ordinary users from
+ * repeating themselves (a collision of different texts only makes it draw another text).
  */
 export interface Text {
   readonly text: string;
@@ -15,9 +15,6 @@ export interface Text {
 /** Zipf exponent of the ordinary vocabulary: rank 1 is ~7 % of the ordinary words drawn. */
 const ZIPF_S = 0.8;
 const ENDINGS = ['', '', '', '', '?', '?', '!', '.', ' :)', ' 👍', '!!', ' 😂'];
-const FILLER_ID = 10_000;
-const TREND_ID = 20_000;
-const SPAM_ID = 30_000;
 
 export class TextMaker {
   readonly #cumulative: Float64Array;
@@ -36,46 +33,43 @@ export class TextMaker {
   }
 
   /**
-   * An ordinary chat line: 2–14 words, ~40 % of them filler, at least one from the vocabulary, and
-   * the trend word (an index into TREND_WORDS) when given.
+   * An ordinary chat line: mostly one of FRAMES with its slots filled, now and then followed by a few
+   * more vocabulary words; otherwise 1–4 vocabulary words among filler. The trend word (an index into
+   * TREND_WORDS) goes in at a random place when given.
    */
   ordinary(rnd: Random, trend: number | undefined): Text {
-    const length = Math.min(14, 2 + Math.floor(rnd.exponential(3)));
     const words: string[] = [];
-    let fp = 0x811c9dc5;
-    let vocabulary = 0;
-    const add = (word: string, id: number) => {
-      words.push(word);
-      fp = Math.imul(fp ^ id, 0x01000193);
-    };
-    const trendAt = trend === undefined ? -1 : rnd.int(0, length - 1);
-    for (let i = 0; i < length; i++) {
-      if (i === trendAt) add(TREND_WORDS[trend!]!, TREND_ID + trend!);
-      else if (rnd.chance(0.4) && !(i === length - 1 && vocabulary === 0)) {
-        const f = rnd.int(0, FILLER_WORDS.length - 1);
-        add(FILLER_WORDS[f]!, FILLER_ID + f);
-      } else {
-        const w = this.#word(rnd);
-        add(ORDINARY_WORDS[w]!, w);
-        vocabulary++;
+    const vocabulary = () => words.push(ORDINARY_WORDS[this.#word(rnd)]!);
+    if (rnd.chance(0.75)) {
+      for (const token of rnd.pick(FRAMES).split(' ')) {
+        if (token === '_') vocabulary();
+        else words.push(token);
+      }
+      if (rnd.chance(0.3)) for (let n = rnd.int(1, 3); n > 0; n--) vocabulary();
+    } else {
+      for (let n = rnd.int(1, 4); n > 0; n--) {
+        if (rnd.chance(0.4)) words.push(rnd.pick(FILLER_WORDS));
+        vocabulary();
       }
     }
+    if (trend !== undefined) words.splice(rnd.int(0, words.length), 0, TREND_WORDS[trend]!);
     const line = words.join(' ');
-    return { text: line.charAt(0).toUpperCase() + line.slice(1) + rnd.pick(ENDINGS), fingerprint: fp };
-  }
-
-  /** A spam line, one part of each SPAM_PARTS list: 384 distinct texts, distinct fingerprints. */
-  spam(rnd: Random): Text {
-    let combo = 0;
-    const parts: string[] = [];
-    for (const list of SPAM_PARTS) {
-      const i = rnd.int(0, list.length - 1);
-      combo = combo * list.length + i;
-      parts.push(list[i]!);
-    }
     return {
-      text: `${parts.join(' ')}!`,
-      fingerprint: Math.imul(0x811c9dc5 ^ (SPAM_ID + combo), 0x01000193),
+      text: line.charAt(0).toUpperCase() + line.slice(1) + rnd.pick(ENDINGS),
+      fingerprint: fnv1a(line),
     };
   }
+
+  /** A spam line, one part of each SPAM_PARTS list (384 distinct texts). */
+  spam(rnd: Random): Text {
+    const line = SPAM_PARTS.map((list) => rnd.pick(list)).join(' ');
+    return { text: `${line}!`, fingerprint: fnv1a(line.toLowerCase()) };
+  }
+}
+
+/** 32-bit FNV-1a of a string's UTF-16 code units. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h;
 }

@@ -29,4 +29,11 @@ export {
   takeTrafficWithTruth,
 } from './traffic.ts';
 export type { TrafficTruth, TruthBurst, TruthPeak, TruthSpammer, TruthTrend } from './truth.ts';
-export { FILLER_WORDS, MOST_FREQUENT_WORD, ORDINARY_WORDS, SPAM_PARTS, TREND_WORDS } from './vocabulary.ts';
+export {
+  FILLER_WORDS,
+  FRAMES,
+  MOST_FREQUENT_WORD,
+  ORDINARY_WORDS,
+  SPAM_PARTS,
+  TREND_WORDS,
+} from './vocabulary.ts';

@@ -383,6 +383,44 @@ export const FILLER_WORDS: readonly string[] = [
 ];
 
 /**
+ * Shapes of ordinary lines: `_` is a vocabulary word (by the Zipf law), every other word is filler
+ * (a stop word or at most 3 characters), so the frames shift no word frequencies.
+ */
+export const FRAMES: readonly string[] = [
+  '_ _',
+  'the _ _',
+  '_ at _',
+  'what about the _',
+  'see you at the _',
+  'how was the _',
+  'is the _ _',
+  'we should get _',
+  'can we do _ _',
+  'did you get the _',
+  'i have the _',
+  '_ for the _',
+  'just _ the _',
+  'are you at the _',
+  'that _ was _',
+  'so _',
+  'any _ for _',
+  'when is the _',
+  'where are you _',
+  'on my way to the _',
+  'my _ is _',
+  'yes _',
+  'hey _ _',
+  'ok _ then',
+  'the _ was so _',
+  'they _ the _',
+  'would you _ the _',
+  'there is _ in the _',
+  'all _ now',
+  'after the _',
+  'before _',
+];
+
+/**
  * Words injected as trends, one trend at a time, each for a few minutes. None occurs in ordinary
  * traffic, spam or filler, so outside its trend period its count is 0.
  */

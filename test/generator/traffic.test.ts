@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { decodeChatMessage, decodeMessageView } from '../../src/events/index.ts';
 import {
   FILLER_WORDS,
+  FRAMES,
   type GeneratedEvent,
   ORDINARY_WORDS,
   SPAM_PARTS,
@@ -281,7 +282,11 @@ test('the vocabularies are disjoint: trend and spam words never occur in ordinar
     {
       trendInOrdinary: TREND_WORDS.filter((w) => ordinary.has(w) || FILLER_WORDS.includes(w) || spam.has(w)),
       spamInOrdinary: [...spam].filter((w) => ordinary.has(w)),
+      // Frames are made of filler only: they shift no counted word.
+      frameWords: FRAMES.flatMap((f) => f.split(' ')).filter(
+        (w) => w !== '_' && w.length > 3 && !FILLER_WORDS.includes(w),
+      ),
     },
-    { trendInOrdinary: [], spamInOrdinary: [] },
+    { trendInOrdinary: [], spamInOrdinary: [], frameWords: [] },
   );
 });
