@@ -135,7 +135,7 @@ export async function recoverPartition(
       seg = segmentFromSummary(seg.file, seg.fd, idx.summary);
       state.segments[i] = seg;
     } else {
-      if (!idx.ok && (idx.reason !== 'missing' || !isLast)) {
+      if (!idx.ok && !isLast) {
         o.emit({
           action: 'rescanned',
           message: `${where}: index of ${seg.file} is ${idx.reason}: scanned the segment${o.readOnly ? '' : ' and rewrote its index'}`,
