@@ -5,10 +5,10 @@ import { loadConfig } from '../config/index.ts';
 import { AppError, ErrorCode } from '../errors/index.ts';
 import { parseRfc3339 } from '../events/index.ts';
 import {
+  createTraffic,
   type EventSink,
   httpTarget,
   logSink,
-  maxRateFor,
   type PublishOptions,
   type PublishTotals,
   publishTo,
@@ -147,11 +147,19 @@ function publishOptions(args: ParsedArgs, rule: Rule): Omit<PublishOptions, 'sig
         `--${given[0]} does not apply to --profile seed (8 users, 5 conversations, one message every 2 s)`,
       );
     }
-  } else if (users !== undefined && (rate ?? DEFAULT_RATE) > maxRateFor(users, rule)) {
-    throw new AppError(
-      ErrorCode.CLI_USAGE,
-      `--rate=${rate ?? DEFAULT_RATE} needs at least ${Math.ceil((rate ?? DEFAULT_RATE) / maxRateFor(1, rule))} users (--users=${users}): every ordinary user stays below the spam rule`,
-    );
+  } else {
+    // The generator checks that the users (and their seats in conversations) carry the rate.
+    try {
+      createTraffic({
+        messagesPerSecond: rate ?? DEFAULT_RATE,
+        rateRule: rule,
+        ...(users === undefined ? {} : { users }),
+        ...(conversations === undefined ? {} : { conversations }),
+      });
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      throw new AppError(ErrorCode.CLI_USAGE, `--rate, --users, --conversations: ${err.message}`);
+    }
   }
   let startMs: number | undefined;
   if (typeof args.values.start === 'string') {

@@ -125,10 +125,10 @@ export class ChatSimulation implements Traffic {
     this.#dupRule = options.duplicateRule ?? DEFAULT_DUPLICATE_RULE;
     this.#rate = options.messagesPerSecond ?? 20;
     const users = options.users ?? usersForRate(this.#rate, this.#rule);
-    const conversations = options.conversations ?? 400;
+    const conversations = options.conversations ?? Math.max(400, Math.ceil(users * 0.4));
     if (!(this.#rate > 0) || this.#rate > maxRateFor(users, this.#rule)) {
       throw new RangeError(
-        `messagesPerSecond ${this.#rate} needs 0 < rate ≤ ${maxRateFor(users, this.#rule).toFixed(1)} for ${users} users`,
+        `${this.#rate} messages/s needs at least ${Math.ceil(this.#rate / maxRateFor(1, this.#rule))} users, not ${users}: every ordinary user stays below the spam rule`,
       );
     }
     if (!Number.isSafeInteger(users) || users < 2) throw new RangeError(`users ${users}: at least 2`);
@@ -152,6 +152,12 @@ export class ChatSimulation implements Traffic {
     });
     this.#convTotal = total;
     const candidates = this.#pop.userIds.map((_, u) => u).filter((u) => this.#pop.memberOf[u]!.length > 0);
+    // Only members of a conversation send: they must carry the rate.
+    if (this.#rate > maxRateFor(candidates.length, this.#rule)) {
+      throw new RangeError(
+        `${this.#rate} messages/s needs at least ${Math.ceil(this.#rate / maxRateFor(1, this.#rule))} users in conversations, but the ${conversations} conversations seat only ${candidates.length}: more conversations`,
+      );
+    }
     const spammers: number[] = [];
     const wanted = Math.max(1, Math.round(users * SPAMMER_SHARE));
     while (spammers.length < Math.min(wanted, candidates.length)) {

@@ -30,7 +30,7 @@ export interface TrafficOptions {
   readonly messagesPerSecond?: number;
   /** Default 1,000, or more when `messagesPerSecond` needs more users (`usersForRate`). */
   readonly users?: number;
-  /** Default 400. */
+  /** Default 400, or 0.4 per user beyond 1,000 users (every user gets a seat). */
   readonly conversations?: number;
   /** Modulate the rate by the hour of the local day (quiet nights). Default false. */
   readonly dayNight?: boolean;

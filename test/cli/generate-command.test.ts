@@ -183,6 +183,7 @@ test('msgtrack generate rejects bad flags with a usage error', async () => {
     await run('--fast'),
     await run('--rate', '0'),
     await run('--users', '100'),
+    await run('--rate', '200', '--conversations', '400'),
     await run('--profile', 'seed', '--rate', '5'),
     await run('--profile', 'chaos'),
     await run('--start', '2025-11-08T14:00:00Z'),
@@ -201,7 +202,11 @@ test('msgtrack generate rejects bad flags with a usage error', async () => {
       [2, 'msgtrack generate: --rate=0 is invalid: expected an integer from 1 to 9007199254740991'],
       [
         2,
-        'msgtrack generate: --rate=20 needs at least 349 users (--users=100): every ordinary user stays below the spam rule',
+        'msgtrack generate: --rate, --users, --conversations: 20 messages/s needs at least 349 users, not 100: every ordinary user stays below the spam rule',
+      ],
+      [
+        2,
+        'msgtrack generate: --rate, --users, --conversations: 200 messages/s needs at least 3486 users in conversations, but the 400 conversations seat only 1360: more conversations',
       ],
       [
         2,
