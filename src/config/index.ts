@@ -56,7 +56,11 @@ export const ENV = {
     default: '2000000',
     doc: 'API: ingest answers 503 while the processors lag by more records than this',
   },
-  QUERY_MAX_ROWS: { schema: int(1, 1_000_000), default: '10000', doc: 'API SQL console: rows returned at most' },
+  QUERY_MAX_ROWS: {
+    schema: int(1, 1_000_000),
+    default: '10000',
+    doc: 'API SQL console: rows returned at most',
+  },
   QUERY_MAX_EXECUTION_MS: {
     schema: int(1, 600_000),
     default: '10000',
@@ -73,6 +77,60 @@ export const ENV = {
       .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'host:port[,host:port…]')
       .optional(),
     doc: 'Apache Kafka bootstrap servers; unset = the embedded log',
+  },
+  KAFKA_CLIENT_ID: {
+    schema: z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, . _ -'),
+    default: 'msgtrack',
+    doc: 'Kafka: prefix of every client id',
+  },
+  KAFKA_COMPRESSION: {
+    schema: oneOf(['none', 'gzip', 'snappy', 'lz4', 'zstd']),
+    default: 'lz4',
+    doc: 'Kafka: compression of produced batches',
+  },
+  KAFKA_REPLICATION_FACTOR: {
+    schema: int(1, 100).optional(),
+    doc: 'Kafka: replication factor of every topic we create, internal ones too (default: 1 on a one-broker cluster, else 3)',
+  },
+  KAFKA_MIN_INSYNC_REPLICAS: {
+    schema: int(1, 100).optional(),
+    doc: 'Kafka: min.insync.replicas of every topic we create (default: 1 on a one-broker cluster, else 2)',
+  },
+  KAFKA_SECURITY_PROTOCOL: {
+    schema: oneOf(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']),
+    default: 'PLAINTEXT',
+    doc: 'Kafka: security.protocol (TLS and/or SASL)',
+  },
+  KAFKA_TLS_CA_FILE: {
+    schema: optionalText,
+    doc: 'Kafka TLS: CA certificates (PEM) to trust; default the system CAs',
+  },
+  KAFKA_TLS_CERT_FILE: { schema: optionalText, doc: 'Kafka TLS: client certificate (PEM), for mutual TLS' },
+  KAFKA_TLS_KEY_FILE: {
+    schema: optionalText,
+    doc: 'Kafka TLS: client private key (PEM), with KAFKA_TLS_CERT_FILE',
+  },
+  KAFKA_TLS_SERVER_NAME: {
+    schema: optionalText,
+    doc: 'Kafka TLS: server name to verify (default: the broker host)',
+  },
+  KAFKA_SASL_MECHANISM: {
+    schema: oneOf(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER']).optional(),
+    doc: 'Kafka SASL mechanism (with KAFKA_SECURITY_PROTOCOL=SASL_*)',
+  },
+  KAFKA_SASL_USERNAME: { schema: optionalText, doc: 'Kafka SASL PLAIN/SCRAM user' },
+  KAFKA_SASL_PASSWORD: {
+    schema: z.string().optional(),
+    secret: true,
+    doc: 'Kafka SASL PLAIN/SCRAM password',
+  },
+  KAFKA_SASL_OAUTH_TOKEN_FILE: {
+    schema: optionalText,
+    doc: 'Kafka OAUTHBEARER: file holding the token (read at each connection)',
+  },
+  KAFKA_SASL_OAUTH_TOKEN_COMMAND: {
+    schema: optionalText,
+    doc: 'Kafka OAUTHBEARER: command printing the token (run at each connection)',
   },
   CLICKHOUSE_URL: {
     schema: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as http://localhost:8123' }).optional(),
@@ -189,6 +247,61 @@ function read<K extends EnvKey>(env: Readonly<Record<string, string | undefined>
   });
 }
 
+/** The Kafka client and cluster settings, checked together (SASL needs its credentials, and so on). */
+function kafkaSettings(get: <K extends EnvKey>(k: K) => Value<K>) {
+  const protocol = get('KAFKA_SECURITY_PROTOCOL');
+  const invalid = (variable: EnvKey, expected: string) =>
+    new AppError(ErrorCode.CONFIG_INVALID, `${variable} is invalid: expected ${expected}`, {
+      context: { variable, expected },
+    });
+  const certFile = get('KAFKA_TLS_CERT_FILE');
+  const keyFile = get('KAFKA_TLS_KEY_FILE');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw invalid(
+      certFile === undefined ? 'KAFKA_TLS_CERT_FILE' : 'KAFKA_TLS_KEY_FILE',
+      'both KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE, or neither',
+    );
+  }
+  const tls =
+    protocol === 'SSL' || protocol === 'SASL_SSL'
+      ? { caFile: get('KAFKA_TLS_CA_FILE'), certFile, keyFile, serverName: get('KAFKA_TLS_SERVER_NAME') }
+      : undefined;
+  let sasl:
+    | { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string }
+    | { mechanism: 'OAUTHBEARER'; tokenFile: string | undefined; tokenCommand: string | undefined }
+    | undefined;
+  if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') {
+    const mechanism = get('KAFKA_SASL_MECHANISM');
+    if (mechanism === undefined)
+      throw invalid('KAFKA_SASL_MECHANISM', `a mechanism with KAFKA_SECURITY_PROTOCOL=${protocol}`);
+    if (mechanism === 'OAUTHBEARER') {
+      const tokenFile = get('KAFKA_SASL_OAUTH_TOKEN_FILE');
+      const tokenCommand = get('KAFKA_SASL_OAUTH_TOKEN_COMMAND');
+      if ((tokenFile === undefined) === (tokenCommand === undefined)) {
+        throw invalid(
+          'KAFKA_SASL_OAUTH_TOKEN_FILE',
+          'exactly one of KAFKA_SASL_OAUTH_TOKEN_FILE and KAFKA_SASL_OAUTH_TOKEN_COMMAND',
+        );
+      }
+      sasl = { mechanism, tokenFile, tokenCommand };
+    } else {
+      const username = get('KAFKA_SASL_USERNAME');
+      const password = get('KAFKA_SASL_PASSWORD');
+      if (username === undefined) throw invalid('KAFKA_SASL_USERNAME', `a user for SASL ${mechanism}`);
+      if (password === undefined) throw invalid('KAFKA_SASL_PASSWORD', `a password for SASL ${mechanism}`);
+      sasl = { mechanism, username, password };
+    }
+  }
+  return {
+    clientId: get('KAFKA_CLIENT_ID'),
+    compression: get('KAFKA_COMPRESSION'),
+    replicationFactor: get('KAFKA_REPLICATION_FACTOR'),
+    minInsyncReplicas: get('KAFKA_MIN_INSYNC_REPLICAS'),
+    tls,
+    sasl,
+  };
+}
+
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env) {
   const get = <K extends EnvKey>(k: K) => read(env, k);
   const clickhouseUrl = get('CLICKHOUSE_URL');
@@ -215,7 +328,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
             fsyncIntervalMs: get('LOG_FSYNC_INTERVAL_MS'),
             onCorruption: get('LOG_ON_CORRUPTION'),
           }
-        : { kind: 'kafka' as const, brokers: kafkaBrokers.split(',') },
+        : { kind: 'kafka' as const, brokers: kafkaBrokers.split(','), ...kafkaSettings(get) },
     storage:
       clickhouseUrl === undefined
         ? { kind: 'chdb' as const }

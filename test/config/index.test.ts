@@ -53,7 +53,16 @@ test('distributed mode from the seed variable names', () => {
   assert.deepStrictEqual(
     [c.log, c.storage, { host: c.api.host, port: c.api.port, token: c.api.token }],
     [
-      { kind: 'kafka', brokers: ['kafka:9092', 'kafka2:9092'] },
+      {
+        kind: 'kafka',
+        brokers: ['kafka:9092', 'kafka2:9092'],
+        clientId: 'msgtrack',
+        compression: 'lz4',
+        replicationFactor: undefined,
+        minInsyncReplicas: undefined,
+        tls: undefined,
+        sasl: undefined,
+      },
       { kind: 'http', url: 'http://clickhouse:8123', user: 'admin', password: 'password' },
       { host: '127.0.0.1', port: 9000, token: 'a-very-long-secret-token' },
     ],
@@ -99,4 +108,59 @@ test('configDocs lists every variable with its default', () => {
   const docs = configDocs();
   assert.ok(docs.some((l) => /^ {2}PORT +API and dashboard port \(default 8080\)$/.test(l)));
   assert.ok(docs.some((l) => l.includes('CLICKHOUSE_PASSWORD')));
+});
+
+test('Kafka security: SASL_SSL with SCRAM, checked together; the password never shown', () => {
+  const base = { KAFKA_BROKERS: 'kafka:9093', KAFKA_SECURITY_PROTOCOL: 'SASL_SSL' };
+  const c = loadConfig({
+    ...base,
+    KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+    KAFKA_SASL_USERNAME: 'alice',
+    KAFKA_SASL_PASSWORD: 'alice-secret',
+    KAFKA_TLS_CA_FILE: '/etc/kafka/ca.pem',
+    KAFKA_REPLICATION_FACTOR: '3',
+    KAFKA_MIN_INSYNC_REPLICAS: '2',
+    KAFKA_COMPRESSION: 'zstd',
+  });
+  const errors = [
+    { ...base },
+    { ...base, KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'alice' },
+    { ...base, KAFKA_SASL_MECHANISM: 'OAUTHBEARER' },
+    { KAFKA_BROKERS: 'kafka:9093', KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_TLS_CERT_FILE: '/c.pem' },
+    { KAFKA_BROKERS: 'kafka:9093', KAFKA_COMPRESSION: 'brotli' },
+  ].map((env) => {
+    try {
+      loadConfig(env);
+      return 'accepted';
+    } catch (err) {
+      return (err as AppError).message;
+    }
+  });
+  assert.deepStrictEqual(
+    {
+      log: c.log,
+      redacted: JSON.stringify(redactConfig(c)).includes('alice-secret'),
+      errors,
+    },
+    {
+      log: {
+        kind: 'kafka',
+        brokers: ['kafka:9093'],
+        clientId: 'msgtrack',
+        compression: 'zstd',
+        replicationFactor: 3,
+        minInsyncReplicas: 2,
+        tls: { caFile: '/etc/kafka/ca.pem', certFile: undefined, keyFile: undefined, serverName: undefined },
+        sasl: { mechanism: 'SCRAM-SHA-512', username: 'alice', password: 'alice-secret' },
+      },
+      redacted: false,
+      errors: [
+        'KAFKA_SASL_MECHANISM is invalid: expected a mechanism with KAFKA_SECURITY_PROTOCOL=SASL_SSL',
+        'KAFKA_SASL_PASSWORD is invalid: expected a password for SASL PLAIN',
+        'KAFKA_SASL_OAUTH_TOKEN_FILE is invalid: expected exactly one of KAFKA_SASL_OAUTH_TOKEN_FILE and KAFKA_SASL_OAUTH_TOKEN_COMMAND',
+        'KAFKA_TLS_KEY_FILE is invalid: expected both KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE, or neither',
+        'KAFKA_COMPRESSION="brotli" is invalid: expected one of none, gzip, snappy, lz4, zstd',
+      ],
+    },
+  );
 });
