@@ -19,5 +19,6 @@ export async function openLog(config: Config, options: { readOnly?: boolean } = 
       ...(options.readOnly === true ? { readOnly: true } : {}),
     });
   }
-  return openKafkaLog({ brokers: config.log.brokers, clientId: 'msgtrack' });
+  const { brokers, clientId, compression, replicationFactor, minInsyncReplicas, tls, sasl } = config.log;
+  return openKafkaLog({ brokers, clientId, compression, replicationFactor, minInsyncReplicas, tls, sasl });
 }

@@ -20,6 +20,8 @@ export const ErrorCode = {
   LOG_FENCED: 'LOG_FENCED',
   LOG_TXN_STATE: 'LOG_TXN_STATE',
   LOG_IO: 'LOG_IO',
+  /** The Kafka cluster refused our credentials (SASL) or our access (authorization). */
+  LOG_AUTH: 'LOG_AUTH',
   LOG_DISK_FULL: 'LOG_DISK_FULL',
   LOG_READ_ONLY: 'LOG_READ_ONLY',
   // events

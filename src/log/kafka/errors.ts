@@ -32,7 +32,21 @@ const BY_API_ID: Readonly<Record<string, ErrorCode>> = {
   INVALID_GROUP_ID: 'LOG_INVALID_ARGUMENT',
   // e.g. DeleteRecords on a topic whose cleanup policy does not include delete
   POLICY_VIOLATION: 'LOG_INVALID_ARGUMENT',
+  SASL_AUTHENTICATION_FAILED: 'LOG_AUTH',
+  ILLEGAL_SASL_STATE: 'LOG_AUTH',
+  UNSUPPORTED_SASL_MECHANISM: 'LOG_AUTH',
+  TOPIC_AUTHORIZATION_FAILED: 'LOG_AUTH',
+  GROUP_AUTHORIZATION_FAILED: 'LOG_AUTH',
+  CLUSTER_AUTHORIZATION_FAILED: 'LOG_AUTH',
 };
+
+/** SASL refused our credentials, or the cluster our access. */
+export function isAuthError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (findErrorBy(err, 'code', 'PLT_KFK_AUTHENTICATION') !== null) return true;
+  const id = apiIdOf(err);
+  return id !== undefined && BY_API_ID[id] === 'LOG_AUTH';
+}
 
 /** Kafka errors after which the same request may succeed (the Java client's RetriableException). */
 const RETRIABLE_IDS = new Set([
@@ -138,6 +152,7 @@ export function toAppError(err: unknown, doing: string, context: ErrorContext = 
   const apiId = apiIdOf(err);
   const code: ErrorCode =
     (apiId === undefined ? undefined : BY_API_ID[apiId]) ??
+    (findErrorBy(err as Error, 'code', 'PLT_KFK_AUTHENTICATION') !== null ? 'LOG_AUTH' : undefined) ??
     (isUnknownTopicError(err) ? 'LOG_UNKNOWN_TOPIC' : 'LOG_IO');
   const retriable =
     code === 'LOG_IO' &&

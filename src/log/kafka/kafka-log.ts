@@ -22,8 +22,9 @@ import type {
   TransactionalProducer,
 } from '../types.ts';
 import { type KafkaClientSettings, KafkaConsumer } from './consumer.ts';
-import { edge, hasApiId, isUnknownTopicError, toAppError } from './errors.ts';
+import { edge, hasApiId, isAuthError, isUnknownTopicError, toAppError } from './errors.ts';
 import { KafkaProducer, KafkaTransactionalProducer } from './producer.ts';
+import { clientOptions, type KafkaSasl, type KafkaTls } from './settings.ts';
 import { getMetadata, sleep, within } from './wire.ts';
 
 export interface KafkaLogOptions {
@@ -35,6 +36,14 @@ export interface KafkaLogOptions {
   readonly clock?: Clock;
   /** How long to wait (ms) for the cluster to answer at open. Default 10 000. */
   readonly connectTimeoutMs?: number;
+  /** Produce compression. Default lz4. */
+  readonly compression?: KafkaClientSettings['compression'];
+  readonly tls?: KafkaTls | undefined;
+  readonly sasl?: KafkaSasl | undefined;
+  /** Replication factor of every topic created. Default: 1 on a one-broker cluster, else 3. */
+  readonly replicationFactor?: number | undefined;
+  /** `min.insync.replicas` of every topic created. Default: 1 on a one-broker cluster, else 2. */
+  readonly minInsyncReplicas?: number | undefined;
 }
 
 /** TopicSpec's default retention: 7 days. */
@@ -70,14 +79,25 @@ export class KafkaLog implements Log {
   readonly #clock: Clock;
   readonly #admin: Admin;
   readonly #open = new Set<Closable>();
+  readonly #replicationFactor: number | undefined;
+  readonly #minInsyncReplicas: number | undefined;
+  /** The number of brokers seen at connect (for the replication defaults). */
+  #brokerCount = 1;
   #closed = false;
 
   constructor(options: KafkaLogOptions) {
-    this.#settings = { brokers: [...options.brokers], clientId: options.clientId ?? 'msgtrack' };
+    this.#settings = {
+      brokers: [...options.brokers],
+      clientId: options.clientId ?? 'msgtrack',
+      compression: options.compression ?? 'lz4',
+      tls: options.tls,
+      sasl: options.sasl,
+    };
+    this.#replicationFactor = options.replicationFactor;
+    this.#minInsyncReplicas = options.minInsyncReplicas;
     this.#clock = options.clock ?? systemClock;
     this.#admin = new Admin({
-      clientId: `${this.#settings.clientId}-admin`,
-      bootstrapBrokers: [...options.brokers],
+      ...clientOptions(this.#settings, `${this.#settings.clientId}-admin`),
       timeout: 30_000,
       retries: 3,
       retryDelay: 200,
@@ -90,7 +110,17 @@ export class KafkaLog implements Log {
     try {
       const answer = await within(getMetadata(this.#admin, [], { forceUpdate: true }), timeoutMs);
       if (answer === undefined) throw new Error(`no answer within ${timeoutMs} ms`);
+      this.#brokerCount = Math.max(1, answer.brokers.size);
     } catch (err) {
+      if (isAuthError(err)) {
+        const mechanism = this.#settings.sasl?.mechanism ?? 'none';
+        // The broker's answer names what failed; our credentials never appear in the message.
+        throw new AppError(
+          ErrorCode.LOG_AUTH,
+          `Kafka at ${brokers} refused the authentication (SASL ${mechanism}${this.#settings.sasl !== undefined && 'username' in this.#settings.sasl ? `, user ${this.#settings.sasl.username}` : ''}): check the credentials`,
+          { context: { brokers, mechanism }, cause: err },
+        );
+      }
       throw new AppError(ErrorCode.LOG_IO, `cannot reach Kafka at ${brokers}: ${(err as Error).message}`, {
         retriable: true,
         context: { brokers },
@@ -113,10 +143,14 @@ export class KafkaLog implements Log {
       await this.#admin.createTopics({
         topics: [spec.name],
         partitions: spec.partitions,
-        replicas: -1,
+        replicas: this.#replicationFactor ?? (this.#brokerCount === 1 ? 1 : 3),
         configs: [
           { name: 'retention.ms', value: String(retentionMs ?? -1) },
           { name: 'cleanup.policy', value: spec.cleanupPolicy ?? 'delete' },
+          {
+            name: 'min.insync.replicas',
+            value: String(this.#minInsyncReplicas ?? (this.#brokerCount === 1 ? 1 : 2)),
+          },
         ],
       });
     } catch (err) {
