@@ -116,6 +116,18 @@ export function insertMessage(state: KeyState, ts: number, id: string): boolean 
   return true;
 }
 
+/** The first index of sorted `times` whose value is >= `t` (times.length if none). */
+function firstAtOrAfter(times: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((times[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 interface FoundBurst {
   readonly acc: BurstAcc;
   /** First instant with c(t) < threshold (given the messages known now). */
@@ -144,9 +156,10 @@ export function pass(state: KeyState, rule: BurstRule, frontier: number): Anomal
     state.e = e;
     state.f = frontier;
   };
-  let i = 0;
-  while (i < ts.length && (ts[i] as number) < state.f) i++;
-  let left = 0;
+  // Only the groups from the checkpoint on are visited (the few seconds of grace, in order), so a
+  // pass costs O(log n + messages since the checkpoint), not O(window).
+  let i = firstAtOrAfter(ts, state.f);
+  let left = i < ts.length ? firstAtOrAfter(ts, (ts[i] as number) - W) : 0;
   while (i < ts.length) {
     const t = ts[i] as number;
     let b = i;
@@ -185,8 +198,7 @@ export function pass(state: KeyState, rule: BurstRule, frontier: number): Anomal
   if (!checkpointed) checkpoint();
   if (acc !== null) found.push({ acc, e });
   // Purge: windows at t >= f need messages >= f − W only.
-  let drop = 0;
-  while (drop < ts.length && (ts[drop] as number) < state.f - W) drop++;
+  const drop = firstAtOrAfter(ts, state.f - W);
   if (drop > 0) {
     ts.splice(0, drop);
     ids.splice(0, drop);
