@@ -48,7 +48,10 @@ export class LiveFeed {
   /** Times (epoch ms) of alerts seen in the last minute. */
   readonly #recentAlerts: number[] = [];
   #consumer: Consumer | undefined;
+  /** Retrying to attach (topics missing at start). */
   #loop: Promise<void> | undefined;
+  /** The tailing loop. */
+  #running: Promise<void> | undefined;
   #tick: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -56,7 +59,32 @@ export class LiveFeed {
     this.#o = options;
   }
 
+  /**
+   * Start tailing. Topics that do not exist yet (an API started before `msgtrack topics create`) do
+   * not fail the API: the feed retries every few seconds and starts once they exist.
+   */
   async start(): Promise<void> {
+    this.#tick = setInterval(() => void this.#emitTick(), this.#o.tickMs ?? 1000);
+    this.#tick.unref();
+    try {
+      await this.#attach();
+    } catch {
+      this.#loop = (async () => {
+        while (!this.#stopped) {
+          await new Promise((r) => setTimeout(r, 3_000).unref());
+          if (this.#stopped) return;
+          try {
+            await this.#attach();
+            return;
+          } catch {
+            // not yet
+          }
+        }
+      })();
+    }
+  }
+
+  async #attach(): Promise<void> {
     const topics = [ALERTS, Topics.trendingWords, Topics.conversationMetrics];
     const consumer = this.#o.log.consumer({
       groupId: `msgtrack-api-feed-${randomUUID()}`,
@@ -67,15 +95,18 @@ export class LiveFeed {
     const tps = topics.flatMap((t) =>
       Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.name, partition })),
     );
-    consumer.assign(tps);
-    await consumer.seekToEnd(tps);
+    try {
+      consumer.assign(tps);
+      await consumer.seekToEnd(tps);
+    } catch (err) {
+      await consumer.close().catch(() => {});
+      throw err;
+    }
     for (let p = 0; p < ALERTS.partitions; p++) {
       this.#alertNext[p] = consumer.position({ topic: ALERTS.name, partition: p });
     }
     this.#consumer = consumer;
-    this.#loop = this.#run(consumer);
-    this.#tick = setInterval(() => void this.#emitTick(), this.#o.tickMs ?? 1000);
-    this.#tick.unref();
+    this.#running = this.#run(consumer);
   }
 
   async #run(consumer: Consumer): Promise<void> {
@@ -201,6 +232,7 @@ export class LiveFeed {
     this.#stopped = true;
     clearInterval(this.#tick);
     await this.#loop;
+    await this.#running;
     await this.#consumer?.close().catch(() => {});
     this.#listeners.clear();
   }

@@ -11,7 +11,7 @@ import { schemasCommand } from './schemas-command.ts';
 import { topicsCommand } from './topics-command.ts';
 
 /** Every command `msgtrack` knows; each appears here once it really works. */
-const COMMANDS: readonly Command[] = [
+export const COMMANDS: readonly Command[] = [
   startCommand,
   processCommand,
   apiCommand,
