@@ -52,9 +52,14 @@ interface BurstAcc {
 export interface KeyState {
   /** The user the alerts are about. */
   readonly user: string;
-  /** Event times and message ids, sorted by (ts, id); ts >= f − windowMs. */
+  /**
+   * Event times and message ids, sorted by (ts, id); ts >= f − windowMs. In memory only: the store
+   * entry of a key leaves them out, they are changelogged per time bucket (processor.ts).
+   */
   ts: number[];
   ids: string[];
+  /** The time buckets (ascending) holding this key's messages in the messages store. */
+  buckets: number[];
   /** Checkpoint: message groups with time < f are folded into `cur`. */
   f: number;
   /** The burst in progress at the checkpoint (its end `e` >= f), or null. */
@@ -71,6 +76,7 @@ export function newKeyState(user: string): KeyState {
     user,
     ts: [],
     ids: [],
+    buckets: [],
     f: Number.NEGATIVE_INFINITY,
     cur: null,
     e: 0,
@@ -117,7 +123,7 @@ export function insertMessage(state: KeyState, ts: number, id: string): boolean 
 }
 
 /** The first index of sorted `times` whose value is >= `t` (times.length if none). */
-function firstAtOrAfter(times: readonly number[], t: number): number {
+export function firstAtOrAfter(times: readonly number[], t: number): number {
   let lo = 0;
   let hi = times.length;
   while (lo < hi) {

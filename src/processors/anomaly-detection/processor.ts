@@ -6,8 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { AnomalyAlert } from '../../events/index.ts';
-import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../streams/index.ts';
-import { type BurstRule, insertMessage, isEmpty, type KeyState, newKeyState, pass } from './bursts.ts';
+import type { Codec, KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../streams/index.ts';
+import {
+  type BurstRule,
+  firstAtOrAfter,
+  insertMessage,
+  isEmpty,
+  type KeyState,
+  newKeyState,
+  pass,
+} from './bursts.ts';
 
 /** What the repartition topic carries per message (key: sender_id). */
 export interface SenderMessage {
@@ -25,10 +33,31 @@ export function duplicateKeyOf(sender: string, normalised: string): string {
   return `${sender}\u0000${createHash('sha1').update(normalised).digest('hex').slice(0, 16)}`;
 }
 
-/** One rule's keys: the store, and an in-memory index of when each key next needs a pass. */
+/** A key's messages in one time bucket (the messages store's value). */
+export interface MessageBucket {
+  readonly ts: number[];
+  readonly ids: string[];
+}
+
+/**
+ * A key's messages are changelogged in buckets of this much event time, so that a commit writes
+ * the buckets that changed (a few seconds of messages), not every message of the window again.
+ */
+const BUCKET_MS = 5_000;
+
+const bucketKey = (key: string, bucket: number): string => `${key}\u0001${bucket}`;
+
+/** The key's entry without its messages (those are in the messages store). */
+export const keyStateCodec: Codec<KeyState> = {
+  serialize: (s) => Buffer.from(JSON.stringify({ ...s, ts: undefined, ids: undefined })),
+  deserialize: (bytes) => JSON.parse((bytes as Buffer).toString('utf8')) as KeyState,
+};
+
+/** One rule's keys: the stores, and an in-memory index of when each key next needs a pass. */
 class RuleTracker {
   readonly #rule: BurstRule;
   readonly #store: KeyValueStore<string, KeyState>;
+  readonly #messages: KeyValueStore<string, MessageBucket>;
   readonly #emit: (alert: AnomalyAlert, timestamp: number) => void;
   /** Built from the store on first use (after a restore), then kept in step with it. */
   #due: Map<string, number> | null = null;
@@ -37,12 +66,45 @@ class RuleTracker {
 
   constructor(
     rule: BurstRule,
-    store: KeyValueStore<string, KeyState>,
+    stores: { keys: KeyValueStore<string, KeyState>; messages: KeyValueStore<string, MessageBucket> },
     emit: (alert: AnomalyAlert, timestamp: number) => void,
   ) {
     this.#rule = rule;
-    this.#store = store;
+    this.#store = stores.keys;
+    this.#messages = stores.messages;
     this.#emit = emit;
+  }
+
+  /** The key's state with its messages (read back from their buckets after a restore). */
+  #get(key: string): KeyState | undefined {
+    const state = this.#store.get(key);
+    if (state === undefined || (state as Partial<KeyState>).ts !== undefined) return state;
+    const from = state.f - this.#rule.windowMs;
+    state.ts = [];
+    state.ids = [];
+    for (const b of state.buckets) {
+      const m = this.#messages.get(bucketKey(key, b));
+      if (m === undefined) continue;
+      m.ts.forEach((t, i) => {
+        if (t >= from) {
+          state.ts.push(t);
+          state.ids.push(m.ids[i] as string);
+        }
+      });
+    }
+    return state;
+  }
+
+  #saveBucket(key: string, state: KeyState, bucket: number): void {
+    const lo = firstAtOrAfter(state.ts, bucket * BUCKET_MS);
+    const hi = firstAtOrAfter(state.ts, (bucket + 1) * BUCKET_MS);
+    this.#messages.put(bucketKey(key, bucket), { ts: state.ts.slice(lo, hi), ids: state.ids.slice(lo, hi) });
+    const buckets = state.buckets;
+    if (!buckets.includes(bucket)) {
+      let i = buckets.length;
+      while (i > 0 && (buckets[i - 1] as number) > bucket) i--;
+      buckets.splice(i, 0, bucket);
+    }
   }
 
   #index(): Map<string, number> {
@@ -55,8 +117,9 @@ class RuleTracker {
   }
 
   add(key: string, user: string, ts: number, id: string, frontier: number): void {
-    const state = this.#store.get(key) ?? newKeyState(user);
+    const state = this.#get(key) ?? newKeyState(user);
     if (!insertMessage(state, ts, id)) return;
+    this.#saveBucket(key, state, Math.floor(ts / BUCKET_MS));
     this.#run(key, state, frontier);
   }
 
@@ -73,7 +136,7 @@ class RuleTracker {
     due.sort();
     this.#minDue = next;
     for (const key of due) {
-      const state = this.#store.get(key);
+      const state = this.#get(key);
       if (state === undefined) index.delete(key);
       else this.#run(key, state, frontier);
     }
@@ -82,7 +145,14 @@ class RuleTracker {
   #run(key: string, state: KeyState, frontier: number): void {
     const out = pass(state, this.#rule, frontier);
     const index = this.#index();
+    // Buckets wholly below the messages kept are dropped (a partly purged one is filtered on load).
+    const keepFrom = state.f - this.#rule.windowMs;
+    const buckets = state.buckets;
+    while (buckets.length > 0 && ((buckets[0] as number) + 1) * BUCKET_MS <= keepFrom) {
+      this.#messages.delete(bucketKey(key, buckets.shift() as number));
+    }
     if (isEmpty(state)) {
+      for (const b of buckets) this.#messages.delete(bucketKey(key, b));
       this.#store.delete(key);
       index.delete(key);
     } else {
@@ -101,8 +171,9 @@ export interface AnomalyRules {
   readonly graceMs: number;
   /** Stream-time interval of the pass that closes bursts and purges idle keys. */
   readonly punctuateMs: number;
-  readonly rateStore: string;
-  readonly duplicateStore: string;
+  /** Store names per rule: the keys' state and their messages by bucket. */
+  readonly rateStores: { readonly keys: string; readonly messages: string };
+  readonly duplicateStores: { readonly keys: string; readonly messages: string };
 }
 
 export class AnomalyProcessor implements Processor<string, SenderMessage, string, AnomalyAlert> {
@@ -120,8 +191,12 @@ export class AnomalyProcessor implements Processor<string, SenderMessage, string
     const emit = (alert: AnomalyAlert, timestamp: number): void =>
       ctx.forward({ key: alert.user_id, value: alert, timestamp, headers: [] });
     const rules = this.#rules;
-    this.#rate = new RuleTracker(rules.rate, ctx.getStateStore(rules.rateStore), emit);
-    this.#duplicate = new RuleTracker(rules.duplicate, ctx.getStateStore(rules.duplicateStore), emit);
+    const stores = (names: AnomalyRules['rateStores']) => ({
+      keys: ctx.getStateStore<KeyValueStore<string, KeyState>>(names.keys),
+      messages: ctx.getStateStore<KeyValueStore<string, MessageBucket>>(names.messages),
+    });
+    this.#rate = new RuleTracker(rules.rate, stores(rules.rateStores), emit);
+    this.#duplicate = new RuleTracker(rules.duplicate, stores(rules.duplicateStores), emit);
     ctx.schedule(rules.punctuateMs, 'stream-time', (st) => {
       this.#rate.advance(st - rules.graceMs);
       this.#duplicate.advance(st - rules.graceMs);

@@ -9,8 +9,7 @@ import {
 } from '../../streams/index.ts';
 import { chatMessageCodec, messageTime } from '../codecs.ts';
 import { type ProcessorRuntimeOptions, processorRuntime } from '../runtime.ts';
-import type { KeyState } from './bursts.ts';
-import { AnomalyProcessor, type SenderMessage } from './processor.ts';
+import { AnomalyProcessor, keyStateCodec, type MessageBucket, type SenderMessage } from './processor.ts';
 
 export const ANOMALY_DETECTION_APPLICATION_ID = 'anomaly-detection';
 
@@ -30,8 +29,9 @@ export interface AnomalyDetectionOptions extends ProcessorRuntimeOptions {
   readonly punctuateMs?: number;
 }
 
-const RATE_STORE = 'rate-bursts';
-const DUPLICATE_STORE = 'duplicate-bursts';
+const RATE_STORES = { keys: 'rate-bursts', messages: 'rate-messages' } as const;
+const DUPLICATE_STORES = { keys: 'duplicate-bursts', messages: 'duplicate-messages' } as const;
+const STORES = [RATE_STORES.keys, RATE_STORES.messages, DUPLICATE_STORES.keys, DUPLICATE_STORES.messages];
 
 /**
  * anomaly-detection: `chat.messages` → re-key by sender (`<app>-by-sender-repartition`) → the rate
@@ -51,12 +51,13 @@ export function anomalyDetectionTopology(options: AnomalyDetectionOptions = {}) 
     },
     graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
     punctuateMs: options.punctuateMs ?? 1_000,
-    rateStore: RATE_STORE,
-    duplicateStore: DUPLICATE_STORE,
+    rateStores: RATE_STORES,
+    duplicateStores: DUPLICATE_STORES,
   };
   return (b: StreamsBuilder): void => {
-    for (const name of [RATE_STORE, DUPLICATE_STORE]) {
-      b.addStateStore(Stores.keyValue(name, { key: Codecs.string, value: Codecs.json<KeyState>() }));
+    for (const { keys, messages } of [RATE_STORES, DUPLICATE_STORES]) {
+      b.addStateStore(Stores.keyValue(keys, { key: Codecs.string, value: keyStateCodec }));
+      b.addStateStore(Stores.keyValue(messages, { key: Codecs.string, value: Codecs.json<MessageBucket>() }));
     }
     b.stream(Topics.chatMessages.name, {
       key: Codecs.nullable(Codecs.string),
@@ -67,7 +68,7 @@ export function anomalyDetectionTopology(options: AnomalyDetectionOptions = {}) 
       .repartition({ name: 'by-sender', key: Codecs.string, value: Codecs.json<SenderMessage>() })
       .process(() => new AnomalyProcessor(rules), {
         name: 'anomaly-rules',
-        stores: [RATE_STORE, DUPLICATE_STORE],
+        stores: STORES,
       })
       .to(Topics.anomalyAlerts.name, { key: Codecs.string, value: Codecs.schema(AnomalyAlertSchema) });
   };
