@@ -12,7 +12,10 @@
 # controller takes the next port), KAFKA_ADVERTISED_PORT (default KAFKA_PORT: a test's TCP proxy
 # in front of the broker advertises its own port), KAFKA_SETTINGS (`test`, default: the quick
 # retention and cleaner checks below; `stock`: the broker's defaults, for benchmarks: the test
-# settings cost ~40 % of a core when idle). The jars are fetched once into .kafka/libs-<version>.
+# settings cost ~40 % of a core when idle), KAFKA_SASL_PORT (unset: none; else a SASL_SSL listener
+# there: a self-signed CA and broker certificate made with the JDK's keytool in KAFKA_HOME/tls
+# (clients trust tls/ca.pem), SCRAM-SHA-256/512 user alice / alice-secret created at format time,
+# PLAIN user alice too). The jars are fetched once into .kafka/libs-<version>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION="${KAFKA_VERSION:-4.1.1}"
@@ -23,6 +26,9 @@ esac
 PORT="${KAFKA_PORT:-19092}"
 ADVERTISED_PORT="${KAFKA_ADVERTISED_PORT:-$PORT}"
 SETTINGS="${KAFKA_SETTINGS:-test}"
+SASL_PORT="${KAFKA_SASL_PORT:-}"
+SCRAM_USER=alice
+SCRAM_PASSWORD=alice-secret
 CONTROLLER_PORT=$((PORT + 1))
 LIBS="$(pwd)/.kafka/libs-$VERSION"
 DATA="$HOME_DIR/data"
@@ -50,19 +56,47 @@ POM
 
 answering() { (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
+# A CA and a broker certificate for 127.0.0.1/localhost, signed by it (made once per KAFKA_HOME).
+make_tls() {
+  local dir="$HOME_DIR/tls" pass=changeit
+  [ -f "$dir/broker.p12" ] && return 0
+  command -v keytool >/dev/null || { echo "kafka.sh: the JDK's keytool is needed for KAFKA_SASL_PORT" >&2; exit 1; }
+  mkdir -p "$dir"
+  keytool -genkeypair -alias ca -dname CN=msgtrack-test-ca -keyalg RSA -keysize 2048 -validity 365 -ext bc:c \
+    -keystore "$dir/ca.p12" -storetype PKCS12 -storepass $pass >/dev/null 2>&1
+  keytool -exportcert -alias ca -keystore "$dir/ca.p12" -storepass $pass -rfc -file "$dir/ca.pem" >/dev/null 2>&1
+  keytool -genkeypair -alias broker -dname CN=localhost -keyalg RSA -keysize 2048 -validity 365 \
+    -keystore "$dir/broker.p12" -storetype PKCS12 -storepass $pass >/dev/null 2>&1
+  keytool -certreq -alias broker -keystore "$dir/broker.p12" -storepass $pass -file "$dir/broker.csr" >/dev/null 2>&1
+  keytool -gencert -alias ca -keystore "$dir/ca.p12" -storepass $pass -infile "$dir/broker.csr" -outfile "$dir/broker.pem" \
+    -rfc -validity 365 -ext SAN=dns:localhost,ip:127.0.0.1 >/dev/null 2>&1
+  keytool -importcert -alias ca -file "$dir/ca.pem" -keystore "$dir/broker.p12" -storepass $pass -noprompt >/dev/null 2>&1
+  keytool -importcert -alias broker -file "$dir/broker.pem" -keystore "$dir/broker.p12" -storepass $pass >/dev/null 2>&1
+}
+
 start() {
   if answering; then echo "kafka.sh: a broker already answers on 127.0.0.1:$PORT"; return 0; fi
   [ "$SETTINGS" = test ] || [ "$SETTINGS" = stock ] || { echo "kafka.sh: KAFKA_SETTINGS must be test or stock" >&2; exit 2; }
   fetch
   mkdir -p "$HOME_DIR"
+  local listeners="PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT"
+  local advertised="PLAINTEXT://127.0.0.1:$ADVERTISED_PORT"
+  local protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  if [ -n "$SASL_PORT" ]; then
+    make_tls
+    listeners="$listeners,SASL_SSL://127.0.0.1:$SASL_PORT"
+    advertised="$advertised,SASL_SSL://127.0.0.1:$SASL_PORT"
+    protocols="$protocols,SASL_SSL:SASL_SSL"
+  fi
   cat > "$HOME_DIR/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$ADVERTISED_PORT
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$DATA
 num.partitions=1
 auto.create.topics.enable=false
@@ -72,6 +106,16 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
+PROPS
+  [ -z "$SASL_PORT" ] || cat >> "$HOME_DIR/server.properties" <<PROPS
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SCRAM_USER="$SCRAM_PASSWORD";
+ssl.keystore.location=$HOME_DIR/tls/broker.p12
+ssl.keystore.type=PKCS12
+ssl.keystore.password=changeit
+ssl.key.password=changeit
 PROPS
   [ "$SETTINGS" = stock ] || cat >> "$HOME_DIR/server.properties" <<PROPS
 # Retention and compaction quick enough for tests (the Log conformance suite waits for them):
@@ -95,8 +139,11 @@ appender.file.layout.type=PatternLayout
 appender.file.layout.pattern=[%d] %p %m (%c)%n
 LOG
   if [ ! -f "$DATA/meta.properties" ]; then
+    local scram=()
+    [ -z "$SASL_PORT" ] || scram=(--add-scram "SCRAM-SHA-256=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]" \
+      --add-scram "SCRAM-SHA-512=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]")
     java -cp "$LIBS/*" kafka.tools.StorageTool format -t "$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
-      -c "$HOME_DIR/server.properties" >/dev/null 2>&1
+      -c "$HOME_DIR/server.properties" "${scram[@]}" >/dev/null 2>&1
   fi
   nohup java -Xms256m -Xmx768m -Dkafka.logs.dir="$HOME_DIR" -Dlog4j2.configurationFile="$HOME_DIR/log4j2.properties" \
     -cp "$LIBS/*" kafka.Kafka "$HOME_DIR/server.properties" >"$HOME_DIR/stdout.log" 2>&1 &

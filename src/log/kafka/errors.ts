@@ -40,12 +40,26 @@ const BY_API_ID: Readonly<Record<string, ErrorCode>> = {
   CLUSTER_AUTHORIZATION_FAILED: 'LOG_AUTH',
 };
 
-/** SASL refused our credentials, or the cluster our access. */
+/** Some error in `err`'s chain (nested `errors` and `cause`) for which `pred` holds. */
+function inChain(err: unknown, pred: (e: Error & Record<string, unknown>) => boolean, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 8) return false;
+  if (pred(err as Error & Record<string, unknown>)) return true;
+  const nested = (err as Error & { errors?: unknown[] }).errors;
+  if (Array.isArray(nested) && nested.some((e) => inChain(e, pred, depth + 1))) return true;
+  return inChain(err.cause, pred, depth + 1);
+}
+
+/**
+ * SASL refused our credentials, or the cluster our access. The client reports a refused login as a
+ * network error (the connection fails) wrapping the broker's SASL_AUTHENTICATION_FAILED.
+ */
 export function isAuthError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  if (findErrorBy(err, 'code', 'PLT_KFK_AUTHENTICATION') !== null) return true;
-  const id = apiIdOf(err);
-  return id !== undefined && BY_API_ID[id] === 'LOG_AUTH';
+  return inChain(
+    err,
+    (e) =>
+      e.code === 'PLT_KFK_AUTHENTICATION' ||
+      (typeof e.apiId === 'string' && BY_API_ID[e.apiId] === 'LOG_AUTH'),
+  );
 }
 
 /** Kafka errors after which the same request may succeed (the Java client's RetriableException). */
@@ -84,7 +98,9 @@ export function isNetworkError(err: unknown): boolean {
  * for a topic created a moment ago; callers check that a topic exists before they retry on it.
  */
 export function isRetriableKafkaError(err: unknown): boolean {
+  if (isAuthError(err)) return false;
   if (err instanceof AppError) {
+    if (err.code === 'LOG_AUTH') return false;
     if (err.retriable) return true;
     const id = err.context.kafkaError;
     if (typeof id === 'string' && RETRIABLE_IDS.has(id)) return true;
@@ -152,7 +168,7 @@ export function toAppError(err: unknown, doing: string, context: ErrorContext = 
   const apiId = apiIdOf(err);
   const code: ErrorCode =
     (apiId === undefined ? undefined : BY_API_ID[apiId]) ??
-    (findErrorBy(err as Error, 'code', 'PLT_KFK_AUTHENTICATION') !== null ? 'LOG_AUTH' : undefined) ??
+    (isAuthError(err) ? 'LOG_AUTH' : undefined) ??
     (isUnknownTopicError(err) ? 'LOG_UNKNOWN_TOPIC' : 'LOG_IO');
   const retriable =
     code === 'LOG_IO' &&
