@@ -3,10 +3,11 @@
  * log, chDB, every processor, the API) driven over HTTP by a small keep-alive client of ours.
  *
  * 1. Sustained ingest: POST /api/v1/messages, batches of 100, `--connections` requests in flight,
- *    for `--seconds` (`ingest_rps`: messages acknowledged per second). Ids are left to the API (a
+ *    for `--seconds` (`ingest_rps`: messages acknowledged per second by `msgtrack start`, every
+ *    processor in the same process; `ingest_rps_api_only`: `msgtrack api`, no processors). Ids are left to the API (a
  *    client-supplied id costs one primary-key lookup per batch, measured too: `ingest_rps_own_ids`).
  * 2. Latency at 1k and 10k msgs/s (paced batches of 100): accepted (202) → visible in
- *    GET /api/v1/messages/{id} (a sample of ids polled every 20 ms), and accepted → alert on the SSE
+ *    GET /api/v1/messages/{id} (one id a second, polled every 50 ms), and accepted → alert on the SSE
  *    stream (a burst of 8 messages by a fresh sender every 250 ms: the 8th raises the alert).
  *
  *   npm run bench:api                       # defaults
@@ -51,8 +52,11 @@ function httpCall(url: string, method: string, body?: string): Promise<{ status:
   });
 }
 
-async function startInstance(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'start', '--no-generator'], {
+async function startInstance(
+  dir: string,
+  command: 'start' | 'api' = 'start',
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BIN, command, ...(command === 'start' ? ['--no-generator'] : [])], {
     env: {
       ...process.env,
       DATA_DIR: dir,
@@ -177,7 +181,8 @@ async function latency(url: string, rate: number) {
     const sends: Promise<void>[] = [];
     while (owed >= 1) {
       owed -= 1;
-      const probe = tick % 2 === 0 && sends.length === 0;
+      // One probe a second: each polls GET /api/v1/messages/{id}, which shares chDB with the sink.
+      const probe = tick % 10 === 0 && sends.length === 0;
       const b = batch(100, probe);
       sends.push(
         httpCall(`${url}/api/v1/messages`, 'POST', b.body).then((r) => {
@@ -191,7 +196,7 @@ async function latency(url: string, rate: number) {
                   queryable.push(performance.now() - accepted);
                   return;
                 }
-                await new Promise((r2) => setTimeout(r2, 20));
+                await new Promise((r2) => setTimeout(r2, 50));
               }
             })(),
           );
@@ -232,10 +237,19 @@ async function latency(url: string, rate: number) {
   return out;
 }
 
+// The API alone (msgtrack api: log + chDB, no processors): what ingest costs by itself.
+const apiDir = await mkdtemp(join(tmpdir(), 'msgtrack-bench-api-only-'));
+const apiOnly = await startInstance(apiDir, 'api');
+console.log(`msgtrack api at ${apiOnly.url} (${CONNECTIONS} connections, batches of 100)`);
+const ingestApiOnly = await sustained(apiOnly.url, SECONDS, false);
+apiOnly.child.kill('SIGTERM');
+await new Promise((r) => apiOnly.child.once('exit', r));
+await rm(apiDir, { recursive: true, force: true });
+
 const dir = await mkdtemp(join(tmpdir(), 'msgtrack-bench-api-'));
 const { child, url } = await startInstance(dir);
 try {
-  console.log(`instance at ${url} (${CONNECTIONS} connections, batches of 100)`);
+  console.log(`msgtrack start at ${url}: every processor in the same process`);
   const ingestRps = await sustained(url, SECONDS, false);
   await drained(url);
   const ownIds = await sustained(url, Math.max(3, Math.round(SECONDS / 2)), true);
@@ -247,6 +261,7 @@ try {
     bench: 'api',
     ingest_rps: ingestRps,
     ingest_rps_own_ids: ownIds,
+    ingest_rps_api_only: ingestApiOnly,
     alert_p99_ms: Math.max(at1k.alert_p99_ms ?? Number.NaN, at10k.alert_p99_ms ?? Number.NaN),
     queryable_p99_ms: Math.max(at1k.queryable_p99_ms ?? Number.NaN, at10k.queryable_p99_ms ?? Number.NaN),
     at_1k: at1k,
