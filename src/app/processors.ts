@@ -2,6 +2,7 @@ import type { Config } from '../config/index.ts';
 import type { Log } from '../log/index.ts';
 import { createAnomalyDetection } from '../processors/anomaly-detection/index.ts';
 import { createClickHouseSink } from '../processors/clickhouse-sink/index.ts';
+import { createConversationAnalytics } from '../processors/conversation-analytics/index.ts';
 import { createUserActivity } from '../processors/user-activity/index.ts';
 import type { ClickHouse } from '../storage/index.ts';
 import type { StreamsRuntime } from '../streams/index.ts';
@@ -20,6 +21,16 @@ export const PROCESSORS: Readonly<Record<string, (deps: ProcessorDeps) => Stream
       {
         batchRows: config.processors.clickhouseSink.batchRows,
         flushMs: config.processors.clickhouseSink.flushMs,
+      },
+    ),
+  'conversation-analytics': ({ log, config }) =>
+    createConversationAnalytics(
+      { log },
+      {
+        ...config.processors.conversationAnalytics,
+        graceMs: config.streams.graceMs,
+        commitIntervalMs: config.streams.commitIntervalMs,
+        idleAdvanceMs: config.streams.idleMs,
       },
     ),
   'anomaly-detection': ({ log, config }) =>

@@ -195,7 +195,24 @@ export const ENV = {
     default: '5',
     doc: 'conversation-analytics: fewest messages a peak window has',
   },
+  CONVERSATION_BASELINE_MS: {
+    schema: int(1),
+    default: '300000',
+    doc: 'conversation-analytics: span before a window whose message rate is its baseline (a multiple of CONVERSATION_HOP_MS)',
+  },
   TREND_WINDOW_MS: { schema: int(1), default: '120000', doc: 'trend-detection: window size' },
+  TREND_MIN_COUNT: {
+    schema: int(1),
+    default: '5',
+    doc: 'trend-detection: fewest messages with the word in a window for it to trend',
+  },
+  TREND_STOP_WORDS: {
+    schema: z
+      .string()
+      .regex(/^[^,]+(,[^,]+)*$/, 'comma-separated words')
+      .optional(),
+    doc: 'trend-detection: stop words (comma-separated), replacing the built-in English list',
+  },
   TREND_TOP_N: { schema: int(1, 1000), default: '10', doc: 'trend-detection: words emitted per window' },
   TREND_BASELINE_WINDOWS: {
     schema: int(1, 1000),
@@ -356,11 +373,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         hopMs: get('CONVERSATION_HOP_MS'),
         peakFactor: get('CONVERSATION_PEAK_FACTOR'),
         peakMinCount: get('CONVERSATION_PEAK_MIN_COUNT'),
+        baselineMs: get('CONVERSATION_BASELINE_MS'),
       },
       trendDetection: {
         windowMs: get('TREND_WINDOW_MS'),
         topN: get('TREND_TOP_N'),
         baselineWindows: get('TREND_BASELINE_WINDOWS'),
+        minCount: get('TREND_MIN_COUNT'),
+        stopWords: get('TREND_STOP_WORDS')
+          ?.split(',')
+          .map((w) => w.trim().toLowerCase()),
       },
       anomalyDetection: {
         rateThreshold: get('ANOMALY_RATE_THRESHOLD'),
@@ -381,6 +403,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       `CONVERSATION_HOP_MS=${config.processors.conversationAnalytics.hopMs} is invalid: expected at most CONVERSATION_WINDOW_MS (${config.processors.conversationAnalytics.windowMs})`,
       { context: { variable: 'CONVERSATION_HOP_MS' } },
     );
+  }
+  const conversation = config.processors.conversationAnalytics;
+  for (const [variable, value] of [
+    ['CONVERSATION_WINDOW_MS', conversation.windowMs],
+    ['CONVERSATION_BASELINE_MS', conversation.baselineMs],
+  ] as const) {
+    if (value % conversation.hopMs !== 0) {
+      throw new AppError(
+        ErrorCode.CONFIG_INVALID,
+        `${variable}=${value} is invalid: expected a multiple of CONVERSATION_HOP_MS (${conversation.hopMs})`,
+        { context: { variable } },
+      );
+    }
   }
   return deepFreeze(config);
 }

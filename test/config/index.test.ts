@@ -26,8 +26,14 @@ test('defaults: embedded log and chDB, loopback, documented numbers', () => {
     streams: { commitIntervalMs: 100, graceMs: 5000, idleMs: 2000 },
     processors: {
       clickhouseSink: { batchRows: 50000, flushMs: 1000 },
-      conversationAnalytics: { windowMs: 30000, hopMs: 5000, peakFactor: 2, peakMinCount: 5 },
-      trendDetection: { windowMs: 120000, topN: 10, baselineWindows: 5 },
+      conversationAnalytics: {
+        windowMs: 30000,
+        hopMs: 5000,
+        peakFactor: 2,
+        peakMinCount: 5,
+        baselineMs: 300000,
+      },
+      trendDetection: { windowMs: 120000, topN: 10, baselineWindows: 5, minCount: 5, stopWords: undefined },
       anomalyDetection: {
         rateThreshold: 8,
         rateWindowMs: 60000,

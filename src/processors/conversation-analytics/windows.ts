@@ -1,0 +1,145 @@
+/**
+ * Per-conversation state of conversation-analytics and the pure window arithmetic over it (see
+ * README.md). A conversation keeps `hopMs` buckets of its accepted messages: a hopping window
+ * [s, s + windowMs) is the sum of its windowMs / hopMs buckets, its baseline the buckets of
+ * [s − baselineMs, s). Nothing here reads a clock or a store, so the oracle tests can state the
+ * same definitions independently.
+ */
+import { type ConversationMetric, formatRfc3339 } from '../../events/index.ts';
+
+export interface ConversationRules {
+  /** Window length, ms (a multiple of hopMs). */
+  readonly windowMs: number;
+  /** Window advance, ms. */
+  readonly hopMs: number;
+  /** Span before a window's start whose message rate is its baseline, ms (a multiple of hopMs). */
+  readonly baselineMs: number;
+  readonly peakFactor: number;
+  readonly peakMinCount: number;
+  readonly graceMs: number;
+}
+
+/** One hop-sized bucket: [start, count, distinct participants (null once no open window needs them)]. */
+export type Bucket = [start: number, count: number, participants: string[] | null];
+
+export interface ConversationState {
+  /** Buckets, ascending by start. */
+  b: Bucket[];
+  /** Every window of this conversation with end <= e has been closed (null: none yet). */
+  e: number | null;
+}
+
+/** A record is late when the first window holding it has closed: bucket end + grace <= stream time. */
+export function isLate(rules: ConversationRules, timestampMs: number, streamTimeMs: number): boolean {
+  const bucket = timestampMs - (timestampMs % rules.hopMs);
+  return bucket + rules.hopMs + rules.graceMs <= streamTimeMs;
+}
+
+/** Add an accepted message (sender, receiver) at `timestampMs` to the state. */
+export function addMessage(
+  rules: ConversationRules,
+  state: ConversationState,
+  timestampMs: number,
+  people: readonly string[],
+): void {
+  const start = timestampMs - (timestampMs % rules.hopMs);
+  const buckets = state.b;
+  let i = buckets.length;
+  while (i > 0 && (buckets[i - 1] as Bucket)[0] > start) i--;
+  let bucket = buckets[i - 1];
+  if (bucket === undefined || bucket[0] !== start) {
+    bucket = [start, 0, []];
+    buckets.splice(i, 0, bucket);
+  }
+  bucket[1]++;
+  const set = bucket[2] ?? [];
+  bucket[2] = set;
+  for (const p of people) if (!set.includes(p)) set.push(p);
+}
+
+/** The metric of window [start, start + windowMs) from the buckets (count 0 when empty). */
+export function windowMetric(
+  rules: ConversationRules,
+  conversationId: string,
+  buckets: readonly Bucket[],
+  start: number,
+): ConversationMetric {
+  const end = start + rules.windowMs;
+  const from = start - rules.baselineMs;
+  let count = 0;
+  let before = 0;
+  const people = new Set<string>();
+  for (const [s, n, p] of buckets) {
+    if (s >= from && s < start) before += n;
+    else if (s >= start && s < end) {
+      count += n;
+      for (const x of p ?? []) people.add(x);
+    }
+  }
+  return metricOf(rules, conversationId, start, count, people.size, before);
+}
+
+/**
+ * The record of one window: baseline = messages in [start − baselineMs, start) per window length,
+ * threshold = max(peakMinCount, peakFactor × baseline), peak when message_count ≥ threshold.
+ */
+export function metricOf(
+  rules: ConversationRules,
+  conversationId: string,
+  start: number,
+  count: number,
+  participants: number,
+  before: number,
+): ConversationMetric {
+  const baseline = (before * rules.windowMs) / rules.baselineMs;
+  const threshold = Math.max(rules.peakMinCount, rules.peakFactor * baseline);
+  return {
+    conversation_id: conversationId,
+    window_start: formatRfc3339(start),
+    window_end: formatRfc3339(start + rules.windowMs),
+    window_kind: rules.hopMs === rules.windowMs ? 'tumbling' : 'hopping',
+    message_count: count,
+    participant_count: participants,
+    is_peak: count >= threshold,
+    baseline_count: baseline,
+    peak_threshold: threshold,
+  };
+}
+
+/**
+ * Close every window of the conversation with end <= closedEnd (a multiple of hopMs): call `emit`
+ * with each non-empty one, in end order; then forget what no open window needs. Returns the end of
+ * the next window that holds a message (Infinity if none), and whether the state is now empty.
+ */
+export function closeWindows(
+  rules: ConversationRules,
+  conversationId: string,
+  state: ConversationState,
+  closedEnd: number,
+  emit: (endMs: number, metric: ConversationMetric) => void,
+): { nextEnd: number; empty: boolean } {
+  const { windowMs, hopMs, baselineMs } = rules;
+  const buckets = state.b;
+  const first = buckets[0];
+  if (first !== undefined) {
+    const last = buckets[buckets.length - 1] as Bucket;
+    const from = Math.max(state.e === null ? first[0] + hopMs : state.e + hopMs, first[0] + hopMs);
+    const to = Math.min(closedEnd, last[0] + windowMs);
+    for (let end = from; end <= to; end += hopMs) {
+      const m = windowMetric(rules, conversationId, buckets, end - windowMs);
+      if (m.message_count > 0) emit(end, m);
+    }
+  }
+  state.e = state.e === null ? closedEnd : Math.max(state.e, closedEnd);
+  // The next window to close starts at e + hop − windowMs: it needs buckets from its baseline on.
+  const nextStart = state.e + hopMs - windowMs;
+  let keep = 0;
+  while (keep < buckets.length && (buckets[keep] as Bucket)[0] < nextStart - baselineMs) keep++;
+  if (keep > 0) buckets.splice(0, keep);
+  let nextEnd = Number.POSITIVE_INFINITY;
+  for (const bucket of buckets) {
+    if (bucket[0] < nextStart) bucket[2] = null;
+    else if (nextEnd === Number.POSITIVE_INFINITY) nextEnd = Math.max(bucket[0] + hopMs, state.e + hopMs);
+  }
+  return { nextEnd, empty: buckets.length === 0 };
+}
