@@ -27,6 +27,24 @@ export interface PlatformOptions {
   readonly api?: { readonly insecure?: boolean };
 }
 
+/**
+ * Resolves with the first of these runtimes to fail (its name and cause), never when they stop
+ * cleanly: a runtime's `done` rejects with the cause on failure and resolves on a clean stop.
+ */
+export function firstFailure(
+  runtimes: ReadonlyMap<string, StreamsRuntime>,
+): Promise<{ name: string; error: unknown }> {
+  const never = new Promise<never>(() => {});
+  return Promise.race(
+    [...runtimes].map(([name, r]) =>
+      r.done.then(
+        () => never,
+        (error: unknown) => ({ name, error: error ?? r.failure }),
+      ),
+    ),
+  );
+}
+
 /** File in DATA_DIR naming the API of the instance that owns it (`msgtrack query` goes through it). */
 export const INSTANCE_FILE = 'instance.json';
 
@@ -143,15 +161,7 @@ export class Platform {
    * `done` rejects with the cause when it fails and resolves when it stops cleanly.
    */
   failed(): Promise<{ name: string; error: unknown }> {
-    const never = new Promise<never>(() => {});
-    return Promise.race(
-      [...this.#runtimes].map(([name, r]) =>
-        r.done.then(
-          () => never,
-          (error: unknown) => ({ name, error: error ?? r.failure }),
-        ),
-      ),
-    );
+    return firstFailure(this.#runtimes);
   }
 
   /** The API's URL, when it runs. */
