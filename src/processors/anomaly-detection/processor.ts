@@ -45,6 +45,9 @@ export interface MessageBucket {
  */
 const BUCKET_MS = 5_000;
 
+/** Granularity of the due index, ms of stream time. */
+const SLOT_MS = 1_000;
+
 const bucketKey = (key: string, bucket: number): string => `${key}\u0001${bucket}`;
 
 /** The key's entry without its messages (those are in the messages store). */
@@ -59,10 +62,15 @@ class RuleTracker {
   readonly #store: KeyValueStore<string, KeyState>;
   readonly #messages: KeyValueStore<string, MessageBucket>;
   readonly #emit: (alert: AnomalyAlert, timestamp: number) => void;
-  /** Built from the store on first use (after a restore), then kept in step with it. */
-  #due: Map<string, number> | null = null;
-  /** A lower bound of the index's values: no scan before the frontier reaches it. */
-  #minDue = Number.NEGATIVE_INFINITY;
+  /**
+   * When each key next needs a pass, as slots of `SLOT_MS` (floor(due / SLOT_MS)) → keys, so that
+   * `advance` looks at the due slots, not at every key. Built from the store on first use (after a
+   * restore), then kept in step with it.
+   */
+  #slots: Map<number, Set<string>> | null = null;
+  readonly #slotOf = new Map<string, number>();
+  /** Slots below this were visited: a key set after a pass at frontier F is due after F, so never below. */
+  #nextSlot = Number.NEGATIVE_INFINITY;
 
   constructor(
     rule: BurstRule,
@@ -107,13 +115,32 @@ class RuleTracker {
     }
   }
 
-  #index(): Map<string, number> {
-    if (this.#due === null) {
-      this.#due = new Map();
+  #index(): Map<number, Set<string>> {
+    if (this.#slots === null) {
+      this.#slots = new Map();
       // JSON has no Infinity: a restored `due` of null means "nothing due".
-      for (const [key, s] of this.#store.all()) this.#due.set(key, s.due ?? Number.POSITIVE_INFINITY);
+      for (const [key, s] of this.#store.all()) this.#setDue(key, s.due ?? Number.POSITIVE_INFINITY);
     }
-    return this.#due;
+    return this.#slots;
+  }
+
+  #setDue(key: string, due: number): void {
+    const slots = this.#slots as Map<number, Set<string>>;
+    const old = this.#slotOf.get(key);
+    const slot = Number.isFinite(due) ? Math.floor(due / SLOT_MS) : undefined;
+    if (old === slot) return;
+    if (old !== undefined) {
+      const keys = slots.get(old) as Set<string>;
+      keys.delete(key);
+      if (keys.size === 0) slots.delete(old);
+      this.#slotOf.delete(key);
+    }
+    if (slot !== undefined) {
+      const keys = slots.get(slot);
+      if (keys === undefined) slots.set(slot, new Set([key]));
+      else keys.add(key);
+      this.#slotOf.set(key, slot);
+    }
   }
 
   add(key: string, user: string, ts: number, id: string, frontier: number): void {
@@ -123,28 +150,35 @@ class RuleTracker {
     this.#run(key, state, frontier);
   }
 
-  /** Pass every key due at `frontier` (key order, so a restored task sends in the same order). */
+  /**
+   * Pass every key whose slot has begun at `frontier` (a pass before a key's due time is harmless),
+   * in key order, so that a restored task sends in the same order.
+   */
   advance(frontier: number): void {
-    if (frontier < this.#minDue) return;
-    const index = this.#index();
+    const slots = this.#index();
+    const last = Math.floor(frontier / SLOT_MS);
     const due: string[] = [];
-    let next = Number.POSITIVE_INFINITY;
-    for (const [key, at] of index) {
-      if (at <= frontier) due.push(key);
-      else if (at < next) next = at;
+    if (last - this.#nextSlot > slots.size) {
+      for (const [slot, keys] of slots) if (slot <= last) due.push(...keys);
+    } else {
+      for (let slot = this.#nextSlot; slot <= last; slot++) {
+        const keys = slots.get(slot);
+        if (keys !== undefined) due.push(...keys);
+      }
     }
+    // The last slot is visited again next time: keys set during this pass may land in it.
+    this.#nextSlot = last;
     due.sort();
-    this.#minDue = next;
     for (const key of due) {
       const state = this.#get(key);
-      if (state === undefined) index.delete(key);
+      if (state === undefined) this.#setDue(key, Number.POSITIVE_INFINITY);
       else this.#run(key, state, frontier);
     }
   }
 
   #run(key: string, state: KeyState, frontier: number): void {
     const out = pass(state, this.#rule, frontier);
-    const index = this.#index();
+    this.#index();
     // Buckets wholly below the messages kept are dropped (a partly purged one is filtered on load).
     const keepFrom = state.f - this.#rule.windowMs;
     const buckets = state.buckets;
@@ -154,11 +188,10 @@ class RuleTracker {
     if (isEmpty(state)) {
       for (const b of buckets) this.#messages.delete(bucketKey(key, b));
       this.#store.delete(key);
-      index.delete(key);
+      this.#setDue(key, Number.POSITIVE_INFINITY);
     } else {
       this.#store.put(key, state);
-      index.set(key, state.due);
-      if (state.due < this.#minDue) this.#minDue = state.due;
+      this.#setDue(key, state.due);
     }
     for (const alert of out) this.#emit(alert, Date.parse(alert.triggered_at));
   }
