@@ -174,7 +174,7 @@ export class Platform {
     const ctx = this.#api?.ctx;
     if (ctx === undefined) return undefined;
     const t = await ctx.sampler.sample();
-    return `in ${t.messages_in_per_s} msg/s · processed ${t.processed_per_s}/s · lag ${t.lag} · alerts (1 min) ${ctx.feed.alertsLastMinute}`;
+    return `in ${t.messages_in_per_s} msg/s · processors ${t.processed_per_s} records/s · lag ${t.lag} · alerts (1 min) ${ctx.feed.alertsLastMinute}`;
   }
 
   #logStatus(): void {

@@ -43,7 +43,7 @@ test('live feed: alerts, peaks, trends and ticks; Last-Event-ID resumes alerts w
 
   const first: { type: string; id?: string; data: unknown }[] = [];
   const unsubscribe = feed.subscribe((e) => first.push(e));
-  const send = (topic: string, values: object[], key = (v: object, i: number) => String(i)) =>
+  const send = (topic: string, values: object[], key = (_v: object, i: number) => String(i)) =>
     producer.send(
       topic,
       values.map((v, i) => ({ key: key(v, i), value: JSON.stringify(v) })),
