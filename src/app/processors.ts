@@ -3,6 +3,7 @@ import type { Log } from '../log/index.ts';
 import { createAnomalyDetection } from '../processors/anomaly-detection/index.ts';
 import { createClickHouseSink } from '../processors/clickhouse-sink/index.ts';
 import { createConversationAnalytics } from '../processors/conversation-analytics/index.ts';
+import { createTrendDetection } from '../processors/trend-detection/index.ts';
 import { createUserActivity } from '../processors/user-activity/index.ts';
 import type { ClickHouse } from '../storage/index.ts';
 import type { StreamsRuntime } from '../streams/index.ts';
@@ -33,6 +34,19 @@ export const PROCESSORS: Readonly<Record<string, (deps: ProcessorDeps) => Stream
         idleAdvanceMs: config.streams.idleMs,
       },
     ),
+  'trend-detection': ({ log, config }) => {
+    const { stopWords, ...trend } = config.processors.trendDetection;
+    return createTrendDetection(
+      { log },
+      {
+        ...trend,
+        ...(stopWords === undefined ? {} : { stopWords }),
+        graceMs: config.streams.graceMs,
+        commitIntervalMs: config.streams.commitIntervalMs,
+        idleAdvanceMs: config.streams.idleMs,
+      },
+    );
+  },
   'anomaly-detection': ({ log, config }) =>
     createAnomalyDetection(
       { log },

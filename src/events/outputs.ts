@@ -23,7 +23,10 @@ export const ConversationMetricSchema = z.object({
   participant_count: count,
   /** True when message_count ≥ peak_threshold. */
   is_peak: z.boolean(),
-  /** The basis of the peak flag: mean message_count of the conversation's recent windows. */
+  /**
+   * The basis of the peak flag: the conversation's messages in the CONVERSATION_BASELINE_MS (5 min)
+   * before window_start, per window length (src/processors/conversation-analytics/README.md).
+   */
   baseline_count: z.number().nonnegative(),
   /** The count a window needs to be a peak: max(min_peak_count, baseline_count × peak_factor). */
   peak_threshold: z.number().nonnegative(),
@@ -38,9 +41,9 @@ export const TrendingWordSchema = z.object({
   count: count,
   /** 1 = most trending in this window. */
   rank: z.number().int().positive(),
-  /** How far above its baseline the word is: (count + 1) / (baseline + 1). */
+  /** How far above its baseline the word is: (count − baseline) / √(baseline + 1), always > 0. */
   score: z.number().nonnegative(),
-  /** Mean count of the word over the previous windows considered. */
+  /** Mean count of the word over the previous TREND_BASELINE_WINDOWS windows (fewer at the start). */
   baseline: z.number().nonnegative(),
 });
 export type TrendingWord = z.infer<typeof TrendingWordSchema>;
