@@ -57,7 +57,7 @@ export class ThroughputSampler {
     const each = new Map<string, number>();
     for (const [name, r] of this.#runtimes()) {
       const m = r.metrics();
-      const l = Object.values(m.lag).reduce((a, b) => a + b, 0);
+      const l = inputLag(r);
       processed += m.counters.recordsProcessed;
       lag += l;
       each.set(name, m.counters.recordsProcessed);
@@ -79,9 +79,19 @@ export class ThroughputSampler {
   }
 }
 
-/** Summed lag of the runtimes (ingest back-pressure). */
+/**
+ * Records of a runtime's input topics not yet processed. A re-keyed record also waits in the
+ * processor's own repartition topic (`<applicationId>-…`), which would count it twice.
+ */
+export function inputLag(r: StreamsRuntime): number {
+  let lag = 0;
+  for (const [tp, l] of Object.entries(r.metrics().lag)) if (!tp.startsWith(`${r.applicationId}-`)) lag += l;
+  return lag;
+}
+
+/** Summed input lag of the runtimes (ingest back-pressure). */
 export function totalLag(runtimes: ReadonlyMap<string, StreamsRuntime>): number {
   let lag = 0;
-  for (const r of runtimes.values()) for (const l of Object.values(r.metrics().lag)) lag += l;
+  for (const r of runtimes.values()) lag += inputLag(r);
   return lag;
 }

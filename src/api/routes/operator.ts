@@ -5,6 +5,7 @@ import type { Log } from '../../log/index.ts';
 import { operatorQuery } from '../../storage/index.ts';
 import type { ApiContext, ZodApp } from '../app.ts';
 import { ErrorBodySchema, errorResponses } from '../params.ts';
+import { inputLag } from '../throughput.ts';
 
 const Partition = z.object({
   partition: z.number(),
@@ -198,7 +199,7 @@ export function operatorRoutes(ctx: ApiContext) {
         const rates = ctx.sampler.latest.processors;
         const processors = [...ctx.runtimes()].map(([name, r]) => {
           const m = r.metrics();
-          const lag = Object.values(m.lag).reduce((a, b) => a + b, 0);
+          const lag = inputLag(r);
           return {
             name,
             application_id: r.applicationId,
