@@ -8,6 +8,11 @@ PACKAGES=(
   # kcat: an independent Kafka client (librdkafka) that checks our partitioning against Java's murmur2
   # (test/log/kafka/partitioning.test.ts)
   kcat
+  # docker-compose: validates docker-compose.yml (`docker-compose config`) in test/deploy (no engine runs)
+  docker-compose
+  # prometheus: promtool checks deploy/prometheus, and a real Prometheus scrapes `msgtrack start`
+  # (test/deploy)
+  prometheus
 )
 need=()
 for pkg in "${PACKAGES[@]}"; do
