@@ -9,6 +9,7 @@ import {
 import FindMyWay from 'find-my-way';
 import type { Clock } from '../clock/index.ts';
 import type { Config } from '../config/index.ts';
+import { dashboardRoutes } from '../dashboard/index.ts';
 import { AppError, ErrorCode } from '../errors/index.ts';
 import type { Log } from '../log/index.ts';
 import type { ClickHouse } from '../storage/index.ts';
@@ -218,6 +219,8 @@ export async function buildApp(deps: ApiDeps): Promise<ZodApp> {
   await app.register(operatorRoutes(ctx));
   await app.register(streamRoutes(ctx));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The built-in dashboard at / (its files only; it calls the routes above like any client).
+  await app.register(dashboardRoutes());
 
   app.addHook('onReady', async () => {
     await ctx.feed.start();

@@ -1,0 +1,441 @@
+// The pages. Each is `async (ctx) => Node`: ctx.q (the page's URL parameters), ctx.from/ctx.to (ISO,
+// the global range), ctx.go(params) (new URL state), ctx.live (latest tick) and ctx.onLive(fn).
+import { api } from './api.js';
+import { barChart, card, empty, fmt, h, heatmap, kpis, table, time } from './ui.js';
+
+const enc = encodeURIComponent;
+/** Largest page the list routes accept. */
+const MAX = 1000;
+
+function bucketFor(from, to) {
+  const span = Date.parse(to) - Date.parse(from);
+  return span <= 6 * 3600_000 ? 'minute' : span <= 7 * 86400_000 ? 'hour' : 'day';
+}
+
+async function volume(ctx) {
+  const r = await api(
+    `/api/v1/stats/volume?interval=${bucketFor(ctx.from, ctx.to)}&from=${ctx.from}&to=${ctx.to}`,
+  );
+  return r.buckets.map((b) => ({ x: time(b.start).slice(5, 16), y: b.messages }));
+}
+
+/** Every page of a list route (bounded: `pages` × MAX items). */
+async function all(path, pages = 5) {
+  const items = [];
+  let cursor = null;
+  for (let i = 0; i < pages; i++) {
+    const sep = path.includes('?') ? '&' : '?';
+    const r = await api(`${path}${sep}limit=${MAX}${cursor ? `&cursor=${enc(cursor)}` : ''}`);
+    items.push(...r.items);
+    cursor = r.next_cursor;
+    if (!cursor) break;
+  }
+  return { items, more: cursor !== null };
+}
+
+export async function overview(ctx) {
+  const hourAgo = new Date(Date.now() - 3600_000).toISOString();
+  const [series, rates, convs, alerts] = await Promise.all([
+    volume(ctx),
+    all('/api/v1/stats/read-rates'),
+    all(`/api/v1/conversations?from=${ctx.from}&to=${ctx.to}`, 1),
+    all(`/api/v1/alerts?since=${hourAgo}`, 1),
+  ]);
+  const total = series.reduce((s, p) => s + p.y, 0);
+  const sent = rates.items.reduce((s, r) => s + r.sent, 0);
+  const read = rates.items.reduce((s, r) => s + r.read_count, 0);
+  const senders = new Set(rates.items.filter((r) => r.sent > 0).map((r) => r.sender_id)).size;
+  const plus = (x) => (x.more ? '+' : '');
+  const tick = ctx.live;
+  return h(
+    'div',
+    {},
+    kpis([
+      ['Messages in range', fmt(total), 'messages'],
+      ['Msgs/s in (live)', tick ? fmt(tick.messages_in_per_s) : '…', 'rate'],
+      ['Active conversations', fmt(convs.items.length) + plus(convs), 'conversations'],
+      ['Senders (all time)', fmt(senders) + plus(rates), 'senders'],
+      ['Unread messages', fmt(sent - read), 'unread'],
+      ['Read rate', sent === 0 ? '–' : `${fmt((100 * read) / sent)} %`, 'read-rate'],
+      ['Alerts, last hour', fmt(alerts.items.length) + plus(alerts), 'alerts'],
+      ['End-to-end lag (records)', tick ? fmt(tick.lag) : '…', 'lag'],
+    ]),
+    card(
+      'Message volume',
+      barChart(
+        'volume',
+        series,
+        'No messages in this range: post some, or run `msgtrack start` with the generator.',
+      ),
+    ),
+    card(
+      'Status distribution (all time)',
+      sent === 0
+        ? empty('No messages stored yet.')
+        : h(
+            'div',
+            {},
+            h(
+              'div',
+              {
+                class: 'meter',
+                role: 'img',
+                'aria-label': `${read} read, ${sent - read} sent (unread)`,
+                'data-chart': 'status',
+                'data-series': JSON.stringify({ read, sent: sent - read }),
+              },
+              h('span', { class: 'read', style: `width: ${(100 * read) / sent}%` }),
+              h('span', { class: 'sent', style: `width: ${(100 * (sent - read)) / sent}%` }),
+            ),
+            h('p', {}, `read ${fmt(read)} · sent, not read ${fmt(sent - read)}`),
+          ),
+    ),
+  );
+}
+
+export async function conversations(ctx) {
+  if (ctx.q.id) return conversation(ctx, ctx.q.id);
+  const sort = ctx.q.sort === 'peaks' ? 'peaks' : 'volume';
+  const r = await api(`/api/v1/conversations?sort=${sort}&from=${ctx.from}&to=${ctx.to}&limit=50`);
+  const select = h(
+    'select',
+    { id: 'conv-sort', onchange: (e) => ctx.go({ sort: e.target.value }) },
+    h('option', { value: 'volume', selected: sort === 'volume' }, 'volume'),
+    h('option', { value: 'peaks', selected: sort === 'peaks' }, 'peaks'),
+  );
+  return h(
+    'div',
+    {},
+    h('div', { class: 'row' }, h('label', { for: 'conv-sort' }, 'Sort by'), select),
+    card(
+      'Conversations',
+      barChart(
+        'conversations',
+        r.items.slice(0, 30).map((c) => ({ x: c.conversation_id, y: c.messages })),
+        'No conversations in this range.',
+      ),
+      table(
+        [
+          {
+            label: 'conversation',
+            get: (c) => h('a', { href: `#/conversations?id=${enc(c.conversation_id)}` }, c.conversation_id),
+          },
+          { label: 'messages', get: (c) => fmt(c.messages), num: true },
+          { label: 'participants', get: (c) => fmt(c.participants), num: true },
+          { label: 'peaks', get: (c) => fmt(c.peaks), num: true },
+          { label: 'last message', get: (c) => time(c.last_message_at) },
+        ],
+        r.items,
+        'No conversations in this range: widen the time range.',
+      ),
+    ),
+  );
+}
+
+async function conversation(ctx, id) {
+  const [m, msgs] = await Promise.all([
+    api(`/api/v1/conversations/${enc(id)}/metrics?from=${ctx.from}&to=${ctx.to}&limit=${MAX}`),
+    api(`/api/v1/conversations/${enc(id)}/messages?limit=100`),
+  ]);
+  return h(
+    'div',
+    {},
+    h('p', {}, h('a', { href: '#/conversations' }, '← all conversations')),
+    card(
+      `Conversation ${id}: 30 s windows`,
+      barChart(
+        'conversation-windows',
+        m.items.map((w) => ({ x: time(w.window_start).slice(11), y: w.message_count, alt: w.is_peak })),
+        'No windows in this range (windows are emitted as messages arrive).',
+      ),
+    ),
+    card(
+      'History (newest first)',
+      table(
+        [
+          { label: 'time', get: (x) => time(x.timestamp) },
+          { label: 'sender', get: (x) => x.sender_id },
+          { label: 'receiver', get: (x) => x.receiver_id },
+          { label: 'content', get: (x) => x.content },
+          { label: 'status', get: (x) => x.read_status },
+        ],
+        msgs.items,
+        'No messages in this conversation.',
+      ),
+    ),
+  );
+}
+
+export async function users(ctx) {
+  const [act, rates] = await Promise.all([
+    api(`/api/v1/users/activity?from=${ctx.from}&to=${ctx.to}`),
+    all('/api/v1/stats/read-rates', 2),
+  ]);
+  const top = [...rates.items].sort((a, b) => b.sent - a.sent).slice(0, 20);
+  return h(
+    'div',
+    {},
+    card('Activity (UTC day × hour)', heatmap(act.cells, 'No activity in this range.')),
+    card(
+      'Top senders and read rates (all time)',
+      table(
+        [
+          { label: 'sender', get: (r) => r.sender_id },
+          { label: 'sent', get: (r) => fmt(r.sent), num: true },
+          { label: 'read', get: (r) => fmt(r.read_count), num: true },
+          { label: 'read rate %', get: (r) => fmt(r.read_rate), num: true },
+        ],
+        top,
+        'No senders yet.',
+      ),
+    ),
+  );
+}
+
+export async function trends(ctx) {
+  const r = await api('/api/v1/trends?window=latest&limit=50');
+  const word = ctx.q.word;
+  return h(
+    'div',
+    {},
+    card(
+      'Trending words (latest window)',
+      barChart(
+        'trends',
+        r.items.map((t) => ({ x: t.word, y: t.count ?? t.score ?? 0 })),
+        'No trend window yet: trends are ranked every window of message words (the generator injects a trend every few minutes).',
+      ),
+      table(
+        Object.keys(r.items[0] ?? {}).map((k) => ({
+          label: k,
+          get: (t) => (typeof t[k] === 'number' ? fmt(t[k]) : String(t[k])),
+          num: typeof r.items[0][k] === 'number',
+        })),
+        r.items,
+        'No trending words yet.',
+      ),
+    ),
+    word ? h('p', {}, `word: ${word}`) : undefined,
+  );
+}
+
+function alertRow(a, fresh) {
+  return h(
+    'tr',
+    { class: fresh ? 'alert-new' : undefined, 'data-alert': a.alert_id },
+    h('td', {}, time(a.detected_at)),
+    h('td', {}, a.user_id),
+    h('td', {}, a.kind),
+    h('td', {}, a.severity),
+    h('td', { class: 'num' }, fmt(a.count)),
+    h('td', { class: 'num' }, fmt(a.threshold)),
+    h('td', {}, `${time(a.window_start).slice(11)} → ${time(a.window_end).slice(11)}`),
+    h('td', {}, h('button', { type: 'button', onclick: (e) => burst(e.target, a) }, 'messages')),
+  );
+}
+
+/** The burst's first and last message, looked up by id. */
+async function burst(button, a) {
+  const ids = [...new Set([a.first_message_id, a.last_message_id])];
+  const got = await Promise.all(
+    ids.map((id) =>
+      api(`/api/v1/messages/${enc(id)}`).catch((e) => ({ message_id: id, content: e.message })),
+    ),
+  );
+  button.replaceWith(
+    h(
+      'ul',
+      {},
+      got.map((m) => h('li', {}, `${m.message_id}: ${m.content}`)),
+    ),
+  );
+}
+
+export async function alerts(ctx) {
+  const r = await api(`/api/v1/alerts?since=${ctx.from}&limit=200`);
+  const seen = new Set(r.items.map((a) => a.alert_id));
+  const body = h(
+    'tbody',
+    { id: 'alert-rows' },
+    r.items.map((a) => alertRow(a, false)),
+  );
+  const why = empty(
+    'No alerts in this range yet: the generator injects a spam burst every few minutes; new alerts appear here live.',
+  );
+  const tableEl = h(
+    'table',
+    { hidden: r.items.length === 0 },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ['detected', 'user', 'kind', 'severity', 'count', 'threshold', 'window', 'burst'].map((c) =>
+          h('th', { scope: 'col' }, c),
+        ),
+      ),
+    ),
+    body,
+  );
+  if (r.items.length > 0) why.hidden = true;
+  ctx.onLive('alert', (a) => {
+    if (seen.has(a.alert_id)) return;
+    seen.add(a.alert_id);
+    body.prepend(alertRow(a, true));
+    tableEl.hidden = false;
+    why.hidden = true;
+  });
+  return card(
+    'Alerts (live)',
+    h('p', { class: 'muted', 'aria-live': 'polite' }, 'New alerts arrive over the live feed without reload.'),
+    why,
+    tableEl,
+  );
+}
+
+export async function pipeline(ctx) {
+  const [t, p] = await Promise.all([api('/api/v1/topics'), api('/api/v1/processors')]);
+  const tick = ctx.live;
+  return h(
+    'div',
+    {},
+    kpis([
+      ['Msgs/s in', tick ? fmt(tick.messages_in_per_s) : '…', 'rate'],
+      ['Processed/s', tick ? fmt(tick.processed_per_s) : '…', 'processed'],
+      ['Total lag', tick ? fmt(tick.lag) : '…', 'lag'],
+    ]),
+    card(
+      'Processors',
+      table(
+        [
+          { label: 'name', get: (x) => x.name },
+          { label: 'state', get: (x) => x.state },
+          { label: 'tasks', get: (x) => x.tasks.length, num: true },
+          { label: 'records', get: (x) => fmt(x.records_processed), num: true },
+          { label: 'records/s', get: (x) => fmt(x.records_per_s), num: true },
+          { label: 'lag', get: (x) => fmt(x.lag), num: true },
+          { label: 'late', get: (x) => fmt(x.late_records), num: true },
+          { label: 'dead letters', get: (x) => fmt(x.dead_letters), num: true },
+          {
+            label: 'commit ms (avg/max)',
+            get: (x) => `${fmt(x.commit_latency_ms.avg)} / ${fmt(x.commit_latency_ms.max)}`,
+            num: true,
+          },
+        ],
+        p.processors,
+        'No processors in this instance (`msgtrack api` runs none; `msgtrack start` runs them all).',
+      ),
+    ),
+    card(
+      'Dead letters',
+      table(
+        [
+          { label: 'topic', get: (d) => d.topic },
+          { label: 'records', get: (d) => fmt(d.records), num: true },
+          {
+            label: 'samples (stage: reason)',
+            get: (d) =>
+              h(
+                'ul',
+                {},
+                d.samples.map((s) =>
+                  h('li', {}, `${s.stage ?? '?'}: ${s.reason ?? '?'} @${s.partition}:${s.offset}`),
+                ),
+              ),
+          },
+        ],
+        p.dead_letters.filter((d) => d.records > 0),
+        'No dead letters: every record so far was decoded and processed.',
+      ),
+    ),
+    card(
+      'Consumer groups',
+      table(
+        [
+          { label: 'group', get: (g) => g.group_id },
+          { label: 'members', get: (g) => fmt(g.members), num: true },
+          { label: 'lag', get: (g) => fmt(g.lag), num: true },
+          {
+            label: 'partitions (topic:partition committed/end)',
+            get: (g) =>
+              g.partitions.map((x) => `${x.topic}:${x.partition} ${x.committed}/${x.end_offset}`).join(', '),
+          },
+        ],
+        t.groups,
+        'No consumer groups have committed yet.',
+      ),
+    ),
+    card(
+      'Topics',
+      table(
+        [
+          { label: 'topic', get: (x) => x.name },
+          { label: 'partitions', get: (x) => x.partitions, num: true },
+          {
+            label: 'records (end − start)',
+            get: (x) => fmt(x.offsets.reduce((s, o) => s + o.end_offset - o.start_offset, 0)),
+            num: true,
+          },
+          {
+            label: 'offsets (start–end per partition)',
+            get: (x) => x.offsets.map((o) => `${o.partition}:${o.start_offset}–${o.end_offset}`).join(' '),
+          },
+          { label: 'cleanup', get: (x) => x.cleanup_policy },
+        ],
+        t.topics,
+        'No topics: the log has none yet.',
+      ),
+    ),
+  );
+}
+
+export async function explore(ctx) {
+  const sql =
+    ctx.q.sql ??
+    'SELECT sender_id, count() AS messages FROM messages GROUP BY sender_id ORDER BY messages DESC LIMIT 20';
+  const maxRows = ctx.q.max_rows ?? '1000';
+  const area = h('textarea', { id: 'sql', spellcheck: 'false' }, sql);
+  const rows = h('input', { id: 'max-rows', type: 'number', min: '1', value: maxRows });
+  const out = h('div', { id: 'result', 'aria-live': 'polite' });
+  const run = async () => {
+    ctx.go({ sql: area.value, max_rows: rows.value }, true);
+    out.replaceChildren(h('p', { class: 'muted' }, 'running…'));
+    try {
+      const r = await api('/api/v1/query', { sql: area.value, max_rows: Number(rows.value) });
+      out.replaceChildren(
+        h(
+          'p',
+          { class: 'muted' },
+          `${r.row_count} rows in ${fmt(r.elapsed_ms)} ms${r.truncated ? ' (truncated at max rows)' : ''}`,
+        ),
+        table(
+          r.columns.map((c, i) => ({ label: `${c.name} (${c.type})`, get: (row) => String(row[i]) })),
+          r.rows,
+          'The query returned no rows.',
+        ),
+      );
+    } catch (e) {
+      out.replaceChildren(h('p', { class: 'error', role: 'alert' }, e.message));
+    }
+  };
+  area.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void run();
+  });
+  if (ctx.q.sql) queueMicrotask(run);
+  return card(
+    'SQL console (read-only)',
+    h('label', { for: 'sql' }, 'SQL (SELECT only; parameters as {name:Type}); Ctrl+Enter runs'),
+    area,
+    h(
+      'div',
+      { class: 'row' },
+      h('label', { for: 'max-rows' }, 'Max rows'),
+      rows,
+      h('button', { type: 'button', id: 'run', onclick: run }, 'Run'),
+    ),
+    out,
+  );
+}
+
+export const PAGES = { overview, conversations, users, trends, alerts, pipeline, explore };
