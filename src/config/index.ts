@@ -206,6 +206,11 @@ export const ENV = {
     default: '5',
     doc: 'trend-detection: fewest messages with the word in a window for it to trend',
   },
+  TREND_SURGE_SCORE: {
+    schema: positiveNumber,
+    default: '3',
+    doc: 'trend-detection: score at which a word surged in a window; such windows stay out of its baseline',
+  },
   TREND_STOP_WORDS: {
     schema: z
       .string()
@@ -380,6 +385,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         topN: get('TREND_TOP_N'),
         baselineWindows: get('TREND_BASELINE_WINDOWS'),
         minCount: get('TREND_MIN_COUNT'),
+        surgeScore: get('TREND_SURGE_SCORE'),
         stopWords: get('TREND_STOP_WORDS')
           ?.split(',')
           .map((w) => w.trim().toLowerCase()),

@@ -15,7 +15,7 @@ import { formatRfc3339, type TrendingWord } from '../../events/index.ts';
 import { partitionForKey } from '../../log/index.ts';
 import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../streams/index.ts';
 import { type TokenizerOptions, tokenize } from './tokenizer.ts';
-import { byRank, type Candidate, scoreOf } from './windows.ts';
+import { baselineOf, byRank, type Candidate, scoreOf } from './windows.ts';
 
 export interface TrendRules {
   readonly windowMs: number;
@@ -23,6 +23,8 @@ export interface TrendRules {
   readonly baselineWindows: number;
   readonly minCount: number;
   readonly topN: number;
+  /** A word whose score in a window reaches this surged there: that window leaves its baseline. */
+  readonly surgeScore: number;
   /** Partitions of the words repartition topic (= word tasks, each sends a watermark). */
   readonly wordPartitions: number;
 }
@@ -77,8 +79,8 @@ export interface WordProgress {
   h: number | null;
   e: number | null;
 }
-/** A word's counts: [window start, count], ascending. */
-export type WordCounts = Array<[number, number]>;
+/** A word's counts: [window start, count, 1 when the word surged in that window], ascending. */
+export type WordCounts = Array<[number, number, 1?]>;
 /** What stage 2 sends to stage 3: a candidate, or a watermark of partition p. */
 export type RankerInput =
   | { readonly t: 'c'; readonly c: Candidate }
@@ -117,7 +119,7 @@ export class WordWindows implements Processor<string, number, string, RankerInpu
     }
     const counts = this.#counts.get(record.key) ?? [];
     let i = counts.length;
-    while (i > 0 && (counts[i - 1] as [number, number])[0] > start) i--;
+    while (i > 0 && (counts[i - 1] as WordCounts[number])[0] > start) i--;
     const at = counts[i - 1];
     if (at !== undefined && at[0] === start) at[1]++;
     else counts.splice(i, 0, [start, 1]);
@@ -130,7 +132,7 @@ export class WordWindows implements Processor<string, number, string, RankerInpu
   }
 
   #closeDue(st: number): void {
-    const { windowMs, graceMs, baselineWindows, minCount, topN } = this.#rules;
+    const { windowMs, graceMs, baselineWindows, minCount, topN, surgeScore } = this.#rules;
     const closedEnd = Math.floor((st - graceMs) / windowMs) * windowMs;
     const progress = this.#progress.get(PROGRESS) ?? { h: null, e: null };
     if (progress.e !== null && closedEnd <= progress.e) return;
@@ -145,16 +147,16 @@ export class WordWindows implements Processor<string, number, string, RankerInpu
         const from = s - k * windowMs;
         const local: Candidate[] = [];
         for (const [w, counts] of words) {
-          let c = 0;
-          let sum = 0;
-          for (const [ws, n] of counts) {
-            if (ws === s) c = n;
-            else if (ws >= from && ws < s) sum += n;
+          const at = counts.find((x) => x[0] === s);
+          if (at === undefined || at[1] < minCount) continue;
+          const b = baselineOf(counts, from, s, k);
+          const sc = scoreOf(at[1], b);
+          if (sc >= surgeScore) {
+            // A surge stays out of the word's later baselines (see README: the level before the trend).
+            at[2] = 1;
+            this.#counts.put(w, counts);
           }
-          if (c < minCount) continue;
-          const b = sum / k;
-          const sc = scoreOf(c, b);
-          if (sc > 0) local.push({ s, w, c, b, sc });
+          if (sc > 0) local.push({ s, w, c: at[1], b, sc });
         }
         // The global top N is within the union of the partitions' top N (a word lives in one partition).
         local.sort(byRank);
@@ -171,7 +173,7 @@ export class WordWindows implements Processor<string, number, string, RankerInpu
       const keepFrom = closedEnd - baselineWindows * windowMs;
       for (const [w, counts] of words) {
         let n = 0;
-        while (n < counts.length && (counts[n] as [number, number])[0] < keepFrom) n++;
+        while (n < counts.length && (counts[n] as WordCounts[number])[0] < keepFrom) n++;
         if (n === counts.length) this.#counts.delete(w);
         else if (n > 0) this.#counts.put(w, counts.slice(n));
       }

@@ -33,6 +33,8 @@ export interface TrendDetectionOptions extends ProcessorRuntimeOptions {
   readonly baselineWindows?: number;
   /** Fewest messages with the word in a window for it to trend. Default 5. */
   readonly minCount?: number;
+  /** Score at which a word surged in a window (kept out of its later baselines). Default 3. */
+  readonly surgeScore?: number;
   /** Lower-case stop words. Default DEFAULT_STOP_WORDS. */
   readonly stopWords?: readonly string[];
   /** How long after its end a window still accepts words, ms. Default 5 000. */
@@ -51,6 +53,7 @@ export function trendRules(options: TrendDetectionOptions = {}): TrendRules {
     baselineWindows: options.baselineWindows ?? 5,
     minCount: options.minCount ?? 5,
     topN: options.topN ?? 10,
+    surgeScore: options.surgeScore ?? 3,
     wordPartitions: options.wordPartitions ?? 6,
   };
 }

@@ -28,3 +28,27 @@ export function scoreOf(count: number, baseline: number): number {
 export function byRank(a: Candidate, b: Candidate): number {
   return b.sc - a.sc || b.c - a.c || (a.w < b.w ? -1 : a.w > b.w ? 1 : 0);
 }
+
+/**
+ * A word's baseline for the window starting at `start`: the mean count over the previous `k` windows
+ * [from, start) in which it did not surge (absent windows count 0). If it surged in all of them, the
+ * mean over all of them: a surge that lasts the whole baseline span is the new normal.
+ */
+export function baselineOf(
+  counts: ReadonlyArray<readonly [number, number, 1?]>,
+  from: number,
+  start: number,
+  k: number,
+): number {
+  let sum = 0;
+  let surged = 0;
+  let surgedSum = 0;
+  for (const [ws, n, surge] of counts) {
+    if (ws < from || ws >= start) continue;
+    if (surge === 1) {
+      surged++;
+      surgedSum += n;
+    } else sum += n;
+  }
+  return surged === k ? surgedSum / k : sum / (k - surged);
+}
