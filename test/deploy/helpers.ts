@@ -95,7 +95,14 @@ export interface Panel {
   type: string;
   title: string;
   datasource: { type: string; uid: string };
-  targets: { refId: string; datasource: { type: string; uid: string }; rawSql?: string; expr?: string }[];
+  targets: {
+    refId: string;
+    datasource: { type: string; uid: string };
+    rawSql?: string;
+    /** ClickHouse plugin: 0 time series, 1 table. */
+    format?: number;
+    expr?: string;
+  }[];
 }
 export interface Dashboard {
   uid: string;

@@ -227,8 +227,8 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
   for (const d of dashboards()) {
     for (const p of d.panels.filter((x) => x.datasource.type === 'grafana-clickhouse-datasource')) {
       const key = `${d.uid}/${p.id}`;
-      const target = p.targets[0] as { rawSql: string; format: number };
-      const sql = expandMacros(target.rawSql, range);
+      const target = p.targets[0]!;
+      const sql = expandMacros(target.rawSql ?? '', range);
       const described = await ch.query<{ name: string; type: string }>(`DESCRIBE TABLE (${sql})`);
       const rows = await ch.query(sql);
       const timeSeries = target.format === 0;
