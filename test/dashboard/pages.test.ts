@@ -69,7 +69,7 @@ async function open(hash: string, pageName: string) {
 }
 
 const series = (name: string) =>
-  page.$eval(`[data-chart="${name}"]`, (el) => JSON.parse((el as HTMLElement).dataset.series!));
+  page.$eval(`[data-chart="${name}"]`, (el) => JSON.parse(el.getAttribute('data-series')!));
 
 test('Overview: KPIs, volume series and status distribution match what was posted', async () => {
   await open('#/overview?range=1h', 'overview');
@@ -93,8 +93,10 @@ test('Overview: KPIs, volume series and status distribution match what was poste
     },
   );
   // the live tick fills the rate KPI without reload
-  await page.waitForFunction(() =>
-    /^[\d.,]+$/.test(document.querySelector('[data-kpi="rate"]')?.textContent ?? ''),
+  await eventually(
+    async () => (/^[\d.,]+$/.test((await kpi('rate')) ?? '') ? true : undefined),
+    5_000,
+    'the live rate KPI',
   );
   await page.screenshot({ path: `${shots}/overview.png`, fullPage: true });
 });
@@ -157,9 +159,7 @@ test('Trends: renders the ranked words or says why there are none', async () => 
 test('Alerts: a spam burst posted through the API appears within 2 s without reload', async () => {
   await open('#/alerts', 'alerts');
   assert.match((await page.textContent('main')) ?? '', /No alerts in this range yet/);
-  await page.evaluate(() => {
-    (window as unknown as { marker: number }).marker = 1;
-  });
+  await page.evaluate('window.marker = 1');
   const now = Date.now();
   const spam = Array.from({ length: 10 }, (_, i) => ({
     message_id: `spam-${i}`,
@@ -177,7 +177,7 @@ test('Alerts: a spam burst posted through the API appears within 2 s without rel
     [...tr.querySelectorAll('td')].slice(1, 3).map((td) => td.textContent),
   );
   assert.deepStrictEqual(row, ['spammer', 'rate']);
-  assert.equal(await page.evaluate(() => (window as unknown as { marker: number }).marker), 1, 'no reload');
+  assert.equal(await page.evaluate('window.marker'), 1, 'no reload');
   assert.ok(took < 2_000, `alert shown ${took} ms after the post (limit 2000)`);
   await page.click('#alert-rows tr button');
   await page.waitForSelector('#alert-rows tr li');
@@ -200,10 +200,12 @@ test('Pipeline: topics, consumer groups and processors from the API, refreshed e
     .offsets.reduce((s: number, o: { end_offset: number }) => s + o.end_offset, 0);
   assert.deepStrictEqual(chat?.slice(0, 3), ['chat.messages', '6', String(end)]);
   const first = await page.getAttribute('main', 'data-rendered');
-  await page.waitForFunction((t) => document.querySelector('main')?.dataset.rendered !== t, first, {
-    timeout: 8_000,
-  });
-  assert.equal(await page.$eval('#refresh', (s) => (s as HTMLSelectElement).value), '5');
+  await eventually(
+    async () => ((await page.getAttribute('main', 'data-rendered')) !== first ? true : undefined),
+    8_000,
+    'an auto-refresh of the pipeline page',
+  );
+  assert.equal(await page.$eval('#refresh', (s) => (s as unknown as { value: string }).value), '5');
   await page.screenshot({ path: `${shots}/pipeline.png`, fullPage: true });
 });
 

@@ -192,9 +192,8 @@ export async function users(ctx) {
   );
 }
 
-export async function trends(ctx) {
+export async function trends() {
   const r = await api('/api/v1/trends?window=latest&limit=50');
-  const word = ctx.q.word;
   return h(
     'div',
     {},
@@ -202,20 +201,22 @@ export async function trends(ctx) {
       'Trending words (latest window)',
       barChart(
         'trends',
-        r.items.map((t) => ({ x: t.word, y: t.count ?? t.score ?? 0 })),
+        r.items.map((t) => ({ x: t.word, y: t.count })),
         'No trend window yet: trends are ranked every window of message words (the generator injects a trend every few minutes).',
       ),
       table(
-        Object.keys(r.items[0] ?? {}).map((k) => ({
-          label: k,
-          get: (t) => (typeof t[k] === 'number' ? fmt(t[k]) : String(t[k])),
-          num: typeof r.items[0][k] === 'number',
-        })),
+        [
+          { label: 'rank', get: (t) => t.rank, num: true },
+          { label: 'word', get: (t) => t.word },
+          { label: 'count', get: (t) => fmt(t.count), num: true },
+          { label: 'baseline', get: (t) => fmt(t.baseline), num: true },
+          { label: 'score', get: (t) => fmt(t.score), num: true },
+        ],
         r.items,
         'No trending words yet.',
+        r.items[0] ? `window ${time(r.items[0].window_start)} → ${time(r.items[0].window_end)}` : undefined,
       ),
     ),
-    word ? h('p', {}, `word: ${word}`) : undefined,
   );
 }
 
