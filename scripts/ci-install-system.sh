@@ -13,6 +13,9 @@ PACKAGES=(
   # prometheus: promtool checks deploy/prometheus, and a real Prometheus scrapes `msgtrack start`
   # (test/deploy)
   prometheus
+  # chromium: the headless browser the dashboard tests drive through playwright-core
+  # (test/dashboard/*.test.ts launch /usr/bin/chromium; no browser download by playwright)
+  chromium
 )
 need=()
 for pkg in "${PACKAGES[@]}"; do
