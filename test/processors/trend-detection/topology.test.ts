@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Topics, TrendingWordSchema } from '../../../src/events/index.ts';
+import { partitionForKey } from '../../../src/log/index.ts';
 import {
   DEFAULT_STOP_WORDS,
   TICK,
+  tickKeys,
   tokenize,
   trendDetectionTopology,
   trendRules,
@@ -111,5 +113,16 @@ test('an always-frequent word is not trending; a word from nowhere is, once it r
     output.readValues().map((w) => [w.window_start, w.word, w.count, w.rank, w.baseline, w.score]),
     // coffee: 10 a window, baseline 10, score 0; lonely: 1 < minCount.
     [[new Date(T + 180_000).toISOString(), 'kubernetes', 3, 1, 0, 3]],
+  );
+});
+
+test('a tick key for every words partition, by the log partitioner, never a word', () => {
+  const keys = tickKeys(6);
+  assert.deepStrictEqual(
+    {
+      partitions: keys.map((k) => partitionForKey(k, 6)),
+      words: keys.filter((k) => tokenize(k, { stopWords: new Set() }).includes(k)),
+    },
+    { partitions: [0, 1, 2, 3, 4, 5], words: [] },
   );
 });
