@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PROCESSOR_NAMES } from '../../src/app/index.ts';
-import { ENV } from '../../src/config/index.ts';
+import { ENV, loadConfig } from '../../src/config/index.ts';
 import { COMPOSE_ENV, dashboards, readRepoFile, resolvedCompose, run } from './helpers.ts';
 
 const compose = resolvedCompose();
@@ -111,6 +111,23 @@ test('our services set only variables the config schema knows; Kafka keeps exact
         .map((k) => `${name}:${k}`),
     );
   assert.deepStrictEqual(unknown, []);
+  // …with values the schema accepts (the image's own ENV: DATA_DIR, HOST, PORT).
+  const refused = Object.entries(services)
+    .filter(([, s]) => s.image === OUR_IMAGE)
+    .flatMap(([name, s]) => {
+      const env = { DATA_DIR: '/data', HOST: '0.0.0.0', PORT: '8080', ...s.environment };
+      try {
+        const config = loadConfig(
+          Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v ?? '')])),
+        );
+        return config.storage.kind === 'http' && config.log.kind === 'kafka'
+          ? []
+          : [`${name}: not Kafka + ClickHouse server`];
+      } catch (err) {
+        return [`${name}: ${(err as Error).message}`];
+      }
+    });
+  assert.deepStrictEqual(refused, []);
   const kafka = services.kafka?.environment ?? {};
   assert.deepStrictEqual(
     [
