@@ -43,8 +43,17 @@ const { values: args, positionals } = parseArgs({
     source: { type: 'string' },
   },
 });
-/** Idle advance off: the drain ends when the input is consumed, not after an idle period. */
-const ENV = { STREAMS_IDLE_MS: '3600000', LOG_FSYNC: 'never' };
+/**
+ * Idle advance off: the drain ends when the input is consumed, not after an idle period. Retention
+ * off: the generated traffic is of 2025, and TTL merges deleting it would be measured too.
+ */
+const ENV = {
+  STREAMS_IDLE_MS: '3600000',
+  LOG_FSYNC: 'never',
+  RETENTION_VIEWS_DAYS: '0',
+  RETENTION_METRICS_DAYS: '0',
+  RETENTION_ALERTS_DAYS: '0',
+};
 const INPUTS = [Topics.chatMessages.name, Topics.messageViews.name];
 const mb = (bytes: number) => Math.round(bytes / 1048576);
 

@@ -31,15 +31,17 @@ import { appendAll, waitDrained } from './platform-run.ts';
 /** The processors whose outputs are scored (the sink writes tables, not topics). */
 export const ANALYTICS = PROCESSOR_NAMES.filter((n) => n !== 'clickhouse-sink');
 
-/** Records `TAIL_GAP_MS` after the traffic on many keys: every window of the traffic closes by stream time. */
-export const TAIL_GAP_MS = 900_000;
-
-export function windowClosingTail(afterMs: number, n = 200): GeneratedEvent[] {
+/**
+ * `n` messages and views `gapMs` (default 15 min) after `afterMs`, on `n` conversations, senders,
+ * viewers and words: every partition's stream time (re-keyed ones included) passes the end + grace of
+ * every window of the traffic before, so those close by stream time alone; the tail's own stay open.
+ */
+export function windowClosingTail(afterMs: number, n = 200, gapMs = 900_000): GeneratedEvent[] {
   const word = (i: number) =>
     `tail${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + (Math.floor(i / 26) % 26))}`;
   const out: GeneratedEvent[] = [];
   for (let i = 0; i < n; i++) {
-    const timeMs = afterMs + TAIL_GAP_MS + i;
+    const timeMs = afterMs + gapMs + i;
     const at = formatRfc3339(timeMs);
     const receiver = `tail-user-${(i + 1) % n}`;
     out.push({
