@@ -276,3 +276,25 @@ test('promtool accepts prometheus.yml and the alert rules', () => {
     ],
   );
 });
+
+test('the image runs on production dependencies: src imports only node: built-ins and dependencies', () => {
+  const pkg = JSON.parse(readRepoFile('package.json')) as { dependencies: Record<string, string> };
+  const files = run('git', ['ls-files', 'src', 'bin'])
+    .stdout.split('\n')
+    .filter((f) => /\.(ts|js)$/.test(f));
+  const outside = new Set<string>();
+  for (const file of files) {
+    const text = readRepoFile(file);
+    // Value imports only: `import type` and `export type` are erased by type stripping.
+    for (const m of text.matchAll(
+      /^\s*(?:import|export)(?!\s+type\b)[^'"]*?from\s+'([^'.][^']*)'|import\('([^'.][^']*)'\)/gm,
+    )) {
+      const spec = m[1] ?? m[2]!;
+      if (spec.startsWith('node:')) continue;
+      const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+      if (!(name in pkg.dependencies)) outside.add(`${file}: ${spec}`);
+    }
+  }
+  assert.ok(files.length > 50);
+  assert.deepStrictEqual([...outside], []);
+});
