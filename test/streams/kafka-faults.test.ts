@@ -219,10 +219,11 @@ test('a member frozen (SIGSTOP) past the session timeout, then resumed: its comm
   const a = track(t, new Instance(s, 'a', false));
   const b = track(t, new Instance(s, 'b', false));
   await a.until(() => shared(a, b), 30_000, 'a shared assignment');
-  await writeMessages(s.log, s.input, 2_000, 3_000, USERS);
-  // Freeze right after one of A's commits: it is then processing or committing the next batch.
+  // Freeze right after one of A's commits of new input: it is then processing or committing the
+  // next batch (counted before the input is written: A may commit it before the write returns).
   const commits = a.count('commit');
-  await a.until(() => a.count('commit') > commits, 15_000, 'a commit of A');
+  await writeMessages(s.log, s.input, 2_000, 3_000, USERS);
+  await a.until(() => a.count('commit') > commits, 30_000, 'a commit of A');
   a.child.kill('SIGSTOP');
   await b.until(() => b.tasks().length === ALL_TASKS, 30_000, 'B to take every task');
   await writeMessages(s.log, s.input, 3_000, 4_000, USERS);
