@@ -96,7 +96,7 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
   t.after(() => rm(dir, { recursive: true, force: true }));
   const env = { ...ENV, DATA_DIR: join(dir, 'data') };
 
-  // 15 minutes of event time (≈ 4,800 messages, 4,400 views; spam bursts, trends, peaks injected).
+  // 10 minutes of event time (≈ 3,200 messages, 2,900 views; spam bursts, trends, peaks injected).
   const generated = spawnSync(
     process.execPath,
     [
@@ -108,7 +108,7 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
       '--rate',
       '5',
       '--duration',
-      '900',
+      '600',
       '--quiet',
     ],
     { encoding: 'utf8', env },
