@@ -248,6 +248,14 @@ test('Grafana: provisioned data sources by uid, the plugin pinned, dashboards wi
         if (t.datasource.uid !== p.datasource.uid) problems.push(`${where}/${t.refId}: target datasource`);
         const query = p.datasource.type === 'prometheus' ? t.expr : t.rawSql;
         if (query === undefined || query.trim() === '') problems.push(`${where}/${t.refId}: no query`);
+        // The plugin's SQL editor: queryType table ↔ format 1, timeSeries ↔ format 0.
+        const sql = t as { editorType?: string; queryType?: string; format?: number };
+        if (
+          p.datasource.type !== 'prometheus' &&
+          !(sql.editorType === 'sql' && { table: 1, timeSeries: 0 }[sql.queryType ?? ''] === sql.format)
+        ) {
+          problems.push(`${where}/${t.refId}: ${sql.editorType} ${sql.queryType} format ${sql.format}`);
+        }
       }
     }
   }
