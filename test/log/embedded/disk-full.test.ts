@@ -1,0 +1,106 @@
+/**
+ * Disk full on a small tmpfs: a send that hits ENOSPC fails with LOG_DISK_FULL (path, free space) and
+ * leaves none of its records; acknowledged records stay intact and readable; writes resume once space
+ * is freed. Needs root for `mount -t tmpfs`; skipped (with the reason) only when mounting is refused.
+ */
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isAppError } from '../../../src/errors/index.ts';
+import { type EmbeddedLog, openEmbeddedLog } from '../../../src/log/index.ts';
+
+async function readAll(log: EmbeddedLog, topic: string): Promise<string[]> {
+  const c = log.consumer({
+    groupId: `read-${Math.random()}`,
+    autoOffsetReset: 'earliest',
+    maxPollRecords: 10_000,
+  });
+  c.assign([0, 1].map((partition) => ({ topic, partition })));
+  const out: string[] = [];
+  for (let rs = await c.poll(0); rs.length > 0; rs = await c.poll(0))
+    for (const r of rs) out.push(r.value!.toString());
+  await c.close();
+  return out.sort();
+}
+
+test('disk full: failed sends leave nothing, acknowledged records stay, writes resume when space returns', async (t) => {
+  const mnt = await mkdtemp(join(tmpdir(), 'log-diskfull-'));
+  let reopened: EmbeddedLog | undefined;
+  let mounted = false;
+  // one hook, in order: close the log, unmount, remove the mount point
+  t.after(async () => {
+    await reopened?.close();
+    if (mounted) spawnSync('umount', [mnt]);
+    await rm(mnt, { recursive: true, force: true });
+  });
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
+  if (mount.status !== 0) {
+    t.skip(`mounting a tmpfs is not permitted here: ${mount.stderr.trim()}`);
+    return;
+  }
+  mounted = true;
+  const filler = join(mnt, 'filler');
+  writeFileSync(filler, Buffer.alloc(256 * 1024));
+  const dataDir = join(mnt, 'data');
+  const log = await openEmbeddedLog({ dataDir, fsync: 'always', segmentBytes: 64 * 1024 });
+  await log.createTopics([{ name: 'full', partitions: 2 }]);
+  const producer = log.producer();
+  const acked: string[] = [];
+  let failure: unknown;
+  const batch = (n: number) =>
+    [0, 1].map((partition) => ({ partition, value: `${n}-${partition}-`.padEnd(6000, 'x') }));
+  for (let n = 0; n < 1000 && failure === undefined; n++) {
+    await producer.send('full', batch(n)).then(
+      () => acked.push(`${n}-0-`.padEnd(6000, 'x'), `${n}-1-`.padEnd(6000, 'x')),
+      (err: unknown) => {
+        failure = err;
+      },
+    );
+  }
+  const failedAgain = await producer.send('full', batch(5000)).then(
+    () => 'sent',
+    (e: unknown) => (isAppError(e) ? e.code : String(e)),
+  );
+  const whileFull = await readAll(log, 'full');
+  rmSync(filler);
+  const resumed = await producer.send('full', batch(9999)).then(
+    () => 'sent',
+    (e: unknown) => String(e),
+  );
+  await log.close();
+  reopened = await openEmbeddedLog({ dataDir });
+  const afterReopen = await readAll(reopened, 'full');
+  const expected = [...acked].sort();
+  const withResumed = [...acked, `9999-0-`.padEnd(6000, 'x'), `9999-1-`.padEnd(6000, 'x')].sort();
+  assert.deepStrictEqual(
+    {
+      code: isAppError(failure) ? failure.code : String(failure),
+      message:
+        isAppError(failure) &&
+        failure.message.includes(join(dataDir, 'log')) &&
+        /\d+ bytes free/.test(failure.message),
+      someAcked: acked.length > 10,
+      failedAgain,
+      whileFull: whileFull.length === expected.length && whileFull.every((v, i) => v === expected[i]),
+      resumed,
+      afterReopen:
+        afterReopen.length === withResumed.length && afterReopen.every((v, i) => v === withResumed[i]),
+      events: reopened.recovery.events.map((e) => e.action),
+    },
+    {
+      code: 'LOG_DISK_FULL',
+      message: true,
+      someAcked: true,
+      failedAgain: 'LOG_DISK_FULL',
+      whileFull: true,
+      resumed: 'sent',
+      afterReopen: true,
+      events: [],
+    },
+  );
+});
