@@ -149,11 +149,12 @@ test('the ClickHouse user of Grafana is read-only and time-bounded', () => {
     [
       /<readonly>([12])<\/readonly>/.exec(profile)?.[1] !== undefined,
       Number(/<max_execution_time>(\d+)<\/max_execution_time>/.exec(profile)?.[1]) > 0,
+      /<constraints>[\s\S]*<max_execution_time><max>\d+<\/max><\/max_execution_time>/.test(profile),
       /<profile>grafana_readonly<\/profile>/.test(user),
       /<password from_env="GRAFANA_CLICKHOUSE_PASSWORD"\/>/.test(user),
       services.clickhouse?.environment?.GRAFANA_CLICKHOUSE_PASSWORD,
     ],
-    [true, true, true, true, COMPOSE_ENV.GRAFANA_CLICKHOUSE_PASSWORD],
+    [true, true, true, true, true, COMPOSE_ENV.GRAFANA_CLICKHOUSE_PASSWORD],
   );
 });
 
