@@ -151,7 +151,15 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
   const promDir = join(dir, 'prometheus');
   await writeFile(
     join(dir, 'prometheus.yml'),
-    `global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: msgtrack\n    static_configs: [{targets: ["${new URL(url).host}"]}]\n`,
+    [
+      'global: {scrape_interval: 1s, evaluation_interval: 1s}',
+      // The deployment's alert rules, evaluated on this instance's series.
+      `rule_files: ["${ROOT}deploy/prometheus/rules/msgtrack.yml"]`,
+      'scrape_configs:',
+      '  - job_name: msgtrack-api',
+      `    static_configs: [{targets: ["${new URL(url).host}"]}]`,
+      '',
+    ].join('\n'),
   );
   const prometheus = run('promtool', ['check', 'config', join(dir, 'prometheus.yml')]);
   assert.equal(prometheus.status, 0, prometheus.stdout + prometheus.stderr);
@@ -170,6 +178,17 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
     const res = await fetch(`${promApi}/label/__name__/values`);
     const names = ((await res.json()) as { data: string[] }).data.filter((n) => n.startsWith('msgtrack_'));
     return names.includes('msgtrack_processor_lag_records') ? names : undefined;
+  });
+  // Every alert rule has been evaluated without error.
+  const ruleHealth = await until('the alert rules to be evaluated', 30_000, async () => {
+    const res = await fetch(`${promApi}/rules`);
+    const groups = (
+      (await res.json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } }
+    ).data.groups;
+    const rules = groups.flatMap((g) => g.rules);
+    return rules.length > 0 && rules.every((r) => r.health !== 'unknown')
+      ? Object.fromEntries(rules.map((r) => [r.name, r.health]))
+      : undefined;
   });
   // Every metric the pipeline dashboard and the alert rules use is one this instance exports.
   const exprs = dashboards()
@@ -214,8 +233,23 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
       stoppedSays: /does not answer/.test(stoppedRun.stderr),
       missing,
       refused,
+      ruleHealth,
     },
-    { healthy: 0, posted: [202, 429], stopped: 1, stoppedSays: true, missing: [], refused: [] },
+    {
+      healthy: 0,
+      posted: [202, 429],
+      stopped: 1,
+      stoppedSays: true,
+      missing: [],
+      refused: [],
+      ruleHealth: {
+        MsgtrackProcessorLagGrowing: 'ok',
+        MsgtrackInstanceDown: 'ok',
+        MsgtrackProcessorDown: 'ok',
+        MsgtrackDeadLettersRising: 'ok',
+        MsgtrackSinkSlow: 'ok',
+      },
+    },
   );
 
   // Every ClickHouse panel's SQL, macros expanded for a range around the run, on the schema the run created.
