@@ -3,6 +3,7 @@ import { AppError } from '../errors/index.ts';
 import { type Command, commandHelp, parseCommandArgs } from './command.ts';
 import { apiCommand } from './api-command.ts';
 import { generateCommand } from './generate-command.ts';
+import { logCommand } from './log-command.ts';
 import { healthCommand } from './health-command.ts';
 import { queryCommand } from './query-command.ts';
 import { replayCommand } from './replay-command.ts';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly Command[] = [
   queryCommand,
   replayCommand,
   topicsCommand,
+  logCommand,
   schemasCommand,
   healthCommand,
 ];

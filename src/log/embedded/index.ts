@@ -6,3 +6,5 @@ export {
   openEmbeddedLog,
   type RecoveryReport,
 } from './embedded-log.ts';
+export type { CorruptionPolicy, RecoveryEvent } from './partition-recovery.ts';
+export { type VerifyFinding, type VerifyResult, verifyEmbeddedLog } from './verify.ts';
