@@ -263,18 +263,21 @@ test('Grafana: provisioned data sources by uid, the plugin pinned, dashboards wi
   assert.deepStrictEqual(problems, []);
 });
 
-test('promtool accepts prometheus.yml and the alert rules', () => {
+test('promtool accepts prometheus.yml and the alert rules, and the rules pass their unit tests', () => {
   const config = run('promtool', ['check', 'config', '--syntax-only', 'deploy/prometheus/prometheus.yml']);
   const rules = run('promtool', ['check', 'rules', 'deploy/prometheus/rules/msgtrack.yml']);
+  // Unit tests of the rules: each alert fires on the series meant to raise it, not on the others.
+  const unit = run('promtool', ['test', 'rules', 'deploy/prometheus/tests/msgtrack.test.yml']);
   const alerts = [...readRepoFile('deploy/prometheus/rules/msgtrack.yml').matchAll(/- alert: (\w+)/g)].map(
     (m) => m[1],
   );
   assert.deepStrictEqual(
-    [config.status, rules.status, /SUCCESS: 5 rules found/.test(rules.stdout), alerts],
+    [config.status, rules.status, /SUCCESS: 5 rules found/.test(rules.stdout), unit.status, alerts],
     [
       0,
       0,
       true,
+      0,
       [
         'MsgtrackProcessorLagGrowing',
         'MsgtrackInstanceDown',
