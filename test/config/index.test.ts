@@ -20,7 +20,7 @@ test('defaults: embedded log and chDB, loopback, documented numbers', () => {
       queryMaxRows: 10000,
       queryMaxExecutionMs: 10000,
     },
-    log: { kind: 'embedded', fsync: 'interval', fsyncIntervalMs: 1000 },
+    log: { kind: 'embedded', fsync: 'interval', fsyncIntervalMs: 1000, onCorruption: 'refuse' },
     storage: { kind: 'chdb' },
     retention: { messagesDays: 0, viewsDays: 30, metricsDays: 30, alertsDays: 90 },
     streams: { commitIntervalMs: 100, graceMs: 5000, idleMs: 2000 },
