@@ -114,6 +114,8 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
     { encoding: 'utf8', env },
   );
   assert.equal(generated.status, 0, generated.stderr);
+  // scripts/create-topics.sh on the topics the generator created: idempotent, exit 0.
+  const topics = spawnSync('bash', [`${ROOT}scripts/create-topics.sh`], { encoding: 'utf8', env });
 
   const child = spawn(process.execPath, [BIN, 'start', '--no-generator'], {
     env,
@@ -227,6 +229,7 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
   const stoppedRun = healthCheck(url);
   assert.deepStrictEqual(
     {
+      topics: topics.status,
       healthy: healthyRun.status,
       posted,
       stopped: stoppedRun.status,
@@ -236,6 +239,7 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
       ruleHealth,
     },
     {
+      topics: 0,
       healthy: 0,
       posted: [202, 429],
       stopped: 1,
