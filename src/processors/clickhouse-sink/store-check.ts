@@ -122,10 +122,12 @@ export async function checkStore(ch: ClickHouse, log: Log, options: StoreOptions
   const state = new ClickHouseSinkState(ch, database);
   const counts = await rowCounts(ch, Object.values(SINK_TABLES), database);
   const existing = new Set((await log.listTopics()).map((t) => t.name));
+  // Tables whose rows may vanish legitimately: a TTL, or a ReplacingMergeTree with an is_deleted
+  // column (anomaly_alerts: a merge drops an alert whose last version is a retraction).
   const ttl = new Set(
     (
       await ch.query<{ name: string }>(
-        "SELECT name FROM system.tables WHERE database = {db:String} AND match(engine_full, '\\bTTL\\b')",
+        "SELECT name FROM system.tables WHERE database = {db:String} AND (match(engine_full, '\\bTTL\\b') OR match(engine_full, 'ReplacingMergeTree\\(\\w+, *\\w+\\)'))",
         { db: database },
       )
     ).map((r) => r.name),
