@@ -27,10 +27,12 @@ RUN ln -s /app/bin/msgtrack.js /usr/local/bin/msgtrack \
   && mkdir -p /data && chown node:node /data
 # The code is root-owned and read-only to the process; only /data (embedded log, chDB) is writable.
 USER node
-VOLUME ["/data"]
+# No VOLUME here: on Kafka and a ClickHouse server nothing is kept in /data; for the embedded
+# defaults mount one (`docker run -v msgtrack-data:/data …`).
 EXPOSE 8080
-# Asks this container's own /ready (HOST and PORT above; processors without the API override it).
+# Asks this instance's own /ready at http://HOST:PORT (the ENV above, or the container's). Roles
+# that serve no HTTP (`process`, `generate`, `topics`) override it (see docker-compose.yml).
 HEALTHCHECK --interval=15s --timeout=6s --start-period=30s --retries=3 \
-  CMD ["msgtrack", "health", "--url", "http://127.0.0.1:8080"]
+  CMD ["msgtrack", "health"]
 ENTRYPOINT ["msgtrack"]
 CMD ["start", "--no-generator"]
