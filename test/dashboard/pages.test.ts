@@ -78,6 +78,7 @@ test('Overview: KPIs, volume series and status distribution match what was poste
     {
       messages: await kpi('messages'),
       conversations: await kpi('conversations'),
+      senders: await kpi('senders'),
       unread: await kpi('unread'),
       readRate: await kpi('read-rate'),
       volume: (await series('volume')).reduce((s: number, p: { y: number }) => s + p.y, 0),
@@ -86,6 +87,7 @@ test('Overview: KPIs, volume series and status distribution match what was poste
     {
       messages: String(NORMAL),
       conversations: '3',
+      senders: '5',
       unread: String(NORMAL - READ),
       readRate: `${((100 * READ) / NORMAL).toFixed(2)} %`,
       volume: NORMAL,
