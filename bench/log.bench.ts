@@ -1,10 +1,15 @@
 /**
  * Embedded log throughput: produce and consume 250-byte records in batches of 1, 100 and 1000
  * (fsync policy 'interval', the default), in records/s and MB/s.
- * Run: `npm run bench:log`. The last line of output is one JSON object (also written to
- * bench/results/log.json) with `produce_rps` and `consume_rps` for batches of 1000.
+ * Then the open time of a log of 1 GB and 5 GB (1 KiB records, 64 MiB segments), after a clean stop
+ * and after a SIGKILL of a writer (a child process, mid-segment).
+ * Run: `npm run bench:log` (`-- --open-only` for the open times alone; ~6 GB of temp disk, deleted
+ * after). The last line of output is one JSON object (also written to bench/results/log.json) with
+ * `produce_rps` and `consume_rps` for batches of 1000, `open_clean_ms` and `open_crash_ms` at 5 GB, and
+ * `open_<size>_clean_ms` / `open_<size>_crash_ms` per size.
  */
 
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -72,8 +77,77 @@ async function runOne(batch: number, total: number): Promise<Result> {
   }
 }
 
+const GB = 1024 ** 3;
+const OPEN_RECORD = Buffer.alloc(1024, 'o');
+const OPEN_BATCH = Array.from({ length: 1000 }, () => ({ key: null, value: OPEN_RECORD }));
+
+/** Append `bytes` of 1 KiB records to topic `open` in `dir` (4 partitions). */
+async function fill(dir: string, bytes: number): Promise<void> {
+  const log = await openEmbeddedLog({ dataDir: dir, fsync: 'never' });
+  await log.createTopics([{ name: 'open', partitions: PARTITIONS }]);
+  const producer = log.producer();
+  for (let written = 0; written < bytes; written += OPEN_BATCH.length * OPEN_RECORD.length) {
+    await producer.send('open', OPEN_BATCH);
+  }
+  await log.close();
+}
+
+async function timeOpen(dir: string): Promise<number> {
+  const t0 = performance.now();
+  const log = await openEmbeddedLog({ dataDir: dir, fsync: 'never' });
+  const ms = performance.now() - t0;
+  await log.close();
+  return Math.round(ms * 10) / 10;
+}
+
+/** A child writes 32 MiB more (the active segments are mid-way), then is killed with SIGKILL. */
+function crashWriter(dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [new URL(import.meta.url).pathname, '--crash-child', dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      if (c.includes('WRITTEN')) child.kill('SIGKILL');
+    });
+    child.on('exit', (_code, signal) =>
+      signal === 'SIGKILL' ? resolve() : reject(new Error('crash child exited on its own')),
+    );
+  });
+}
+
+async function openTimes(): Promise<Record<string, number>> {
+  const dir = await mkdtemp(join(tmpdir(), 'log-bench-open-'));
+  const out: Record<string, number> = {};
+  try {
+    let size = 0;
+    for (const gb of [1, 5]) {
+      await fill(dir, gb * GB - size);
+      size = gb * GB;
+      await timeOpen(dir); // the first open after writing also drops nothing: warm-up
+      const clean = await timeOpen(dir);
+      await crashWriter(dir);
+      const crash = await timeOpen(dir);
+      out[`open_${gb}gb_clean_ms`] = clean;
+      out[`open_${gb}gb_crash_ms`] = crash;
+      console.log(`open ${gb} GB: clean ${clean} ms, after SIGKILL ${crash} ms`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+if (process.argv[2] === '--crash-child') {
+  const log = await openEmbeddedLog({ dataDir: process.argv[3]!, fsync: 'never' });
+  const producer = log.producer();
+  for (let i = 0; i < 32; i++) await producer.send('open', OPEN_BATCH);
+  process.stdout.write('WRITTEN\n');
+  await new Promise(() => undefined);
+}
+
+const openOnly = process.argv.includes('--open-only');
 const results: Result[] = [];
-for (const { batch, records } of plan) {
+for (const { batch, records } of openOnly ? [] : plan) {
   const r = await runOne(batch, records);
   results.push(r);
   console.log(
@@ -82,16 +156,20 @@ for (const { batch, records } of plan) {
       `consume ${r.consume_rps.toLocaleString('en-US').padStart(11)} rec/s ${r.consume_mbps.toFixed(1).padStart(7)} MB/s`,
   );
 }
-const main = results.find((r) => r.batch === 1000)!;
+const main = results.find((r) => r.batch === 1000);
+const open = await openTimes();
 const summary = {
   bench: 'log',
   record_bytes: RECORD_BYTES,
   fsync: 'interval',
-  produce_rps: main.produce_rps,
-  consume_rps: main.consume_rps,
-  produce_mbps: main.produce_mbps,
-  consume_mbps: main.consume_mbps,
+  produce_rps: main?.produce_rps,
+  consume_rps: main?.consume_rps,
+  produce_mbps: main?.produce_mbps,
+  consume_mbps: main?.consume_mbps,
   batches: results,
+  open_clean_ms: open.open_5gb_clean_ms,
+  open_crash_ms: open.open_5gb_crash_ms,
+  ...open,
 };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/log.json', import.meta.url), `${JSON.stringify(summary, null, 2)}\n`);

@@ -1,10 +1,12 @@
 /**
- * Opening a partition directory: every closed segment is loaded from its index (./segment-index.ts)
- * when that index is intact and current, and scanned otherwise; the active segment is always scanned
- * (it is bounded by the segment size, and it is where writes tear). So open time does not grow with
- * the log. Damage inside a closed segment with an intact index is found by the first read that
- * reaches it (the partition then refuses further use with LOG_CORRUPT, see ./partition-log.ts), by
- * `msgtrack log verify`, and by `msgtrack log repair` (which scans everything).
+ * Opening a partition directory: every segment is loaded from its index (./segment-index.ts) when
+ * that index is intact and current, and scanned otherwise. The active segment's index is removed when
+ * the log opens it for appending and written again at a clean close, so after a clean stop nothing is
+ * scanned and after a crash only the active segment (bounded by the segment size) and segments whose
+ * index is missing or damaged: open time does not grow with the log. Damage inside a segment with an
+ * intact index is found by the first read that reaches it (the partition then refuses further use
+ * with LOG_CORRUPT, see ./partition-log.ts), by `msgtrack log verify`, and by `msgtrack log repair`
+ * (which scans everything).
  *
  * Outcomes of a scan (see ./segment-scan.ts for what counts as what):
  * - torn tail: cut (ftruncate), reported as `cut-torn-tail`.
@@ -130,8 +132,8 @@ export async function recoverPartition(
     }
     const fileSize = fs.fstatSync(seg.fd).size;
     const idx = readIndex(seg.file, base, fileSize);
-    // The active segment is always scanned (bounded by the segment size): it is where writes tear.
-    if (idx.ok && !isLast && !o.scanAll) {
+    // The active segment has an index only after a clean stop (it is removed when appends start).
+    if (idx.ok && !o.scanAll) {
       seg = segmentFromSummary(seg.file, seg.fd, idx.summary);
       state.segments[i] = seg;
     } else {

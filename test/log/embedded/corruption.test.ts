@@ -2,10 +2,10 @@
  * The corruption matrix of the embedded log. Partition m:0 holds 40 one-record batches in 5 segments
  * of 8 (offsets 0-7 … 32-39, the last one active), m:1 holds 5 records, group g committed 20 on m:0.
  * Each case damages the files after a clean stop, then checks the documented outcome:
- * - active segment (always scanned on open): a bad frame refuses m:0 with LOG_CORRUPT naming file and
- *   byte; m:1 keeps working. With LOG_ON_CORRUPTION=quarantine the frame's bytes go to a quarantine
+ * - active segment after a crash (no index: scanned on open): a bad frame refuses m:0 with LOG_CORRUPT
+ *   naming file and byte; m:1 keeps working. With LOG_ON_CORRUPTION=quarantine the frame's bytes go to a quarantine
  *   file and every other record is served with its offset.
- * - older segment with an intact index (not scanned on open): the first read reaching the bad frame
+ * - a segment with an intact index (closed, or active after a clean stop; not scanned): the first read reaching the bad frame
  *   fails with LOG_CORRUPT and m:0 refuses further use; a repair (quarantine + full scan) keeps the rest.
  * - older segment whose size changed (a frame cut short mid-file): its index is stale, it is scanned
  *   on open, and it is refused (or quarantined) like the active one.
@@ -116,10 +116,11 @@ function quarantined(part: string): number[] {
 }
 
 for (const which of ['first', 'middle', 'last'] as const) {
-  test(`corruption: a bit flip in the ${which} frame of the active segment refuses m:0 (m:1 works); quarantine keeps the rest`, async (t) => {
+  test(`corruption: a bit flip in the ${which} frame of the active segment after a crash refuses m:0 (m:1 works); quarantine keeps the rest`, async (t) => {
     const { dataDir, segs, part } = await setup(t);
     const index = which === 'first' ? 0 : which === 'middle' ? 4 : 7;
     const pos = flip(segs[4]!, index);
+    rmSync(segs[4]!.replace(/\.seg$/, '.idx')); // as a crash leaves it: the active segment has no index
     const refused = await openLog(t, { dataDir });
     const corrupt = refused.recovery.corruptPartitions;
     const refusedOffsets = await refused.partitionOffsets(TOPIC, 0).catch(codeOf);
