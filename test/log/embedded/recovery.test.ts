@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { ManualClock } from '../../../src/clock/index.ts';
+import { isAppError } from '../../../src/errors/index.ts';
 import {
   type EmbeddedLog,
   type EmbeddedLogOptions,
@@ -297,6 +298,50 @@ test('retention follows the injected clock; compaction drops tombstones after to
         ],
       ],
       tombstoneGone: [1, [['b', '2', 3]]],
+    },
+  );
+});
+
+test('bad data dirs give one clear LOG_IO error (no spin); a read-only open writes nothing and refuses writes', async (t) => {
+  const dataDir = await tempDir(t);
+  const first = await openEmbeddedLog({ dataDir });
+  await first.createTopics([{ name: 'ro', partitions: 1 }]);
+  await first.producer().send('ro', [{ value: 'x' }]);
+  await first.close();
+  const journal = join(dataDir, 'log', 'meta.journal');
+  const before = readFileSync(journal);
+  const reader = await openEmbeddedLog({ dataDir, readOnly: true });
+  const second = await openEmbeddedLog({ dataDir, readOnly: true }).catch((e: unknown) => e);
+  const records = values(await readAll(reader, 'ro'));
+  const send = await Promise.resolve()
+    .then(() => reader.producer())
+    .catch((e: unknown) => (isAppError(e) ? e.code : String(e)));
+  await reader.close();
+  const bad = await Promise.all(
+    ['/proc/x', join(journal, 'x')].map((d) =>
+      openEmbeddedLog({ dataDir: d }).then(
+        () => 'opened',
+        (e: unknown) => (isAppError(e) ? [e.code, e.message.includes('is not')] : String(e)),
+      ),
+    ),
+  );
+  assert.deepStrictEqual(
+    {
+      records,
+      send,
+      unchanged: readFileSync(journal).equals(before),
+      second: isAppError(second) ? second.code : 'opened',
+      bad,
+    },
+    {
+      records: ['x'],
+      send: 'LOG_READ_ONLY',
+      unchanged: true,
+      second: 'LOG_LOCKED',
+      bad: [
+        ['LOG_IO', true],
+        ['LOG_IO', true],
+      ],
     },
   );
 });
