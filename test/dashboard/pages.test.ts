@@ -225,6 +225,19 @@ test('Explore: the SQL console returns rows, errors are shown, the query is in t
   assert.deepStrictEqual(await page.$$eval('#result td', (tds) => tds.map((td) => td.textContent)), [
     String(NORMAL),
   ]);
+  // parameters and the chart view
+  await page.fill(
+    '#sql',
+    'SELECT sender_id, toUInt64(count()) AS n FROM messages_base WHERE sender_id = {s:String} GROUP BY sender_id',
+  );
+  await page.fill('#params', '{"s": "u1"}');
+  await page.selectOption('#view', 'chart');
+  await page.click('#run');
+  await page.waitForSelector('#result [data-chart="query"]');
+  assert.deepStrictEqual(await series('query'), [{ x: 'u1', y: NORMAL / 5 }]);
+  assert.match(page.url(), /view=chart/);
+  await page.selectOption('#view', 'table');
+  await page.waitForSelector('#result table');
   await page.fill('#sql', 'DROP TABLE messages');
   await page.click('#run');
   await page.waitForSelector('#result .error');
@@ -237,6 +250,16 @@ test('keyboard navigation, no console errors, nothing requested from another ori
   await page.focus('#nav a[data-page="pipeline"]');
   await page.keyboard.press('Enter');
   await page.waitForSelector('main[data-page="pipeline"][data-rendered]');
+  // a phone-sized viewport: the pages reflow, nothing scrolls sideways
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const name of ['overview', 'alerts', 'explore']) {
+    await open(`#/${name}`, name);
+    assert.ok(
+      ((await page.evaluate('document.scrollingElement.scrollWidth')) as number) <= 390,
+      `${name} fits 390 px`,
+    );
+    await page.screenshot({ path: `${shots}/phone-${name}.png`, fullPage: true });
+  }
   // a 403 from the refused DROP is logged by Chromium as a failed resource: not a page error
   assert.deepStrictEqual(
     {

@@ -420,30 +420,60 @@ export async function pipeline(ctx) {
   );
 }
 
+const NUMERIC = /^(U?Int|Float|Decimal)/;
+
+/** The result as a bar chart: first column as labels, first numeric column as values. */
+function resultChart(r) {
+  const y = r.columns.findIndex((c) => NUMERIC.test(c.type.replace(/^Nullable\(/, '')));
+  if (y < 0 || r.rows.length === 0) return empty('No numeric column to chart.');
+  const x = y === 0 && r.columns.length > 1 ? 1 : 0;
+  return barChart(
+    'query',
+    r.rows.map((row) => ({ x: String(row[x]), y: Number(row[y]) })),
+    'The query returned no rows.',
+  );
+}
+
 export async function explore(ctx) {
-  const sql =
-    ctx.q.sql ??
-    'SELECT sender_id, count() AS messages FROM messages GROUP BY sender_id ORDER BY messages DESC LIMIT 20';
-  const maxRows = ctx.q.max_rows ?? '1000';
+  const sql = ctx.q.sql ?? 'SELECT hour, messages FROM hourly_volume ORDER BY hour DESC LIMIT 24';
   const area = h('textarea', { id: 'sql', spellcheck: 'false' }, sql);
-  const rows = h('input', { id: 'max-rows', type: 'number', min: '1', value: maxRows });
+  const params = h('input', { id: 'params', value: ctx.q.params ?? '', placeholder: '{"user": "u1"}' });
+  const rows = h('input', { id: 'max-rows', type: 'number', min: '1', value: ctx.q.max_rows ?? '1000' });
+  const view = h(
+    'select',
+    { id: 'view' },
+    h('option', { value: 'table', selected: ctx.q.view !== 'chart' }, 'table'),
+    h('option', { value: 'chart', selected: ctx.q.view === 'chart' }, 'chart'),
+  );
   const out = h('div', { id: 'result', 'aria-live': 'polite' });
   const run = async () => {
-    ctx.go({ sql: area.value, max_rows: rows.value }, true);
+    ctx.go({ sql: area.value, params: params.value, max_rows: rows.value, view: view.value }, true);
     out.replaceChildren(h('p', { class: 'muted' }, 'running…'));
     try {
-      const r = await api('/api/v1/query', { sql: area.value, max_rows: Number(rows.value) });
+      let p;
+      try {
+        p = params.value.trim() === '' ? undefined : JSON.parse(params.value);
+      } catch (e) {
+        throw new Error(`parameters are not JSON: ${e.message}`);
+      }
+      const r = await api('/api/v1/query', {
+        sql: area.value,
+        max_rows: Number(rows.value),
+        ...(p === undefined ? {} : { params: p }),
+      });
       out.replaceChildren(
         h(
           'p',
           { class: 'muted' },
           `${r.row_count} rows in ${fmt(r.elapsed_ms)} ms${r.truncated ? ' (truncated at max rows)' : ''}`,
         ),
-        table(
-          r.columns.map((c, i) => ({ label: `${c.name} (${c.type})`, get: (row) => String(row[i]) })),
-          r.rows,
-          'The query returned no rows.',
-        ),
+        view.value === 'chart'
+          ? resultChart(r)
+          : table(
+              r.columns.map((c, i) => ({ label: `${c.name} (${c.type})`, get: (row) => String(row[i]) })),
+              r.rows,
+              'The query returned no rows.',
+            ),
       );
     } catch (e) {
       out.replaceChildren(h('p', { class: 'error', role: 'alert' }, e.message));
@@ -452,6 +482,7 @@ export async function explore(ctx) {
   area.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void run();
   });
+  view.addEventListener('change', run);
   if (ctx.q.sql) queueMicrotask(run);
   return card(
     'SQL console (read-only)',
@@ -460,8 +491,12 @@ export async function explore(ctx) {
     h(
       'div',
       { class: 'row' },
+      h('label', { for: 'params' }, 'Parameters (JSON)'),
+      params,
       h('label', { for: 'max-rows' }, 'Max rows'),
       rows,
+      h('label', { for: 'view' }, 'View'),
+      view,
       h('button', { type: 'button', id: 'run', onclick: run }, 'Run'),
     ),
     out,
