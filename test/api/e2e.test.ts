@@ -19,6 +19,9 @@ interface Instance {
   stderr(): string;
 }
 
+/** Every child started, so that cleanup kills them all (a live child keeps the test file running). */
+const children = new Set<ChildProcess>();
+
 async function startInstance(dir: string): Promise<Instance> {
   const child = spawn(process.execPath, [BIN, 'start', '--no-generator'], {
     env: {
@@ -33,6 +36,7 @@ async function startInstance(dir: string): Promise<Instance> {
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  children.add(child);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -41,7 +45,10 @@ async function startInstance(dir: string): Promise<Instance> {
     const m = /"msg":"api: (http:\/\/127\.0\.0\.1:\d+) /.exec(stderr);
     if (m !== null && stderr.includes('running; Ctrl-C stops'))
       return { child, url: m[1]!, exited, stderr: () => stderr };
-    assert.ok(Date.now() < deadline && child.exitCode === null, `start did not come up: ${stderr}`);
+    if (Date.now() >= deadline || child.exitCode !== null) {
+      child.kill('SIGKILL'); // never leave a child behind: the test file would not exit
+      assert.fail(`start did not come up: ${stderr}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -101,9 +108,16 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 test('start --no-generator: ingest, receipts and a spam burst show within 2 s (REST and SSE); SIGTERM and restart keep everything once; SIGKILL during ingest never loses or doubles an acknowledged message', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msgtrack-e2e-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  t.after(async () => {
+    for (const child of children) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
   let a = await startInstance(dir);
-  t.after(() => a.child.kill('SIGKILL'));
   const events: { event: string; id?: string; data: any }[] = [];
   const feed = sse(`${a.url}/api/v1/stream?types=alert,tick`, events);
   t.after(() => feed.abort());
