@@ -253,10 +253,11 @@ function alertRow(a, fresh) {
   return h(
     'tr',
     { class: fresh ? 'alert-new' : undefined, 'data-alert': a.alert_id },
-    h('td', {}, time(a.detected_at)),
+    // REST rows carry detected_at; live records (anomaly-alerts) carry triggered_at and a status
+    h('td', {}, time(a.detected_at ?? a.triggered_at)),
     h('td', {}, a.user_id),
     h('td', {}, a.kind),
-    h('td', {}, a.severity),
+    h('td', {}, a.status ? `${a.severity} (${a.status})` : a.severity),
     h('td', { class: 'num' }, fmt(a.count)),
     h('td', { class: 'num' }, fmt(a.threshold)),
     h('td', {}, `${time(a.window_start).slice(11)} → ${time(a.window_end).slice(11)}`),
@@ -283,12 +284,8 @@ async function burst(button, a) {
 
 export async function alerts(ctx) {
   const r = await api(`/api/v1/alerts?since=${ctx.from}&limit=200`);
-  const seen = new Set(r.items.map((a) => a.alert_id));
-  const body = h(
-    'tbody',
-    { id: 'alert-rows' },
-    r.items.map((a) => alertRow(a, false)),
-  );
+  const rows = new Map(r.items.map((a) => [a.alert_id, alertRow(a, false)]));
+  const body = h('tbody', { id: 'alert-rows' }, [...rows.values()]);
   const why = empty(
     'No alerts in this range yet: the generator injects a spam burst every few minutes; new alerts appear here live.',
   );
@@ -310,9 +307,12 @@ export async function alerts(ctx) {
   );
   if (r.items.length > 0) why.hidden = true;
   ctx.onLive('alert', (a) => {
-    if (seen.has(a.alert_id)) return;
-    seen.add(a.alert_id);
-    body.prepend(alertRow(a, true));
+    // a later record of the same alert (severity up, closed, retracted) replaces its row
+    const row = alertRow(a, true);
+    const old = rows.get(a.alert_id);
+    if (old) old.replaceWith(row);
+    else body.prepend(row);
+    rows.set(a.alert_id, row);
     tableEl.hidden = false;
     why.hidden = true;
   });
