@@ -158,7 +158,16 @@ export async function checkStore(ch: ClickHouse, log: Log, options: StoreOptions
         partition: p,
         earliest,
         committed: c,
-        progressLast: progress?.last,
+        // What is surely in: a range left `inserting` (a crash between its progress record and its
+        // insert) may not have landed — the sink re-inserts it under its token at the next flush.
+        progressLast:
+          progress === undefined
+            ? undefined
+            : progress.status === 'inserted'
+              ? progress.last
+              : progress.first > 0
+                ? progress.first - 1
+                : undefined,
         resume,
         holds,
       });
