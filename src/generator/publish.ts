@@ -42,7 +42,7 @@ export interface PublishResult extends PublishTotals {
 }
 
 /** Events per batch at most; a fast run yields to the event loop after each (signals, fsync timer). */
-const MAX_BATCH = 5000;
+const MAX_BATCH = 2000;
 const TICK_MS = 50;
 
 /**

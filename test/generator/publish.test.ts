@@ -60,7 +60,7 @@ test('a fast run into the embedded log yields to the event loop: timers run, an 
   // Typically ≤ 50 ms and ≤ 40 ms on an idle machine (one batch); the bounds leave room for a loaded
   // CI machine, and stay well below the embedded log's 1 s fsync interval.
   assert.ok(stopMs < 500, `stopped ${stopMs.toFixed(0)} ms after the abort`);
-  assert.ok(ticks.length >= 5 && longestGapMs < 500, `timers blocked for ${longestGapMs.toFixed(0)} ms`);
+  assert.ok(ticks.length >= 3 && longestGapMs < 500, `timers blocked for ${longestGapMs.toFixed(0)} ms`);
   assert.deepStrictEqual([messages, views], [totals.messages, totals.views]);
   assert.ok(totals.messages > 1000);
 });
