@@ -26,7 +26,7 @@ export const topicsCommand: Command = {
         `topics ${action} takes no topic names (got ${names.map((n) => JSON.stringify(n)).join(' ')})`,
       );
     }
-    const log = await openLog(loadConfig());
+    const log = await openLog(loadConfig(), { readOnly: action !== 'create' });
     try {
       const json = args.values.json === true;
       if (action === 'create') return await create(log, json);
