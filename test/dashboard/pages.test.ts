@@ -251,6 +251,21 @@ test('keyboard navigation, no console errors, nothing requested from another ori
   await page.focus('#nav a[data-page="pipeline"]');
   await page.keyboard.press('Enter');
   await page.waitForSelector('main[data-page="pipeline"][data-rendered]');
+  // theme: auto follows the system's dark mode, light and dark are explicit
+  const theme = (want: string) =>
+    eventually(
+      async () => ((await page.getAttribute('html', 'data-theme')) === want ? want : undefined),
+      2_000,
+      `theme ${want}`,
+    );
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await theme('dark');
+  await page.selectOption('#theme', 'light');
+  await theme('light');
+  await page.selectOption('#theme', 'auto');
+  await theme('dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await theme('light');
   // a phone-sized viewport: the pages reflow, nothing scrolls sideways
   await page.setViewportSize({ width: 390, height: 844 });
   for (const name of ['overview', 'alerts', 'explore']) {

@@ -109,9 +109,12 @@ function setGlobal(key, value) {
   navigate(page, { ...q, [key]: value });
 }
 
+const prefersDark = matchMedia('(prefers-color-scheme: dark)');
+
+/** light, dark, or auto (follows the system setting, also when it changes). */
 function applyTheme(t) {
-  if (t === 'auto') document.documentElement.removeAttribute('data-theme');
-  else document.documentElement.dataset.theme = t;
+  const dark = t === 'dark' || (t === 'auto' && prefersDark.matches);
+  document.documentElement.dataset.theme = dark ? 'dark' : 'light';
   localStorage.setItem('msgtrack.theme', t);
 }
 
@@ -123,6 +126,7 @@ refreshSel.addEventListener('change', () => setGlobal('refresh', refreshSel.valu
 themeSel.value = localStorage.getItem('msgtrack.theme') ?? 'auto';
 applyTheme(themeSel.value);
 themeSel.addEventListener('change', () => applyTheme(themeSel.value));
+prefersDark.addEventListener('change', () => applyTheme(themeSel.value));
 window.addEventListener('hashchange', () => {
   if (location.hash === silentHash) return;
   void render(false).then(() => main.focus({ preventScroll: true }));
