@@ -173,10 +173,8 @@ test('start --no-generator: ingest, receipts and a spam burst show within 2 s (R
   }
   for (const [name, ms] of Object.entries(took))
     assert.ok(ms <= 2_000, `${name} visible after ${ms} ms (limit 2000)`);
-  assert.ok(
-    events.some((e) => e.event === 'tick'),
-    'a platform tick arrived',
-  );
+  // The tick comes every second; on a loaded machine everything above may be visible before the first.
+  await within(5_000, 'a platform tick arrived', async () => events.some((e) => e.event === 'tick'));
 
   // SIGTERM: drains and exits 0; restarted, the data is there once.
   feed.abort();
