@@ -1,10 +1,10 @@
 import { configDocs } from '../config/index.ts';
 import { AppError } from '../errors/index.ts';
-import { type Command, commandHelp, parseCommandArgs } from './command.ts';
 import { apiCommand } from './api-command.ts';
+import { type Command, commandHelp, parseCommandArgs } from './command.ts';
 import { generateCommand } from './generate-command.ts';
-import { logCommand } from './log-command.ts';
 import { healthCommand } from './health-command.ts';
+import { logCommand } from './log-command.ts';
 import { queryCommand } from './query-command.ts';
 import { replayCommand } from './replay-command.ts';
 import { processCommand, startCommand } from './run-command.ts';

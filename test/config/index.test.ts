@@ -33,7 +33,14 @@ test('defaults: embedded log and chDB, loopback, documented numbers', () => {
         peakMinCount: 5,
         baselineMs: 300000,
       },
-      trendDetection: { windowMs: 120000, topN: 10, baselineWindows: 5, minCount: 5, surgeScore: 3, stopWords: undefined },
+      trendDetection: {
+        windowMs: 120000,
+        topN: 10,
+        baselineWindows: 5,
+        minCount: 5,
+        surgeScore: 3,
+        stopWords: undefined,
+      },
       anomalyDetection: {
         rateThreshold: 8,
         rateWindowMs: 60000,

@@ -5,9 +5,8 @@ import { murmur2, partitionForKey } from '../../src/log/index.ts';
 
 // Reference values: Apache Kafka's own unit test of Utils.murmur2 (clients, UtilsTest), shipped in
 // test/fixtures/murmur2-vectors.json (from the Java client) as signed 32-bit hashes of the UTF-8 key bytes.
-const vectors = JSON.parse(
-  readFileSync(new URL('../fixtures/murmur2-vectors.json', import.meta.url), 'utf8'),
-).murmur2 as Record<string, number>;
+const vectors = JSON.parse(readFileSync(new URL('../fixtures/murmur2-vectors.json', import.meta.url), 'utf8'))
+  .murmur2 as Record<string, number>;
 
 test('murmur2 equals the Java client on Kafka reference vectors', () => {
   const actual = Object.fromEntries(Object.keys(vectors).map((k) => [k, murmur2(Buffer.from(k, 'utf8'))]));
