@@ -34,7 +34,6 @@ export {
   type SourceOptions,
   StreamsBuilder,
   TimeWindowedStream,
-  windowedKeyCodec,
 } from './topology.ts';
 export {
   type Cancellable,
@@ -52,4 +51,5 @@ export {
   type StreamRecord,
   type Windowed,
 } from './types.ts';
+export { windowedKeyCodec } from './windowed-key-codec.ts';
 export { DEFAULT_GRACE_MS, SlidingWindows, TimeWindows, type Windows } from './windows.ts';
