@@ -30,8 +30,9 @@ USER node
 # No VOLUME here: on Kafka and a ClickHouse server nothing is kept in /data; for the embedded
 # defaults mount one (`docker run -v msgtrack-data:/data …`).
 EXPOSE 8080
-# Asks this instance's own /ready at http://HOST:PORT (the ENV above, or the container's). Roles
-# that serve no HTTP (`process`, `generate`, `topics`) override it (see docker-compose.yml).
+# Asks this instance's own /ready at http://HOST:PORT (the ENV above, or the container's): `start`
+# and `api` serve it with the API, `process` alone (with /health and /metrics). The one-shot roles
+# (`generate`, `topics`) serve no HTTP and disable it (see docker-compose.yml).
 HEALTHCHECK --interval=15s --timeout=6s --start-period=30s --retries=3 \
   CMD ["msgtrack", "health"]
 ENTRYPOINT ["msgtrack"]

@@ -18,7 +18,7 @@ import { toHttpError } from './errors.ts';
 import { LiveFeed } from './feed.ts';
 import { bearerCheck, RateLimiter } from './guards.ts';
 import { Ingest } from './ingest.ts';
-import { ApiMetrics } from './metrics.ts';
+import { ApiMetrics, requestTimer } from './metrics.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
@@ -170,16 +170,7 @@ export async function buildApp(deps: ApiDeps): Promise<ZodApp> {
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/api/')) checkToken(request.headers.authorization);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.http.observe(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status_code: String(reply.statusCode),
-      },
-      reply.elapsedTime / 1000,
-    );
-  });
+  app.addHook('onResponse', requestTimer(metrics));
 
   app.setErrorHandler((err, request, reply) => {
     const e = toHttpError(err);
@@ -212,7 +203,7 @@ export async function buildApp(deps: ApiDeps): Promise<ZodApp> {
   });
 
   app.decorate('ctx', ctx);
-  await app.register(healthRoutes(ctx));
+  await app.register(healthRoutes({ log: deps.log, ch: deps.ch, runtimes, metrics }));
   await app.register(ingestRoutes(ctx));
   await app.register(messageRoutes(ctx));
   await app.register(analyticsRoutes(ctx));

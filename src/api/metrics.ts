@@ -184,6 +184,23 @@ export class ApiMetrics {
   }
 }
 
+/** An onResponse hook that times every request in `metrics.http` (method, route pattern, status). */
+export function requestTimer(metrics: ApiMetrics) {
+  return async (
+    request: { method: string; routeOptions: { url?: string | undefined } },
+    reply: { statusCode: number; elapsedTime: number },
+  ): Promise<void> => {
+    metrics.http.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  };
+}
+
 /** The ClickHouse port with every insert counted (rows, duration) in `metrics`, by table. */
 export function instrumentStorage(ch: ClickHouse, metrics: ApiMetrics): ClickHouse {
   return new Proxy(ch, {

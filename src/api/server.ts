@@ -1,5 +1,8 @@
+import type { FastifyBaseLogger } from 'fastify';
 import { type ApiContext, type ApiDeps, buildApp, type ZodApp } from './app.ts';
 import { assertSafeBinding, isLoopback } from './guards.ts';
+import { buildOpsApp } from './ops-app.ts';
+import type { HealthSources } from './routes/health.ts';
 
 export interface ApiServer {
   readonly app: ZodApp;
@@ -11,17 +14,14 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/**
- * Build the app and listen on HOST:PORT — the only place that listens. A non-loopback HOST without
- * API_TOKEN is refused (API_INSECURE_BINDING) unless `insecure`.
- */
-export async function startApiServer(
-  deps: Omit<ApiDeps, 'loopback'>,
-  options: { insecure?: boolean } = {},
-): Promise<ApiServer> {
-  const { host, port, token } = deps.api;
-  assertSafeBinding(host, token, options.insecure === true);
-  const app = await buildApp({ ...deps, loopback: isLoopback(host) });
+/** A listening app: its URL (the bound port when PORT=0) and an idempotent close. */
+export interface HttpServer {
+  readonly app: ZodApp;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+async function listen(app: ZodApp, host: string, port: number): Promise<HttpServer> {
   try {
     await app.listen({ host, port });
   } catch (err) {
@@ -34,11 +34,35 @@ export async function startApiServer(
   let closing: Promise<void> | undefined;
   return {
     app,
-    ctx: app.ctx,
     url: `http://${shown}:${bound}`,
     close: () => {
       closing ??= app.close();
       return closing;
     },
   };
+}
+
+/**
+ * Build the app and listen on HOST:PORT — with `startOpsServer`, the only places that listen. A
+ * non-loopback HOST without API_TOKEN is refused (API_INSECURE_BINDING) unless `insecure`.
+ */
+export async function startApiServer(
+  deps: Omit<ApiDeps, 'loopback'>,
+  options: { insecure?: boolean } = {},
+): Promise<ApiServer> {
+  const { host, port, token } = deps.api;
+  assertSafeBinding(host, token, options.insecure === true);
+  const app = await buildApp({ ...deps, loopback: isLoopback(host) });
+  return { ...(await listen(app, host, port)), ctx: app.ctx };
+}
+
+/**
+ * The operations endpoint of an instance without the API (`msgtrack process`): `/health`, `/ready`,
+ * `/metrics` on HOST:PORT. Any HOST is allowed: nothing there reads or writes data.
+ */
+export async function startOpsServer(
+  sources: HealthSources,
+  at: { host: string; port: number; logger?: FastifyBaseLogger },
+): Promise<HttpServer> {
+  return listen(await buildOpsApp(sources, at.logger), at.host, at.port);
 }

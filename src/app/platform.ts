@@ -1,6 +1,13 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiMetrics, type ApiServer, instrumentStorage, startApiServer } from '../api/index.ts';
+import {
+  ApiMetrics,
+  type ApiServer,
+  type HttpServer,
+  instrumentStorage,
+  startApiServer,
+  startOpsServer,
+} from '../api/index.ts';
 import { systemClock } from '../clock/index.ts';
 import { type Config, redactConfig } from '../config/index.ts';
 import { AppError, ErrorCode } from '../errors/index.ts';
@@ -25,6 +32,11 @@ export interface PlatformOptions {
   readonly statusIntervalMs?: number;
   /** Serve the REST API on HOST:PORT; `insecure` allows a non-loopback HOST without API_TOKEN. */
   readonly api?: { readonly insecure?: boolean };
+  /**
+   * Without the API: serve only `/health`, `/ready` and `/metrics` on HOST:PORT (`msgtrack process`;
+   * its `--no-http` leaves it out). Ignored when `api` is set (the API serves them).
+   */
+  readonly ops?: boolean;
 }
 
 /**
@@ -66,6 +78,7 @@ export class Platform {
   #status: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
   #api: ApiServer | undefined;
+  #ops: HttpServer | undefined;
   #metrics: ApiMetrics | undefined;
 
   constructor(config: Config, logger: Logger, options: PlatformOptions = {}) {
@@ -134,6 +147,12 @@ export class Platform {
         );
       }
       this.#logger.info(`api: ${this.#api.url} (OpenAPI at ${this.#api.url}/openapi.json)`);
+    } else if (this.#options.ops === true) {
+      this.#ops = await startOpsServer(
+        { log: this.#log, ch: this.#ch, runtimes: () => this.#runtimes, metrics: this.#metrics },
+        { host: config.api.host, port: config.api.port, logger: this.#logger },
+      );
+      this.#logger.info(`http: ${this.#ops.url} (/health, /ready, /metrics)`);
     }
     if (this.#options.generatorRate !== undefined) {
       const rate = this.#options.generatorRate;
@@ -198,6 +217,7 @@ export class Platform {
       clearInterval(this.#status);
       // Stop accepting first: requests in flight finish (their appends are acknowledged or fail).
       await this.#api?.close();
+      await this.#ops?.close();
       if (this.#api !== undefined && this.#config.storage.kind === 'chdb') {
         await rm(join(this.#config.dataDir, INSTANCE_FILE), { force: true });
       }

@@ -107,12 +107,15 @@ export const startCommand: Command = {
 export const processCommand: Command = {
   name: 'process',
   usage: `<${PROCESSOR_NAMES.join('|')}>…`,
-  summary: 'Run the chosen stream processors (distributed mode: add instances to scale a processor).',
-  options: {},
+  summary:
+    'Run the chosen stream processors (distributed mode: add instances to scale a processor), with /health, /ready and /metrics on HOST:PORT.',
+  options: {
+    'no-http': { type: 'boolean', description: 'Serve no /health, /ready, /metrics (nothing listens)' },
+  },
   run: (args) => {
     if (args.positionals.length === 0) {
       throw new AppError(ErrorCode.CLI_USAGE, `name at least one processor: ${PROCESSOR_NAMES.join(', ')}`);
     }
-    return runUntilSignal({ processors: args.positionals });
+    return runUntilSignal({ processors: args.positionals, ops: args.values['no-http'] !== true });
   },
 };

@@ -34,8 +34,16 @@ interface VarSpec {
 /** Every variable: its schema, default (as the text one would set) and meaning. Units in the names. */
 export const ENV = {
   DATA_DIR: { schema: z.string().min(1), default: './data', doc: 'Embedded log and chDB data directory' },
-  HOST: { schema: z.string().min(1), default: '127.0.0.1', doc: 'Address the API binds to' },
-  PORT: { schema: int(0, 65_535), default: '8080', doc: 'API and dashboard port' },
+  HOST: {
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+    doc: 'Address the API binds to (`msgtrack process`: its /health, /ready, /metrics)',
+  },
+  PORT: {
+    schema: int(0, 65_535),
+    default: '8080',
+    doc: 'API and dashboard port (`msgtrack process`: /health, /ready, /metrics; 0 = any free port)',
+  },
   API_TOKEN: {
     schema: z.string().min(16, 'at least 16 characters').optional(),
     secret: true,

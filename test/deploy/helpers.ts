@@ -1,8 +1,53 @@
 /** Helpers of the deployment tests: the repository's files, required tools, Grafana macros. */
-import { spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
+export const BIN = `${ROOT}bin/msgtrack.js`;
+
+/** An instance on the embedded defaults (log, chDB) in DATA_DIR, on a free loopback port, logging JSON. */
+export const EMBEDDED_ENV = {
+  ...process.env,
+  KAFKA_BROKERS: '',
+  CLICKHOUSE_URL: '',
+  API_TOKEN: '',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  SINK_FLUSH_MS: '200',
+  LOG_LEVEL: 'info',
+};
+
+/** `msgtrack generate --fast` into DATA_DIR's embedded log: `durationS` of event time from `startMs`, 5 msgs/s. */
+export function generateInto(env: NodeJS.ProcessEnv, startMs: number, durationS: number): void {
+  const args = ['generate', '--fast', '--start', new Date(startMs).toISOString(), '--rate', '5'];
+  const generated = spawnSync(process.execPath, [BIN, ...args, '--duration', String(durationS), '--quiet'], {
+    encoding: 'utf8',
+    env,
+  });
+  assert.equal(generated.status, 0, generated.stderr);
+}
+
+/** scripts/health-check.sh --url URL (exit status, stdout, stderr). */
+export const healthCheck = (url: string, env: NodeJS.ProcessEnv) =>
+  spawnSync('bash', [`${ROOT}scripts/health-check.sh`, '--url', url], { encoding: 'utf8', env });
+
+export async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+}
 
 export function readRepoFile(path: string): string {
   return readFileSync(`${ROOT}${path}`, 'utf8');

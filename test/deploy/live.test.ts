@@ -4,30 +4,34 @@
  * every Grafana panel's query on the data that run stored.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openChdb } from '../../src/storage/index.ts';
-import { dashboards, expandMacros, ROOT, readRepoFile, run } from './helpers.ts';
+import {
+  BIN,
+  dashboards,
+  EMBEDDED_ENV,
+  exited,
+  expandMacros,
+  generateInto,
+  healthCheck,
+  ROOT,
+  readRepoFile,
+  run,
+  until,
+} from './helpers.ts';
 
-const BIN = `${ROOT}bin/msgtrack.js`;
 // Recent event time: retention (RETENTION_*_DAYS) would drop views and windows of an old day.
 const START = Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000;
 const ENV = {
-  ...process.env,
-  KAFKA_BROKERS: '',
-  CLICKHOUSE_URL: '',
-  API_TOKEN: '',
-  HOST: '127.0.0.1',
-  PORT: '0',
-  SINK_FLUSH_MS: '200',
+  ...EMBEDDED_ENV,
   // One event a second through the API: the second post below is refused (429), so the ingest
   // counters both have series.
   INGEST_RATE_LIMIT: '1',
-  LOG_LEVEL: 'info',
 };
 
 /** The columns each table panel shows (time-series panels: `time`, then numbers). */
@@ -71,49 +75,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else child.once('exit', (code) => resolve(code));
-  });
-}
-
-const healthCheck = (url: string) =>
-  spawnSync('bash', [`${ROOT}scripts/health-check.sh`, '--url', url], { encoding: 'utf8', env: ENV });
-
 test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, every panel query returns rows', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msgtrack-deploy-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const env = { ...ENV, DATA_DIR: join(dir, 'data') };
 
   // 10 minutes of event time (≈ 3,200 messages, 2,900 views; spam bursts, trends, peaks injected).
-  const generated = spawnSync(
-    process.execPath,
-    [
-      BIN,
-      'generate',
-      '--fast',
-      '--start',
-      new Date(START).toISOString(),
-      '--rate',
-      '5',
-      '--duration',
-      '600',
-      '--quiet',
-    ],
-    { encoding: 'utf8', env },
-  );
-  assert.equal(generated.status, 0, generated.stderr);
+  generateInto(env, START, 600);
   // scripts/create-topics.sh on the topics the generator created: idempotent, exit 0.
   const topics = spawnSync('bash', [`${ROOT}scripts/create-topics.sh`], { encoding: 'utf8', env });
 
@@ -129,7 +97,7 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
       ? /"api: (http:\/\/127\.0\.0\.1:\d+) /.exec(stderr)?.[1]
       : undefined,
   );
-  const healthyRun = healthCheck(url);
+  const healthyRun = healthCheck(url, env);
   const post = (i: number) =>
     fetch(`${url}/api/v1/messages`, {
       method: 'POST',
@@ -226,7 +194,7 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
   await new Promise((r) => setTimeout(r, 1500));
   child.kill('SIGINT');
   assert.equal(await exited(child), 0, stderr);
-  const stoppedRun = healthCheck(url);
+  const stoppedRun = healthCheck(url, env);
   assert.deepStrictEqual(
     {
       topics: topics.status,

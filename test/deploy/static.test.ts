@@ -60,6 +60,46 @@ test('services: health checks that run, one-shot jobs, depends_on on health, res
   assert.deepStrictEqual(problems, []);
 });
 
+test('every processor service: /ready as its health check, a target of Prometheus on its PORT', () => {
+  const prometheus = JSON.parse(
+    run('python3', ['-c', 'import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
+      input: readRepoFile('deploy/prometheus/prometheus.yml'),
+    }).stdout,
+  ) as { scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[] };
+  // service name → the port Prometheus scrapes it on (DNS discovery finds every replica).
+  const scraped = new Map(
+    prometheus.scrape_configs
+      .flatMap((job) => job.dns_sd_configs ?? [])
+      .flatMap((sd) => sd.names.map((name) => [name, sd.port] as const)),
+  );
+  const actual = PROCESSOR_NAMES.map((name) => {
+    const s = services[name];
+    const port = s?.environment?.PORT;
+    return {
+      name,
+      healthcheck: s?.healthcheck?.test,
+      bound: s?.environment?.HOST,
+      scrapedOn: scraped.get(name),
+      port: String(port),
+    };
+  });
+  assert.deepStrictEqual(
+    actual,
+    PROCESSOR_NAMES.map((name) => ({
+      name,
+      healthcheck: ['CMD', 'msgtrack', 'health', '--url', 'http://127.0.0.1:8080'],
+      bound: '0.0.0.0',
+      scrapedOn: 8080,
+      port: '8080',
+    })),
+  );
+  // …and the API, the same way.
+  assert.deepStrictEqual(
+    [services.api?.healthcheck?.test, scraped.get('api'), String(services.api?.environment?.PORT)],
+    [['CMD', 'msgtrack', 'health', '--url', 'http://127.0.0.1:8080'], 8080, '8080'],
+  );
+});
+
 test('one scalable service per processor; the generator behind a profile; the topics job', () => {
   const processors = PROCESSOR_NAMES.map((name) => {
     const s = services[name];

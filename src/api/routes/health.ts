@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { Topics } from '../../events/index.ts';
-import type { ApiContext, ZodApp } from '../app.ts';
+import type { Log } from '../../log/index.ts';
+import type { ClickHouse } from '../../storage/index.ts';
+import type { StreamsRuntime } from '../../streams/index.ts';
+import type { ZodApp } from '../app.ts';
+import type { ApiMetrics } from '../metrics.ts';
+
+/** What /health, /ready and /metrics read: the API's and `msgtrack process`'s endpoint alike. */
+export interface HealthSources {
+  readonly log: Log;
+  readonly ch: ClickHouse;
+  readonly runtimes: () => ReadonlyMap<string, StreamsRuntime>;
+  readonly metrics: ApiMetrics;
+}
 
 const Health = z.object({ status: z.literal('ok') });
 const Ready = z.object({
@@ -9,7 +21,7 @@ const Ready = z.object({
 });
 
 /** What /ready checks: the log answers, ClickHouse answers, and no processor has failed. */
-export async function readiness(ctx: ApiContext): Promise<z.infer<typeof Ready>> {
+export async function readiness(ctx: HealthSources): Promise<z.infer<typeof Ready>> {
   const checks: z.infer<typeof Ready>['checks'] = {};
   const probe = async (name: string, fn: () => Promise<unknown>) => {
     try {
@@ -19,8 +31,8 @@ export async function readiness(ctx: ApiContext): Promise<z.infer<typeof Ready>>
       checks[name] = { ok: false, reason: err instanceof Error ? err.message : String(err) };
     }
   };
-  await probe('log', () => ctx.deps.log.partitionOffsets(Topics.chatMessages.name, 0));
-  await probe('storage', () => ctx.deps.ch.ping());
+  await probe('log', () => ctx.log.partitionOffsets(Topics.chatMessages.name, 0));
+  await probe('storage', () => ctx.ch.ping());
   for (const [name, r] of ctx.runtimes()) {
     checks[`processor:${name}`] =
       r.state === 'running' ? { ok: true } : { ok: false, reason: `processor ${name} is ${r.state}` };
@@ -40,7 +52,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /** /health (liveness), /ready (dependencies, 503 with reasons), /metrics (Prometheus), /api/v1/health (seed alias). */
-export function healthRoutes(ctx: ApiContext) {
+export function healthRoutes(ctx: HealthSources) {
   return async (app: ZodApp) => {
     const live = {
       schema: { tags: ['health'], summary: 'Liveness: the process serves HTTP', response: { 200: Health } },
