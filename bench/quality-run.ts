@@ -155,10 +155,8 @@ async function committed(log: Log, topic: string): Promise<LogRecord[]> {
  * Deliver `events` to a fresh embedded log as live traffic — consecutive slices of `sliceMs` of event
  * time, each processed by every runtime before the next is appended — run `names` (default: the
  * analytics processors, at their config defaults, `env` on top) and return their committed outputs.
- * Live delivery matters: a whole backlog drained at once lets one partition run minutes ahead of the
- * others in stream time, and the others' records arrive beyond grace (the anomaly-detection README's
- * "backlog replays" limit); slices no longer than the grace keep every record in time, as live
- * traffic does. `ch` goes to the processor factories (one chDB engine per process: the caller's).
+ * Slices no longer than the grace, as live traffic arrives (a backlog drained at once drops the
+ * same records as late: the anomaly-detection README's "Backlogs"). `ch` goes to the processor factories (one chDB engine per process: the caller's).
  */
 export async function runProcessors(
   events: readonly GeneratedEvent[],

@@ -5,6 +5,12 @@
  *   source topic (user and repartition). Tasks are created per (sub-topology, partition) from the
  *   assignment; co-partitioned sources of a sub-topology must have equal partition counts, and the
  *   range assignment gives one member the same partition numbers of each.
+ * - Processing order (Kafka Streams' PartitionGroup, partition-group.ts): polled records are buffered
+ *   per partition and processed head by head in event-time order across all of the instance's tasks;
+ *   a partition whose last fetch returned records is fetched again before anything newer is
+ *   processed, and a partition holding `maxPollRecords` buffered records is paused. Outputs of all
+ *   tasks are written in processing order. So a backlog goes through in event-time order, and
+ *   re-keyed records reach their repartition topic in about timestamp order.
  * - A new task restores its stores from `<applicationId>-<store>-changelog` (read_committed, up to
  *   the last stable offset) before it processes anything.
  * - Commit (every `commitIntervalMs`, default 100 ms; earlier when outputs pile up or a sink wants a
@@ -42,7 +48,6 @@ import {
   CleanupPolicy,
   type Consumer,
   type Log,
-  type LogRecord,
   type ProducerRecord,
   type TopicPartition,
   type TopicPartitionOffset,
@@ -53,6 +58,7 @@ import {
 import { isRetriable, retry } from '../retry/index.ts';
 import { dlqTopicOf } from './dead-letter.ts';
 import type { SubTopology, Topology } from './node.ts';
+import { PartitionGroup } from './partition-group.ts';
 import { newCounters, type OutgoingRecord, StreamTask, type TaskCounters } from './task.ts';
 import { buildTopology, type StreamsBuilder } from './topology.ts';
 import type { ErrorPolicies, ExternalSink } from './types.ts';
@@ -157,6 +163,12 @@ export class StreamsRuntime {
   #producer: TransactionalProducer | undefined;
   readonly #tasks = new Map<string, StreamTask>();
   readonly #taskByTp = new Map<string, StreamTask>();
+  /** Fetched records not processed yet, and the choice of the next one (timestamp order). */
+  #buffer: PartitionGroup;
+  /** Partitions paused because the buffer holds enough of their records. */
+  readonly #paused = new Set<string>();
+  /** Outputs and dead letters of all tasks since the last commit, in processing order. */
+  readonly #outputs: OutgoingRecord[] = [];
   #loop: Promise<void> | undefined;
   #stopping = false;
   #stopPromise: Promise<void> | undefined;
@@ -187,6 +199,7 @@ export class StreamsRuntime {
       late: options.errorPolicies?.late ?? 'drop',
     };
     this.#maxPollRecords = options.maxPollRecords ?? 10_000;
+    this.#buffer = new PartitionGroup(this.#maxPollRecords);
     this.#pollTimeoutMs = options.pollTimeoutMs ?? 50;
     this.#maxBuffered = options.maxBufferedRecords ?? 20_000;
     this.#sinkRetries = options.sinkFlushRetries ?? 5;
@@ -364,6 +377,7 @@ export class StreamsRuntime {
           clock: this.#clock,
           errorPolicies: this.#errorPolicies,
           idleAdvanceMs: this.#idleAdvanceMs,
+          outputs: this.#outputs,
         });
         await this.#withRetry('restore', () => this.#restore(task));
         this.#tasks.set(task.id, task);
@@ -471,29 +485,46 @@ export class StreamsRuntime {
     this.#tasks.clear();
     this.#taskByTp.clear();
     this.#toPurge.clear();
+    this.#dropBuffered();
+  }
+
+  /** Forget fetched records not processed (they are read again from the committed offsets). */
+  #dropBuffered(): void {
+    this.#buffer.clear();
+    this.#outputs.length = 0;
+    if (this.#paused.size === 0) return;
+    const consumer = this.#consumer as Consumer;
+    const resume = consumer.assignment().filter((tp) => this.#paused.has(tpKey(tp)));
+    this.#paused.clear();
+    if (resume.length > 0) consumer.resume(resume);
   }
 
   async #run(): Promise<void> {
     const consumer = this.#consumer as Consumer;
     try {
       while (!this.#stopping) {
-        const records = await this.#withRetry('poll', () => consumer.poll(this.#pollTimeoutMs));
-        // Large polls are processed in slices, with commits (and back-pressure) between slices.
-        for (let i = 0; i === 0 || i < records.length; ) {
-          i = this.#processBatch(records, i, Math.min(records.length, i + PROCESS_SLICE));
+        // With records buffered, a poll only tops up (no waiting): see PartitionGroup.
+        const timeoutMs = this.#buffer.size > 0 ? 0 : this.#pollTimeoutMs;
+        const records = await this.#withRetry('poll', () => consumer.poll(timeoutMs));
+        this.#buffer.add(records, consumer.assignment(), this.#paused, (tp) => this.#taskByTp.get(tpKey(tp)));
+        this.#applyPauses(consumer);
+        // Processed in slices, with commits (and back-pressure) between slices, until the buffer is
+        // empty or must be topped up.
+        for (;;) {
+          const n = this.#processSome(PROCESS_SLICE);
           for (const task of this.#tasks.values()) task.tick();
           const now = this.#clock.now();
-          const polledAll = i >= records.length;
           if (now - this.#lastCommit >= this.#commitIntervalMs || this.#needsEarlyCommit()) {
             try {
-              await this.#commit(polledAll);
+              await this.#commit();
             } catch (err) {
               if (!isTaskMigration(err) || this.#stopping) throw err;
               await this.#recover(err);
-              break; // the rest of this poll is read again from the committed offsets
+              break; // the buffered records are read again from the committed offsets
             }
           }
           if (now - this.#lastLag >= 1_000) await this.#refreshLag(now);
+          if (n === 0 || this.#stopping) break;
         }
       }
     } catch (err) {
@@ -501,32 +532,47 @@ export class StreamsRuntime {
     }
   }
 
-  /** Process records[from, to); stops early after a record that made a sink want a flush. Returns the next index. */
-  #processBatch(records: readonly LogRecord[], from: number, to: number): number {
-    let task: StreamTask | undefined;
-    let lastTopic = '';
-    let lastPartition = -1;
-    for (let i = from; i < to; i++) {
-      const r = records[i] as LogRecord;
-      if (r.partition !== lastPartition || r.topic !== lastTopic) {
-        task = this.#taskByTp.get(tpKey(r));
-        lastTopic = r.topic;
-        lastPartition = r.partition;
+  /** Pause the partitions the buffer holds enough of, resume the others (Kafka Streams' back-pressure). */
+  #applyPauses(consumer: Consumer): void {
+    const full = new Set(this.#buffer.overfull().map(tpKey));
+    const pause: TopicPartition[] = [];
+    const resume: TopicPartition[] = [];
+    for (const tp of consumer.assignment()) {
+      const key = tpKey(tp);
+      if (full.has(key) && !this.#paused.has(key)) {
+        pause.push(tp);
+        this.#paused.add(key);
+      } else if (!full.has(key) && this.#paused.has(key)) {
+        resume.push(tp);
+        this.#paused.delete(key);
       }
-      if (task === undefined) continue;
-      task.process(r);
-      if (task.sinks.length > 0 && task.sinks.some((sink) => sink.wantsFlush?.() === true)) return i + 1;
     }
-    return Math.max(to, from + 1);
+    if (pause.length > 0) consumer.pause(pause);
+    if (resume.length > 0) consumer.resume(resume);
+  }
+
+  /**
+   * Process up to `max` buffered records in timestamp order; stops early after a record that made a
+   * sink want a flush, or when the buffer must be topped up. Returns the number processed.
+   */
+  #processSome(max: number): number {
+    let n = 0;
+    while (n < max) {
+      const r = this.#buffer.next();
+      if (r === undefined) break;
+      n++;
+      const task = this.#buffer.nextTask;
+      task.processPrepared(r);
+      if (task.sinks.length > 0 && task.sinks.some((sink) => sink.wantsFlush?.() === true)) break;
+    }
+    return n;
   }
 
   #needsEarlyCommit(): boolean {
-    let buffered = 0;
     for (const task of this.#tasks.values()) {
-      buffered += task.outputs.length;
       for (const sink of task.sinks) if (sink.wantsFlush?.() === true) return true;
     }
-    return buffered >= this.#maxBuffered;
+    return this.#outputs.length >= this.#maxBuffered;
   }
 
   async #flushSink(sink: ExternalSink<unknown, unknown>): Promise<void> {
@@ -542,18 +588,16 @@ export class StreamsRuntime {
   }
 
   /**
-   * One transaction: sinks flushed, outputs + changelogs + offsets of every task with progress.
-   * `polledAll`: every polled record was processed, so the consumer positions (past transaction
-   * markers) may be committed; otherwise the processed offsets are.
+   * One transaction: sinks flushed, outputs (in processing order) + changelogs + offsets of every
+   * task with progress. The offset committed for a partition with nothing buffered is the consumer's
+   * position (past transaction markers), otherwise the next offset after the last processed record.
    */
-  async #commit(polledAll = true): Promise<void> {
+  async #commit(): Promise<void> {
     const started = performance.now();
     this.#lastCommit = this.#clock.now();
     // Also tasks whose consumer position moved past transaction markers since their last commit, so
     // committed offsets reach the end of the partition (consumer lag 0).
-    const tasks = [...this.#tasks.values()].filter(
-      (t) => t.hasProgress || (polledAll && this.#positionAhead(t)),
-    );
+    const tasks = [...this.#tasks.values()].filter((t) => t.hasProgress || this.#positionAhead(t));
     if (tasks.length === 0) return;
     for (const task of tasks) for (const sink of task.sinks) await this.#flushSink(sink);
     const producer = this.#producer as TransactionalProducer;
@@ -578,13 +622,17 @@ export class StreamsRuntime {
     };
     const offsets: TopicPartitionOffset[] = [];
     let records = 0;
+    for (const r of this.#outputs) add(r);
+    this.#outputs.length = 0;
     for (const task of tasks) {
-      for (const r of task.takeOutputs()) add(r);
       for (const r of task.takeChangelog(this.topology.changelogTopic)) add(r);
       const consumed = new Map(task.takeOffsets().map((o) => [o.topic, o.offset]));
       for (const topic of task.sub.sourceTopics) {
         const processed = consumed.get(topic);
-        const offset = polledAll ? this.#position(topic, task.partition, processed ?? -1) : (processed ?? -1);
+        const tp = { topic, partition: task.partition };
+        const offset = this.#buffer.isDrained(tp)
+          ? this.#position(topic, task.partition, processed ?? -1)
+          : (processed ?? -1);
         if (offset >= 0 && offset !== task.committedOffsets.get(topic)) {
           offsets.push({ topic, partition: task.partition, offset });
         }
@@ -664,6 +712,7 @@ export class StreamsRuntime {
 
   #positionAhead(task: StreamTask): boolean {
     for (const topic of task.sub.sourceTopics) {
+      if (!this.#buffer.isDrained({ topic, partition: task.partition })) continue;
       const committed = task.committedOffsets.get(topic) ?? -1;
       if (this.#position(topic, task.partition, -1) > committed) return true;
     }

@@ -20,7 +20,6 @@ import type {
   NodeContext,
   NodeDef,
   NodeImpl,
-  SourceDef,
   SubTopology,
   TaskServices,
   Topology,
@@ -47,6 +46,18 @@ export interface OutgoingRecord {
   readonly partition?: number;
 }
 
+/** A source record read by `StreamTask.prepare`: its key, value and event time, or why it could not be read. */
+export interface PreparedRecord {
+  readonly raw: LogRecord;
+  readonly key: unknown;
+  readonly value: unknown;
+  /** The event time (the log timestamp when it could not be extracted). */
+  readonly timestamp: number;
+  readonly failure:
+    | { readonly stage: DeadLetterStage; readonly err: unknown; readonly policy: ErrorPolicy }
+    | undefined;
+}
+
 export interface TaskCounters {
   recordsProcessed: number;
   lateRecords: number;
@@ -63,6 +74,12 @@ export interface TaskOptions {
   readonly clock: Clock;
   readonly errorPolicies: Required<ErrorPolicies>;
   readonly idleAdvanceMs: number | null;
+  /**
+   * Where outputs and dead letters go, in the order they are produced. The runtime gives all its
+   * tasks one array, so that a commit writes them in processing order across tasks (a repartition
+   * topic then receives its records in about timestamp order). Default: the task's own `outputs`.
+   */
+  readonly outputs?: OutgoingRecord[];
 }
 
 interface Punctuator {
@@ -83,8 +100,8 @@ export class StreamTask {
   readonly partition: number;
   readonly sub: SubTopology;
   readonly counters: TaskCounters = newCounters();
-  /** Outputs, dead letters (not changelogs) since the last `takeOutputs`. */
-  outputs: OutgoingRecord[] = [];
+  /** Outputs, dead letters (not changelogs) since the last `takeOutputs` (see `TaskOptions.outputs`). */
+  outputs: OutgoingRecord[];
   readonly stores = new Map<string, StateStoreImpl>();
   readonly sinks: ExternalSink<unknown, unknown>[] = [];
   /** Input offsets this task committed last, per source topic (kept by the runtime). */
@@ -108,6 +125,7 @@ export class StreamTask {
 
   constructor(options: TaskOptions) {
     this.#o = options;
+    this.outputs = options.outputs ?? [];
     this.#applicationId = options.topology.applicationId;
     this.sub = options.sub;
     this.partition = options.partition;
@@ -173,6 +191,7 @@ export class StreamTask {
         return c === null ? null : { topic: c.topic, partition: c.partition, offset: c.offset };
       },
       send: (topic, key, value, timestamp, headers) => {
+        this.#hasProgress = true;
         this.outputs.push({ topic, key, value, timestamp, headers });
       },
       registerSink: (sink) => {
@@ -187,27 +206,24 @@ export class StreamTask {
 
   /** Something to commit: records consumed, or state/time changed by punctuation. */
   get hasProgress(): boolean {
-    return this.#hasProgress || this.outputs.length > 0;
+    return this.#hasProgress;
   }
 
   /** Process one record of a source topic (the task's partition). Throws only under the `fail` policy. */
   process(raw: LogRecord): void {
+    this.processPrepared(this.prepare(raw));
+  }
+
+  /**
+   * Deserialise a source record and extract its event time, without touching the task's state (the
+   * runtime does it for the head of each buffered partition, to choose the next record by event
+   * time). A record that cannot be read carries the failure, reported when it is processed.
+   */
+  prepare(raw: LogRecord): PreparedRecord {
     const source = this.sub.sources.get(raw.topic);
     if (source === undefined) {
       throw new AppError(ErrorCode.STREAMS_TOPOLOGY, `task ${this.id} has no source ${raw.topic}`);
     }
-    this.#consumed.set(raw.topic, raw.offset + 1);
-    this.#hasProgress = true;
-    this.counters.recordsProcessed++;
-    this.#current = raw;
-    try {
-      this.#processSource(source, raw);
-    } finally {
-      this.#current = null;
-    }
-  }
-
-  #processSource(source: SourceDef, raw: LogRecord): void {
     let key: unknown;
     let value: unknown;
     try {
@@ -217,8 +233,14 @@ export class StreamTask {
       const stage: DeadLetterStage = isAppError(err, ErrorCode.EVENT_INVALID)
         ? 'validation'
         : 'deserialization';
-      this.#fail(stage, err, source.errorPolicy ?? this.#o.errorPolicies.deserialization);
-      return;
+      const policy = source.errorPolicy ?? this.#o.errorPolicies.deserialization;
+      return {
+        raw,
+        key: undefined,
+        value: undefined,
+        timestamp: raw.timestamp,
+        failure: { stage, err, policy },
+      };
     }
     let ts: number;
     try {
@@ -226,19 +248,43 @@ export class StreamTask {
       if (!Number.isFinite(ts) || ts < 0)
         throw new AppError(ErrorCode.EVENT_INVALID, `invalid event time ${ts}`);
     } catch (err) {
-      this.#fail('timestamp', err, this.#o.errorPolicies.processing);
-      return;
+      const failure = { stage: 'timestamp' as const, err, policy: this.#o.errorPolicies.processing };
+      return { raw, key, value, timestamp: raw.timestamp, failure };
     }
-    const advanced = ts > this.#streamTime;
-    if (advanced) this.#streamTime = ts;
-    this.#lastRecordWall = this.#o.clock.now();
-    this.#lastRecordStreamTime = this.#streamTime;
+    return { raw, key, value, timestamp: ts, failure: undefined };
+  }
+
+  /** Process a record `prepare`d by this task. Throws only under the `fail` policy. */
+  processPrepared(record: PreparedRecord): void {
+    const raw = record.raw;
+    this.#consumed.set(raw.topic, raw.offset + 1);
+    this.#hasProgress = true;
+    this.counters.recordsProcessed++;
+    this.#current = raw;
     try {
-      (this.#entry.get(raw.topic) as NodeImpl).process({ key, value, timestamp: ts, headers: raw.headers });
-    } catch (err) {
-      this.#fail('processing', err, this.#o.errorPolicies.processing);
+      if (record.failure !== undefined) {
+        this.#fail(record.failure.stage, record.failure.err, record.failure.policy);
+        return;
+      }
+      const ts = record.timestamp;
+      const advanced = ts > this.#streamTime;
+      if (advanced) this.#streamTime = ts;
+      this.#lastRecordWall = this.#o.clock.now();
+      this.#lastRecordStreamTime = this.#streamTime;
+      try {
+        (this.#entry.get(raw.topic) as NodeImpl).process({
+          key: record.key,
+          value: record.value,
+          timestamp: ts,
+          headers: raw.headers,
+        });
+      } catch (err) {
+        this.#fail('processing', err, this.#o.errorPolicies.processing);
+      }
+      if (advanced) this.#streamTimeAdvanced();
+    } finally {
+      this.#current = null;
     }
-    if (advanced) this.#streamTimeAdvanced();
   }
 
   #fail(stage: DeadLetterStage, err: unknown, policy: ErrorPolicy | LatePolicy): void {
@@ -265,6 +311,7 @@ export class StreamTask {
     }
     if (policy === 'dead-letter') {
       const dl = deadLetterRecord(raw, stage, err, this.#applicationId, this.id);
+      this.#hasProgress = true;
       this.outputs.push({
         topic: dlqTopicOf(raw.topic),
         ...dl,
@@ -282,6 +329,7 @@ export class StreamTask {
     if (this.#o.errorPolicies.late === 'dead-letter' && this.#current !== null) {
       const raw = this.#current;
       const dl = deadLetterRecord(raw, 'late', new Error(reason), this.#applicationId, this.id);
+      this.#hasProgress = true;
       this.outputs.push({
         topic: dlqTopicOf(raw.topic),
         ...dl,

@@ -352,29 +352,43 @@ export class EmbeddedConsumer implements Consumer {
     });
   }
 
-  /** Read from the assigned partitions into `out`; true if any position moved. */
+  /**
+   * Read from the assigned partitions into `out`; true if any position moved.
+   *
+   * Fair across partitions (as Kafka's fetcher is, bounded per partition): the poll's budget
+   * (`maxPollRecords`) is split evenly over the unpaused partitions that have records to read, and
+   * the partition served first rotates from poll to poll. So one poll of a backlog carries about the
+   * same number of records of every partition, and no partition runs ahead of the others because it
+   * alone filled a poll.
+   */
   #fetch(out: LogRecord[]): boolean {
     const n = this.#logs.length;
     let moved = false;
-    for (let k = 0; k < n && out.length < this.#maxPoll; k++) {
+    const ready: number[] = [];
+    for (let k = 0; k < n; k++) {
       const i = (this.#rr + k) % n;
-      const tp = this.#assigned[i]!;
-      const key = tpKey(tp);
+      const key = tpKey(this.#assigned[i]!);
       if (this.#paused.has(key)) continue;
       const log = this.#logs[i]!;
-      let pos = this.#positions.get(key)!;
-      const end = this.#endOffset(log);
+      const pos = this.#positions.get(key)!;
       if (pos < log.logStartOffset || pos > log.highWatermark) {
-        pos = this.#resetOffset(log);
-        this.#positions.set(key, pos);
+        this.#positions.set(key, this.#resetOffset(log));
         moved = true;
       }
-      if (pos >= end) continue;
-      const next = log.read(pos, end, this.#maxPoll - out.length, this.#readCommitted, out);
+      if (this.#positions.get(key)! < this.#endOffset(log)) ready.push(i);
+    }
+    this.#rr = n === 0 ? 0 : (this.#rr + 1) % n;
+    for (let k = 0; k < ready.length && out.length < this.#maxPoll; k++) {
+      const i = ready[k]!;
+      const key = tpKey(this.#assigned[i]!);
+      const log = this.#logs[i]!;
+      const pos = this.#positions.get(key)!;
+      // An even share of what is left of the budget over the partitions not served yet.
+      const share = Math.ceil((this.#maxPoll - out.length) / (ready.length - k));
+      const next = log.read(pos, this.#endOffset(log), share, this.#readCommitted, out);
       if (next !== pos) moved = true;
       this.#positions.set(key, next);
     }
-    this.#rr = n === 0 ? 0 : (this.#rr + 1) % n;
     return moved;
   }
 

@@ -45,8 +45,8 @@ test('embedded log: the brute-force alerts of what each task received, each reco
       ),
     [Topics.chatMessages.name, repartition],
   );
-  // Delivered as live traffic, 5 s of arrival time at a time (a backlog would be interleaved by
-  // record count per partition, not by time: mostly late), with two invalid records.
+  // Delivered as live traffic, 5 s of arrival time at a time (backlog.test.ts drains one at once),
+  // with two invalid records.
   const slices = slicesOf(
     msgs,
     (m) => m.arrival,
