@@ -22,6 +22,7 @@ import { ApiMetrics, requestTimer } from './metrics.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
+import { insightRoutes } from './routes/insights.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { streamRoutes } from './routes/stream.ts';
@@ -207,6 +208,7 @@ export async function buildApp(deps: ApiDeps): Promise<ZodApp> {
   await app.register(ingestRoutes(ctx));
   await app.register(messageRoutes(ctx));
   await app.register(analyticsRoutes(ctx));
+  await app.register(insightRoutes(ctx));
   await app.register(operatorRoutes(ctx));
   await app.register(streamRoutes(ctx));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -7,6 +7,7 @@ export * from './api-reads.ts';
 export { type ChdbOptions, openChdb } from './chdb.ts';
 export { toStorageError } from './errors.ts';
 export { type HttpOptions, openHttp } from './http.ts';
+export * from './insight-reads.ts';
 export {
   type AppliedMigration,
   appliedMigrations,

@@ -1,0 +1,208 @@
+import type { TimeRange } from './api-reads.ts';
+import { checkDatabaseName } from './migrations.ts';
+import type { ClickHouse } from './port.ts';
+
+/**
+ * Reads behind the dashboard's drill-downs (a word's history, time to read per sender, an alert's
+ * burst), each bounded by what it is about — one word's ranked windows in a range, the given
+ * senders' messages in a range, one sender's messages between two instants — never a scan of the
+ * whole history of every sender. Values go in as `{name:Type}` parameters; times in and out as
+ * epoch milliseconds (see api-reads.ts).
+ */
+
+const ms = (column: string) => `toUnixTimestamp64Milli(${column})`;
+const at = (param: string) => `fromUnixTimestamp64Milli({${param}:Int64}, 'UTC')`;
+const num = (v: unknown) => Number(v);
+
+export interface WordWindow {
+  window_start: number;
+  window_end: number;
+  count: number;
+  baseline: number;
+  score: number;
+  rank: number;
+}
+
+/**
+ * The windows starting in [from, to) in which `word` was among the ranked (trending) words, oldest
+ * first: its count there against its baseline. trending_words holds only ranked words (the top
+ * TREND_TOP_N of a window, and only words that trend), so a window without a row is one where the
+ * word did not trend — its count there is not stored. Read by the table's sort key (window_start).
+ */
+export async function wordHistory(
+  ch: ClickHouse,
+  word: string,
+  options: TimeRange & { limit: number },
+  database = 'message_db',
+): Promise<WordWindow[]> {
+  const db = checkDatabaseName(database);
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT ${ms('window_start')} AS window_start_ms, ${ms('window_end')} AS window_end_ms,
+            count, baseline, score, rank
+     FROM ${db}.trending_words FINAL
+     WHERE window_start >= ${at('from')} AND window_start < ${at('to')} AND word = {w:String}
+     ORDER BY window_start LIMIT {n:UInt32}`,
+    { w: word, from: options.from, to: options.to, n: options.limit },
+  );
+  return rows.map((r) => ({
+    window_start: num(r.window_start_ms),
+    window_end: num(r.window_end_ms),
+    count: num(r.count),
+    baseline: num(r.baseline),
+    score: num(r.score),
+    rank: num(r.rank),
+  }));
+}
+
+export interface SenderTimeToRead {
+  sender_id: string;
+  /** Messages of the sender created in the range. */
+  sent: number;
+  /** …of which the receiver has read. */
+  read_count: number;
+  /** Median and 90th percentile of read_at − created_at over the read ones, ms (null: none read). */
+  median_ms: number | null;
+  p90_ms: number | null;
+}
+
+/**
+ * Time to read per sender, for the given senders' messages created in [from, to): read_at is the
+ * receiver's first view (as in `messages`), a view timestamped before its message counts as 0.
+ * Every sender asked for gets a row (zeros when it sent nothing in the range), in the order asked.
+ */
+export async function timeToRead(
+  ch: ClickHouse,
+  senders: readonly string[],
+  range: TimeRange,
+  database = 'message_db',
+): Promise<SenderTimeToRead[]> {
+  if (senders.length === 0) return [];
+  const db = checkDatabaseName(database);
+  const mine = `SELECT message_id FROM ${db}.message_index
+    WHERE sender_id IN {s:Array(String)} AND created_at >= ${at('from')} AND created_at < ${at('to')}`;
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT m.sender AS sender_id, count() AS sent, countIf(r.read_ms IS NOT NULL) AS read_count,
+            quantileExactIf(0.5)(greatest(r.read_ms - m.created_ms, 0), r.read_ms IS NOT NULL) AS median_ms,
+            quantileExactIf(0.9)(greatest(r.read_ms - m.created_ms, 0), r.read_ms IS NOT NULL) AS p90_ms
+     FROM (
+       SELECT message_id, any(sender_id) AS sender, any(read_key) AS key,
+              ${ms('any(created_at)')} AS created_ms
+       FROM ${db}.message_index
+       WHERE sender_id IN {s:Array(String)} AND created_at >= ${at('from')} AND created_at < ${at('to')}
+       GROUP BY message_id
+     ) AS m
+     LEFT JOIN (
+       SELECT read_key, toNullable(${ms('min(first_viewed_at)')}) AS read_ms
+       FROM ${db}.message_receipts WHERE message_id IN (${mine})
+       GROUP BY read_key
+     ) AS r ON m.key = r.read_key
+     GROUP BY m.sender`,
+    { s: senders, from: range.from, to: range.to },
+  );
+  const by = new Map(rows.map((r) => [String(r.sender_id), r]));
+  return senders.map((sender_id) => {
+    const r = by.get(sender_id);
+    const read = num(r?.read_count ?? 0);
+    return {
+      sender_id,
+      sent: num(r?.sent ?? 0),
+      read_count: read,
+      median_ms: read === 0 ? null : num(r!.median_ms),
+      p90_ms: read === 0 ? null : num(r!.p90_ms),
+    };
+  });
+}
+
+/** What locates an alert's burst: its sender, rule, first and last message times, first message. */
+export interface AlertBurst {
+  alert_id: string;
+  user_id: string;
+  kind: string;
+  /** Event times of the burst's first and last message (both included), epoch ms. */
+  window_start: number;
+  window_end: number;
+  first_message_id: string;
+  /** Messages in the burst, as the alert counts them. */
+  message_count: number;
+}
+
+/** One alert by id (its current state; a retracted alert is not found). */
+export async function alertBurst(
+  ch: ClickHouse,
+  alertId: string,
+  database = 'message_db',
+): Promise<AlertBurst | undefined> {
+  const db = checkDatabaseName(database);
+  const [r] = await ch.query<Record<string, unknown>>(
+    `SELECT alert_id, user_id, kind, ${ms('window_start')} AS ws, ${ms('window_end')} AS we,
+            first_message_id, message_count
+     FROM ${db}.anomaly_alerts FINAL WHERE alert_id = {id:String} LIMIT 1`,
+    { id: alertId },
+  );
+  return r === undefined
+    ? undefined
+    : {
+        alert_id: String(r.alert_id),
+        user_id: String(r.user_id),
+        kind: String(r.kind),
+        window_start: num(r.ws),
+        window_end: num(r.we),
+        first_message_id: String(r.first_message_id),
+        message_count: num(r.message_count),
+      };
+}
+
+export interface BurstMessage {
+  message_id: string;
+  conversation_id: string;
+  receiver_id: string;
+  content: string;
+  created_at: number;
+}
+
+/**
+ * A sender's messages with event time in [from, to] (both included), oldest first, at most `limit`;
+ * with `sameContentAs`, only those whose content equals that message's content as the
+ * duplicate-content rule compares it (trimmed, whitespace runs as one space, lower case). Read from
+ * messages_base by time (partition and part min/max pruning) and sender.
+ */
+export async function senderMessagesBetween(
+  ch: ClickHouse,
+  senderId: string,
+  options: { from: number; to: number; limit: number; sameContentAs?: string },
+  database = 'message_db',
+): Promise<BurstMessage[]> {
+  const db = checkDatabaseName(database);
+  // JavaScript's \s (the rule's normalisation), in RE2: ASCII spaces, \v, Unicode separators, BOM.
+  const normalised = (c: string) =>
+    `lowerUTF8(trimBoth(replaceRegexpAll(${c}, '[\\\\s\\\\x{0B}\\\\pZ\\\\x{FEFF}]+', ' ')))`;
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT message_id, conversation_id, receiver_id, content, ${ms('created_at')} AS created_at_ms
+     FROM ${db}.messages_base
+     WHERE created_at >= ${at('from')} AND created_at <= ${at('to')} AND sender_id = {u:String}
+       ${
+         options.sameContentAs === undefined
+           ? ''
+           : `AND ${normalised('content')} = (SELECT ${normalised('any(content)')} FROM ${db}.messages_base
+                WHERE created_at >= ${at('from')} AND created_at <= ${at('to')} AND sender_id = {u:String}
+                  AND message_id = {same:String})`
+       }
+     ORDER BY created_at, message_id
+     LIMIT 1 BY message_id
+     LIMIT {n:UInt32}`,
+    {
+      u: senderId,
+      from: options.from,
+      to: options.to,
+      n: options.limit,
+      ...(options.sameContentAs === undefined ? {} : { same: options.sameContentAs }),
+    },
+  );
+  return rows.map((r) => ({
+    message_id: String(r.message_id),
+    conversation_id: String(r.conversation_id),
+    receiver_id: String(r.receiver_id),
+    content: String(r.content),
+    created_at: num(r.created_at_ms),
+  }));
+}
