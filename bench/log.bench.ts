@@ -2,11 +2,13 @@
  * Embedded log throughput: produce and consume 250-byte records in batches of 1, 100 and 1000
  * (fsync policy 'interval', the default), in records/s and MB/s.
  * Then the open time of a log of 1 GB and 5 GB (1 KiB records, 64 MiB segments), after a clean stop
- * and after a SIGKILL of a writer (a child process, mid-segment).
+ * and after a SIGKILL of a writer (a child process, mid-segment), and the scrub after open (the
+ * background CRC check of what no scan verified yet: time, bytes, longest event-loop block).
  * Run: `npm run bench:log` (`-- --open-only` for the open times alone; ~6 GB of temp disk, deleted
  * after). The last line of output is one JSON object (also written to bench/results/log.json) with
  * `produce_rps` and `consume_rps` for batches of 1000, `open_clean_ms` and `open_crash_ms` at 5 GB, and
- * `open_<size>_clean_ms` / `open_<size>_crash_ms` per size.
+ * `open_<size>_clean_ms` / `open_<size>_crash_ms` / `scrub_<size>_ms` / `scrub_<size>_bytes` /
+ * `scrub_<size>_max_event_loop_block_ms` per size.
  */
 
 import { spawn } from 'node:child_process';
@@ -14,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type LogRecord, openEmbeddedLog, type ProducerRecord } from '../src/log/index.ts';
 
 const RECORD_BYTES = 250;
@@ -115,6 +118,23 @@ function crashWriter(dir: string): Promise<void> {
   });
 }
 
+/**
+ * The scrub after open of what no scan checked yet (after a fill, all of it): its duration, the bytes
+ * it checked, and the longest the event loop was blocked meanwhile (what `/health` would wait).
+ */
+async function timeScrub(dir: string): Promise<{ ms: number; bytes: number; maxBlockMs: number }> {
+  const log = await openEmbeddedLog({ dataDir: dir, fsync: 'never' });
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const t0 = performance.now();
+  const report = await log.scrub();
+  const ms = performance.now() - t0;
+  delay.disable();
+  await log.close();
+  if (report.corrupt.length > 0) throw new Error(`scrub found damage: ${report.corrupt[0]!.message}`);
+  return { ms: Math.round(ms), bytes: report.bytes, maxBlockMs: Math.round(delay.max / 1e5) / 10 };
+}
+
 async function openTimes(): Promise<Record<string, number>> {
   const dir = await mkdtemp(join(tmpdir(), 'log-bench-open-'));
   const out: Record<string, number> = {};
@@ -130,6 +150,13 @@ async function openTimes(): Promise<Record<string, number>> {
       out[`open_${gb}gb_clean_ms`] = clean;
       out[`open_${gb}gb_crash_ms`] = crash;
       console.log(`open ${gb} GB: clean ${clean} ms, after SIGKILL ${crash} ms`);
+      const scrub = await timeScrub(dir);
+      out[`scrub_${gb}gb_ms`] = scrub.ms;
+      out[`scrub_${gb}gb_bytes`] = scrub.bytes;
+      out[`scrub_${gb}gb_max_event_loop_block_ms`] = scrub.maxBlockMs;
+      console.log(
+        `scrub after open at ${gb} GB: ${scrub.bytes} unverified bytes checked in ${scrub.ms} ms, event loop blocked at most ${scrub.maxBlockMs} ms`,
+      );
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

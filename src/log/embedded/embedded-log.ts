@@ -17,11 +17,12 @@
  *   point is a journal decision; LSO = first offset of the oldest open transaction). read_committed
  *   readers stop at the LSO and skip batches of aborted transactions and markers.
  * - Consumer groups: see ./consumer.ts (in-process coordinator, eager rebalance inside poll).
- * - Recovery on open: every segment is scanned and CRC-checked; a bad or partial frame at the tail of
- *   a partition's last segment is a torn write and is truncated; anything bad before that is media
- *   corruption and refuses the open with LOG_CORRUPT (never served). Transactions left open get a
- *   commit marker when the journal holds their decision, an abort marker otherwise. Then the journal
- *   is rewritten as a snapshot.
+ * - Recovery on open (./partition-recovery.ts): segments with an intact index are not scanned; the
+ *   others (the active one after a crash) are, and only an incomplete frame at the end of a file is a
+ *   torn write (cut); any other damage refuses that partition with LOG_CORRUPT or, under
+ *   'quarantine', is moved aside. Transactions left open get a commit marker when the journal holds
+ *   their decision, an abort marker otherwise. Then the journal is rewritten as a snapshot. After open
+ *   the scrub (./scrub.ts) checks in the background what no scan has checked yet.
  * - Purge (`deleteRecords`): the new log start offset of the partition is journaled (fsynced unless
  *   fsync is 'never') before any file goes, then whole segments below it are deleted; reads start at
  *   it. On open the journaled start offset is given back to the partition, which deletes segments a
@@ -30,8 +31,9 @@
  *   segments whose newest record is older than `retentionMs`; compaction rewrites closed segments
  *   below the LSO keeping the latest record per key (tombstones kept for `tombstoneRetentionMs`),
  *   with offsets unchanged, via `<segment>.cleaned` + fsync + rename.
- * Limits: one process per data dir; compaction and recovery scans run on the event loop (segments are
- * bounded by `segmentBytes`); an I/O error while writing leaves the log to be reopened.
+ * Limits: one process per data dir; compaction runs on the event loop (segments are bounded by
+ * `segmentBytes`); recovery scans and the scrub read in chunks and yield; an I/O error while writing
+ * leaves the log to be reopened.
  */
 
 import * as fs from 'node:fs';
@@ -64,6 +66,7 @@ import { Journal } from './journal.ts';
 import { acquireLock, type DirLock } from './lock.ts';
 import { PartitionLog, writeError } from './partition-log.ts';
 import { type CorruptionPolicy, QUARANTINE_DIR, type RecoveryEvent } from './partition-recovery.ts';
+import { type ScrubReport, scrubPartitions } from './scrub.ts';
 import { EmbeddedTransactionalProducer, type TransactionHost } from './transactions.ts';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
@@ -98,6 +101,11 @@ export interface EmbeddedLogOptions {
   readonly readOnly?: boolean;
   /** Scan every segment on open instead of trusting intact indexes (`msgtrack log repair`). */
   readonly scanAll?: boolean;
+  /**
+   * After open, check in the background every segment byte no scan has checked yet (./scrub.ts).
+   * Default true; never on a read-only open.
+   */
+  readonly scrub?: boolean;
 }
 
 export interface RecoveryReport {
@@ -134,6 +142,11 @@ export interface EmbeddedLog extends Log {
   runMaintenance(options?: { rollActiveSegments?: boolean }): Promise<MaintenanceReport>;
   /** fsync everything written so far. */
   sync(): Promise<void>;
+  /**
+   * The scrub's result: the pass started at open (./scrub.ts), or, once that one finished, a new pass
+   * over what no scan has checked since (segments written meanwhile).
+   */
+  scrub(): Promise<ScrubReport>;
 }
 
 const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
@@ -223,6 +236,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
   #fsyncTimer: NodeJS.Timeout | undefined;
   #maintenanceTimer: NodeJS.Timeout | undefined;
   #maintenanceRunning: Promise<MaintenanceReport> | undefined;
+  #scrubRunning: Promise<ScrubReport> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -270,6 +284,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
       const log = new EmbeddedLogImpl(options, root, lock, undefined as unknown as Journal);
       await log.#recoverAll();
       log.#startTimers(options);
+      if (!readOnly && options.scrub !== false) void log.scrub();
       return log;
     } catch (err) {
       lock.release();
@@ -1045,7 +1060,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
         const policy = t.desc.cleanupPolicy;
         for (const p of t.parts) {
           if (this.#closed) break;
-          if (p.failure !== undefined) continue;
+          if (p.failure !== undefined || p.repairing) continue;
           if (policy !== CleanupPolicy.COMPACT && t.desc.retentionMs !== null) {
             deletedSegments += p.deleteExpired(now - t.desc.retentionMs);
           }
@@ -1069,6 +1084,24 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
     }
   }
 
+  scrub(): Promise<ScrubReport> {
+    this.#assertWritable();
+    if (this.#scrubRunning !== undefined) return this.#scrubRunning;
+    const parts: PartitionLog[] = [];
+    for (const t of this.#topics.values()) parts.push(...t.parts);
+    const run = scrubPartitions(parts, {
+      onCorruption: this.#onCorruption,
+      emit: this.#emit,
+      stopped: () => this.#closed || this.#closing !== undefined,
+    }).finally(() => {
+      this.#scrubRunning = undefined;
+    });
+    // A background pass: its failure (an I/O error) is the caller's only when one awaits it.
+    run.catch(() => undefined);
+    this.#scrubRunning = run;
+    return run;
+  }
+
   async close(): Promise<void> {
     if (this.#closing === undefined) this.#closing = this.#doClose();
     return this.#closing;
@@ -1078,6 +1111,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost, TransactionHost {
     clearInterval(this.#fsyncTimer);
     clearInterval(this.#maintenanceTimer);
     await this.#maintenanceRunning?.catch(() => undefined);
+    await this.#scrubRunning?.catch(() => undefined);
     for (const c of [...this.#consumers]) c.detach();
     this.#consumers.clear();
     for (const g of this.#groups.values()) g.close();

@@ -7,4 +7,5 @@ export {
   type RecoveryReport,
 } from './embedded-log.ts';
 export type { CorruptionPolicy, RecoveryEvent } from './partition-recovery.ts';
+export type { ScrubReport } from './scrub.ts';
 export { type VerifyFinding, type VerifyResult, verifyEmbeddedLog } from './verify.ts';

@@ -125,6 +125,10 @@ export class PartitionLog {
   readonly dirtyFds = new Set<number>();
   #closed = false;
   #failure: AppError | undefined;
+  /** The segment in which a read found the damage that set `#failure` (a repair of it clears it). */
+  #failedReading: Segment | undefined;
+  /** A scrub repairs a segment here: retention and compaction leave the partition alone meanwhile. */
+  repairing = false;
   #checkpoint: Checkpoint | undefined;
   #undo: WriteUndo | undefined;
 
@@ -568,7 +572,10 @@ export class PartitionLog {
         'the partition refuses further use until `msgtrack log repair` moves the bad range to a quarantine file',
       { context: { topic: this.topic, partition: this.partition, file: seg.file, position: at } },
     );
-    this.#failure ??= err;
+    if (this.#failure === undefined) {
+      this.#failure = err;
+      this.#failedReading = seg;
+    }
     this.#options.emit?.({
       action: 'refused-corrupt',
       message: err.message,
@@ -577,6 +584,70 @@ export class PartitionLog {
       file: seg.file,
     });
     return err;
+  }
+
+  // ---- scrub (./scrub.ts) ----------------------------------------------------------------------------
+
+  /** Byte ranges no scan has CRC-checked yet, per segment, as they are now. */
+  unverifiedRanges(): { seg: Segment; from: number; to: number }[] {
+    return this.#segments
+      .filter((seg) => seg.verifiedBytes < seg.size)
+      .map((seg) => ({ seg, from: seg.verifiedBytes, to: seg.size }));
+  }
+
+  /** Whether `seg` is still one of this partition's segments (not deleted, compacted or repaired). */
+  holds(seg: Segment): boolean {
+    return this.#segments.includes(seg);
+  }
+
+  /** Whether a read (not the open) found the damage this partition refuses for, in `seg`. */
+  failedReading(seg: Segment): boolean {
+    return this.#failedReading === seg;
+  }
+
+  /** The scrub checked `seg` up to byte `to`: remembered in its index (a sealed one's, now). */
+  markVerified(seg: Segment, to: number): void {
+    if (!this.holds(seg) || to <= seg.verifiedBytes) return;
+    seg.verifiedBytes = to;
+    if (seg !== this.#segments[this.#segments.length - 1]) this.#saveIndex(seg);
+  }
+
+  /** Refuse every further use with `err` (LOG_CORRUPT found by the scrub); other partitions go on. */
+  refuse(err: AppError): void {
+    this.#failure ??= err;
+    this.#wake();
+  }
+
+  /** Seal `seg` before it is repaired: if it is the active segment, appends move to a new one. */
+  seal(seg: Segment): void {
+    if (seg === this.#segments[this.#segments.length - 1] && !this.#closed) this.rollIfNotEmpty();
+  }
+
+  /**
+   * Put `fresh` (the repaired file of `old`, scanned whole) in place of `old`. The offsets of `old`
+   * stay reserved (the next offset is above them anyway); a refusal that a read found in `old` is
+   * lifted. Returns false, removing the repaired file, when `old` was deleted meanwhile.
+   */
+  replaceSegment(old: Segment, fresh: Segment): boolean {
+    const i = this.#segments.indexOf(old);
+    if (i < 0 || this.#closed) {
+      fs.closeSync(fresh.fd);
+      if (i < 0) {
+        fs.rmSync(fresh.file, { force: true });
+        removeIndex(fresh.file);
+      }
+      return false;
+    }
+    fresh.lastOffset = Math.max(fresh.lastOffset, old.lastOffset);
+    this.#segments[i] = fresh;
+    fs.closeSync(old.fd);
+    this.dirtyFds.delete(old.fd);
+    this.#saveIndex(fresh);
+    if (this.#failedReading === old) {
+      this.#failure = undefined;
+      this.#failedReading = undefined;
+    }
+    return true;
   }
 
   // ---- retention and compaction ---------------------------------------------------------------------

@@ -4,9 +4,10 @@
  * the log opens it for appending and written again at a clean close, so after a clean stop nothing is
  * scanned and after a crash only the active segment (bounded by the segment size) and segments whose
  * index is missing or damaged: open time does not grow with the log. Damage inside a segment with an
- * intact index is found by the first read that reaches it (the partition then refuses further use
- * with LOG_CORRUPT, see ./partition-log.ts), by `msgtrack log verify`, and by `msgtrack log repair`
- * (which scans everything).
+ * intact index is found by the scrub after open (./scrub.ts, which uses `repairSealedSegment` below),
+ * or before it by the first read that reaches it (the partition then refuses further use with
+ * LOG_CORRUPT, see ./partition-log.ts), by `msgtrack log verify`, and by `msgtrack log repair` (which
+ * scans everything).
  *
  * Outcomes of a scan (see ./segment-scan.ts for what counts as what):
  * - torn tail: cut (ftruncate), reported as `cut-torn-tail`.
@@ -173,11 +174,12 @@ async function scanAndRepair(
   partition: number,
   o: PartitionRecoveryOptions,
   state: { truncatedBytes: number; quarantinedBytes: number; offsetFloor: number },
+  sealed = false,
 ): Promise<AppError | undefined> {
   let fileSize = initialSize;
   for (let attempt = 0; attempt < MAX_REPAIRS_PER_SEGMENT; attempt++) {
     Object.assign(seg, { ...emptySegment(seg.file, seg.fd, seg.baseOffset) });
-    const { validEnd, problem } = await scanSegment(
+    const { validEnd, problem: found } = await scanSegment(
       seg.fd,
       fileSize,
       0,
@@ -189,7 +191,21 @@ async function scanAndRepair(
       },
     );
     seg.size = validEnd;
-    if (problem === undefined) return undefined;
+    seg.verifiedBytes = validEnd;
+    if (found === undefined) return undefined;
+    // In a sealed segment (its index recorded complete frames to its end) nothing is a torn write.
+    const problem: ScanProblem =
+      found.kind === 'torn-tail' && sealed
+        ? {
+            kind: 'corrupt',
+            position: found.position,
+            end: found.position + found.bytes,
+            reason: 'incomplete frame in a sealed segment',
+            firstOffset: seg.lastOffset + 1,
+            nextBaseOffset: undefined,
+            guessedLastOffset: undefined,
+          }
+        : found;
     if (problem.kind === 'torn-tail') {
       if (!o.readOnly) {
         fs.ftruncateSync(seg.fd, problem.position);
@@ -245,6 +261,26 @@ async function scanAndRepair(
   return new AppError(ErrorCode.LOG_CORRUPT, `${where}: ${seg.file} has too many damaged ranges to repair`, {
     context: { topic, partition, file: seg.file },
   });
+}
+
+/**
+ * The scrub's repair of a sealed segment found damaged (policy 'quarantine'): scan `seg` — a fresh
+ * handle on the segment's file, not the one reads use — whole, moving every bad range to a
+ * quarantine file. The file is replaced by rename, so the old handle still reads the old bytes until
+ * the caller swaps the segments. Returns a refusal when the damage cannot be repaired.
+ */
+export async function repairSealedSegment(
+  seg: Segment,
+  topic: string,
+  partition: number,
+  emit: (event: RecoveryEvent) => void,
+): Promise<{ failure: AppError | undefined; quarantinedBytes: number }> {
+  const state = { truncatedBytes: 0, quarantinedBytes: 0, offsetFloor: 0 };
+  const o = { onCorruption: 'quarantine', readOnly: false, scanAll: true, emit } as const;
+  const size = fs.fstatSync(seg.fd).size;
+  const where = `${topic}:${partition}`;
+  const failure = await scanAndRepair(seg, size, seg.baseOffset, where, topic, partition, o, state, true);
+  return { failure, quarantinedBytes: state.quarantinedBytes };
 }
 
 export function describeCorruption(file: string, p: ScanProblem & { kind: 'corrupt' }): string {

@@ -32,6 +32,8 @@ export interface SegmentSummary {
   readonly baseOffset: number;
   /** Bytes of the segment the index describes (it is stale if the file has another size). */
   readonly size: number;
+  /** Bytes from the start whose frames a scan has CRC-checked (the scrub skips them). */
+  readonly verifiedBytes: number;
   readonly lastOffset: number;
   readonly maxTimestamp: number;
   readonly records: number;
@@ -45,6 +47,8 @@ export interface SegmentSummary {
 interface IndexHeader {
   baseOffset: number;
   size: number;
+  /** Absent in indexes written before the scrub existed: nothing verified. */
+  verifiedBytes?: number;
   lastOffset: number;
   maxTimestamp: number;
   records: number;
@@ -62,6 +66,7 @@ export function encodeIndex(s: SegmentSummary): Buffer {
   const header: IndexHeader = {
     baseOffset: s.baseOffset,
     size: s.size,
+    verifiedBytes: s.verifiedBytes,
     lastOffset: s.lastOffset,
     maxTimestamp: s.maxTimestamp,
     records: s.records,
@@ -130,6 +135,7 @@ export function decodeIndex(buf: Buffer): SegmentSummary | undefined {
   return {
     baseOffset: h.baseOffset,
     size: h.size,
+    verifiedBytes: Math.min(h.verifiedBytes ?? 0, h.size),
     lastOffset: h.lastOffset,
     maxTimestamp: h.maxTimestamp,
     records: h.records,

@@ -50,6 +50,8 @@ export interface ScanResult {
   /** Bytes before the first problem (the whole file when there is none). */
   readonly validEnd: number;
   readonly problem: ScanProblem | undefined;
+  /** `stop` said so before the end: nothing after `validEnd` was checked. */
+  readonly stopped?: boolean;
 }
 
 /** Called for every valid frame, in order; `buf` holds the frame at `pos`. */
@@ -57,7 +59,7 @@ export type OnFrame = (buf: Buffer, pos: number, filePos: number, frameBytes: nu
 
 /**
  * Scan `fd` (of `fileSize` bytes) from byte `from`; the first batch must have a base offset of at least
- * `expectedNext`. Stops at the first problem.
+ * `expectedNext`. Stops at the first problem, or between chunks when `stop()` says so.
  */
 export async function scanSegment(
   fd: number,
@@ -65,6 +67,7 @@ export async function scanSegment(
   from: number,
   expectedNext: number,
   onFrame: OnFrame,
+  stop?: () => boolean,
 ): Promise<ScanResult> {
   let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(fileSize - from, 1)));
   let filePos = from;
@@ -111,6 +114,8 @@ export async function scanSegment(
     }
     filePos += pos;
     await yieldToEventLoop();
+    if (stop?.() === true && filePos < fileSize)
+      return { validEnd: filePos, problem: undefined, stopped: true };
   }
   return { validEnd: filePos, problem: undefined };
 }

@@ -17,6 +17,11 @@ export interface Segment {
   fd: number;
   /** Bytes written. */
   size: number;
+  /**
+   * Bytes from the start whose frames a scan has CRC-checked (recovery, the scrub after open); the
+   * rest was written by this process or trusted from the index, and is checked by the next scrub.
+   */
+  verifiedBytes: number;
   /** Offset of the last record (or marker) in the segment; baseOffset - 1 when empty. */
   lastOffset: number;
   /** Largest record timestamp; -1 when empty. */
@@ -49,6 +54,7 @@ export function emptySegment(file: string, fd: number, baseOffset: number): Segm
     file,
     fd,
     size: 0,
+    verifiedBytes: 0,
     lastOffset: baseOffset - 1,
     maxTimestamp: -1,
     idxOffsets: [],
@@ -73,6 +79,7 @@ export function segmentFromSummary(file: string, fd: number, s: SegmentSummary):
     file,
     fd,
     size: s.size,
+    verifiedBytes: s.verifiedBytes,
     lastOffset: s.lastOffset,
     maxTimestamp: s.maxTimestamp,
     idxOffsets: [...s.offsets],
@@ -91,6 +98,7 @@ export function summaryOf(seg: Segment): SegmentSummary {
   return {
     baseOffset: seg.baseOffset,
     size: seg.size,
+    verifiedBytes: seg.verifiedBytes,
     lastOffset: seg.lastOffset,
     maxTimestamp: seg.maxTimestamp,
     records: seg.records,
