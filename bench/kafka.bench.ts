@@ -6,10 +6,10 @@
  *    into one 6-partition topic → `produce_rps`; then read back whole by one consumer (assign,
  *    maxPollRecords 50 000), three times → `consume_rps` (the best pass), `consume_cold_rps` (the first).
  * 2. The full processor set (src/app/processors.ts) draining `--events` (default 200k) generated
- *    events at the generator's defaults, exactly-once, on Kafka → `eos_rps`; the same on the embedded
- *    log → `embedded_rps` (input records per second from the start of the runtimes until every
- *    runtime committed everything it reads). The streams runtime has no at-least-once mode, so
- *    `alo_rps` is null.
+ *    events at the generator's defaults on Kafka, exactly-once → `eos_rps` and at-least-once
+ *    (PROCESSING_GUARANTEE=at_least_once) → `alo_rps`, each on a fresh broker; the same exactly-once
+ *    on the embedded log → `embedded_rps` (input records per second from the start of the runtimes
+ *    until every runtime committed everything it reads).
  *
  * Last line: one JSON object (also bench/results/kafka.json).
  *
@@ -111,21 +111,34 @@ async function processorsRate(env: Record<string, string>, events: number): Prom
   }
 }
 
-const home = await mkdtemp(join(tmpdir(), 'bench-kafka-broker-'));
-const port = 21_000 + Math.floor(Math.random() * 4_000) * 2;
-const env = { ...process.env, KAFKA_HOME: home, KAFKA_PORT: String(port), KAFKA_SETTINGS: 'stock' };
-try {
-  await run('bash', [SCRIPT, 'start'], { env, timeout: 180_000 });
-  const brokers = [`127.0.0.1:${port}`];
-  const adapter = await adapterRates(brokers, Number(args.records));
+/** `fn` against a broker of its own with stock settings (a temporary KAFKA_HOME, a free port), then stopped. */
+async function withBroker<T>(fn: (broker: string) => Promise<T>): Promise<T> {
+  const home = await mkdtemp(join(tmpdir(), 'bench-kafka-broker-'));
+  const port = 21_000 + Math.floor(Math.random() * 4_000) * 2;
+  const env = { ...process.env, KAFKA_HOME: home, KAFKA_PORT: String(port), KAFKA_SETTINGS: 'stock' };
+  try {
+    await run('bash', [SCRIPT, 'start'], { env, timeout: 180_000 });
+    return await fn(`127.0.0.1:${port}`);
+  } finally {
+    await run('bash', [SCRIPT, 'stop'], { env, timeout: 60_000 }).catch(() => {});
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+{
+  const adapter = await withBroker((broker) => adapterRates([broker], Number(args.records)));
   const events = Number(args.events);
-  const eos = await processorsRate({ KAFKA_BROKERS: brokers[0] as string }, events);
+  const eos = await withBroker((broker) => processorsRate({ KAFKA_BROKERS: broker }, events));
   say(`processors on Kafka (exactly-once): ${eos} events/s`);
+  const alo = await withBroker((broker) =>
+    processorsRate({ KAFKA_BROKERS: broker, PROCESSING_GUARANTEE: 'at_least_once' }, events),
+  );
+  say(`processors on Kafka (at-least-once): ${alo} events/s`);
   const embedded = await processorsRate({}, events);
   say(`processors on the embedded log: ${embedded} events/s`);
   const result = {
     eos_rps: eos,
-    alo_rps: null,
+    alo_rps: alo,
     embedded_rps: embedded,
     consume_rps: adapter.consume_rps,
     consume_cold_rps: adapter.consume_cold_rps,
@@ -136,7 +149,4 @@ try {
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });
   await writeFile(new URL('./results/kafka.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
-} finally {
-  await run('bash', [SCRIPT, 'stop'], { env, timeout: 60_000 }).catch(() => {});
-  await rm(home, { recursive: true, force: true });
 }

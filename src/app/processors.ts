@@ -22,6 +22,7 @@ export const PROCESSORS: Readonly<Record<string, (deps: ProcessorDeps) => Stream
       {
         batchRows: config.processors.clickhouseSink.batchRows,
         flushMs: config.processors.clickhouseSink.flushMs,
+        processingGuarantee: config.streams.processingGuarantee,
       },
     ),
   'conversation-analytics': ({ log, config }) =>
@@ -32,6 +33,7 @@ export const PROCESSORS: Readonly<Record<string, (deps: ProcessorDeps) => Stream
         graceMs: config.streams.graceMs,
         commitIntervalMs: config.streams.commitIntervalMs,
         idleAdvanceMs: config.streams.idleMs,
+        processingGuarantee: config.streams.processingGuarantee,
       },
     ),
   'trend-detection': ({ log, config }) => {
@@ -44,6 +46,7 @@ export const PROCESSORS: Readonly<Record<string, (deps: ProcessorDeps) => Stream
         graceMs: config.streams.graceMs,
         commitIntervalMs: config.streams.commitIntervalMs,
         idleAdvanceMs: config.streams.idleMs,
+        processingGuarantee: config.streams.processingGuarantee,
       },
     );
   },
@@ -58,6 +61,7 @@ export const PROCESSORS: Readonly<Record<string, (deps: ProcessorDeps) => Stream
         graceMs: config.streams.graceMs,
         commitIntervalMs: config.processors.anomalyDetection.commitIntervalMs,
         idleAdvanceMs: config.streams.idleMs,
+        processingGuarantee: config.streams.processingGuarantee,
       },
     ),
   'user-activity': ({ log, config }) =>
@@ -69,6 +73,7 @@ export const PROCESSORS: Readonly<Record<string, (deps: ProcessorDeps) => Stream
         graceMs: config.streams.graceMs,
         commitIntervalMs: config.streams.commitIntervalMs,
         idleAdvanceMs: config.streams.idleMs,
+        processingGuarantee: config.streams.processingGuarantee,
       },
     ),
 };

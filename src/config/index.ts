@@ -177,7 +177,12 @@ export const ENV = {
     default: 'refuse',
     doc: 'Embedded log, a corrupt record batch on open: refuse that partition, or move the bad bytes to a quarantine file and serve around them',
   },
-  STREAMS_COMMIT_INTERVAL_MS: { schema: int(1), default: '100', doc: 'Exactly-once commit interval' },
+  STREAMS_COMMIT_INTERVAL_MS: { schema: int(1), default: '100', doc: 'Stream processors: commit interval' },
+  PROCESSING_GUARANTEE: {
+    schema: oneOf(['exactly_once', 'at_least_once']),
+    default: 'exactly_once',
+    doc: 'Stream processors: exactly_once (outputs, state and input offsets in one transaction) or at_least_once (no transactions: outputs acknowledged, then offsets committed; after a crash outputs may repeat)',
+  },
   STREAMS_GRACE_MS: { schema: int(0), default: '5000', doc: 'Default window grace period' },
   STREAMS_IDLE_MS: {
     schema: int(1),
@@ -376,6 +381,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     streams: {
       commitIntervalMs: get('STREAMS_COMMIT_INTERVAL_MS'),
+      processingGuarantee: get('PROCESSING_GUARANTEE'),
       graceMs: get('STREAMS_GRACE_MS'),
       idleMs: get('STREAMS_IDLE_MS'),
     },

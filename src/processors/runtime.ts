@@ -1,5 +1,10 @@
 import type { Log } from '../log/index.ts';
-import { type StreamsBuilder, StreamsRuntime, type StreamsRuntimeOptions } from '../streams/index.ts';
+import {
+  type ProcessingGuarantee,
+  type StreamsBuilder,
+  StreamsRuntime,
+  type StreamsRuntimeOptions,
+} from '../streams/index.ts';
 
 /** The runtime settings of an analytics processor (its options extend these). */
 export interface ProcessorRuntimeOptions {
@@ -9,6 +14,8 @@ export interface ProcessorRuntimeOptions {
   readonly commitIntervalMs?: number;
   /** Wall-clock quiet time after which stream time follows the clock, ms; null disables. Default 2 000. */
   readonly idleAdvanceMs?: number | null;
+  /** `exactly_once` (default) or `at_least_once` (PROCESSING_GUARANTEE). */
+  readonly processingGuarantee?: ProcessingGuarantee;
   /** Further runtime settings (tests, benchmarks): clock, instance id, poll size and wait, repartition purge. */
   readonly runtime?: Pick<
     StreamsRuntimeOptions,
@@ -29,6 +36,9 @@ export function processorRuntime(
     applicationId: options.applicationId ?? defaults.applicationId,
     commitIntervalMs: options.commitIntervalMs ?? defaults.commitIntervalMs,
     idleAdvanceMs: options.idleAdvanceMs === undefined ? 2_000 : options.idleAdvanceMs,
+    ...(options.processingGuarantee === undefined
+      ? {}
+      : { processingGuarantee: options.processingGuarantee }),
     topology,
   });
 }

@@ -6,6 +6,7 @@
  */
 export { type Codec, Codecs, type SafeParser } from './codec.ts';
 export { type DeadLetterEnvelope, type DeadLetterStage, dlqTopicOf } from './dead-letter.ts';
+export { ProcessingGuarantee } from './guarantee.ts';
 export type { TimestampExtractor, Topology } from './node.ts';
 export {
   type RuntimeMetrics,

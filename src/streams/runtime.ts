@@ -1,5 +1,6 @@
 /**
- * `StreamsRuntime`: runs a topology on a `Log` with exactly-once semantics.
+ * `StreamsRuntime`: runs a topology on a `Log` with exactly-once semantics (or at-least-once:
+ * `processingGuarantee`, see ./guarantee.ts).
  *
  * - One consumer per instance in the group `<applicationId>` (read_committed), subscribed to every
  *   source topic (user and repartition). Tasks are created per (sub-topology, partition) from the
@@ -19,7 +20,8 @@
  *   changelog records and the input offsets (`sendOffsets` with the consumer's group metadata, so a
  *   member fenced by a rebalance cannot commit). A crash before the commit point leaves nothing
  *   visible, after it everything: a restart resumes from the last commit with the state of that
- *   commit.
+ *   commit. With `processingGuarantee: 'at_least_once'` the outputs and changelog records are sent
+ *   without a transaction and acknowledged before the consumer commits the offsets (./guarantee.ts).
  * - Purge (Kafka Streams' repartition purge): after a successful commit, at most every
  *   `purgeIntervalMs`, the records of each repartition partition this instance's tasks consume are
  *   deleted below the offset committed for it (`Log.deleteRecords`): the group never reads below its
@@ -52,11 +54,11 @@ import {
   type TopicPartition,
   type TopicPartitionOffset,
   type TopicSpec,
-  type TransactionalProducer,
   tpKey,
 } from '../log/index.ts';
 import { isRetriable, retry } from '../retry/index.ts';
 import { dlqTopicOf } from './dead-letter.ts';
+import { type Committer, openCommitter, ProcessingGuarantee } from './guarantee.ts';
 import type { SubTopology, Topology } from './node.ts';
 import { PartitionGroup } from './partition-group.ts';
 import { newCounters, type OutgoingRecord, StreamTask, type TaskCounters } from './task.ts';
@@ -102,6 +104,8 @@ export interface StreamsRuntimeOptions {
   readonly maxPollIntervalMs?: number;
   /** How long (ms) polls and restores retry retriable errors before the runtime fails. Default 300 000. */
   readonly faultDeadlineMs?: number;
+  /** `exactly_once` (default) or `at_least_once` (no transactions; see ./guarantee.ts). */
+  readonly processingGuarantee?: ProcessingGuarantee;
 }
 
 export interface RuntimeMetrics {
@@ -119,8 +123,6 @@ export interface RuntimeMetrics {
 const channel = diagnostics.channel(STREAMS_DIAGNOSTICS_CHANNEL);
 /** Records processed between two commit checks. */
 const PROCESS_SLICE = 1_000;
-/** Records per `send` call: keeps the log's batches small (at most ~2 000 records per partition). */
-const SEND_CHUNK = 2_000;
 
 /**
  * Errors after which the runtime recovers by the "task migrated" path instead of failing: the group
@@ -150,6 +152,7 @@ export class StreamsRuntime {
   readonly #staticMembership: boolean;
   readonly #maxPollIntervalMs: number | undefined;
   readonly #faultDeadlineMs: number;
+  readonly #guarantee: ProcessingGuarantee;
   readonly #stopSignal = new AbortController();
   #subPartitions = new Map<number, number>();
   #migrations = 0;
@@ -160,7 +163,7 @@ export class StreamsRuntime {
   #state: RuntimeState = 'created';
   #consumer: Consumer | undefined;
   #restoreConsumer: Consumer | undefined;
-  #producer: TransactionalProducer | undefined;
+  #committer: Committer | undefined;
   readonly #tasks = new Map<string, StreamTask>();
   readonly #taskByTp = new Map<string, StreamTask>();
   /** Fetched records not processed yet, and the choice of the next one (timestamp order). */
@@ -214,6 +217,7 @@ export class StreamsRuntime {
     this.#staticMembership = options.staticMembership ?? false;
     this.#maxPollIntervalMs = options.maxPollIntervalMs;
     this.#faultDeadlineMs = options.faultDeadlineMs ?? 300_000;
+    this.#guarantee = options.processingGuarantee ?? ProcessingGuarantee.EXACTLY_ONCE;
     this.#repartitionTopics = new Set(this.topology.repartitionTopics.map((r) => r.topic));
     this.#done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
@@ -267,7 +271,12 @@ export class StreamsRuntime {
         autoOffsetReset: 'earliest',
         maxPollRecords: 10_000,
       });
-      this.#producer = await this.#log.transactionalProducer(`${this.applicationId}-${this.instanceId}`);
+      this.#committer = await openCommitter(
+        this.#guarantee,
+        this.#log,
+        this.#consumer,
+        `${this.applicationId}-${this.instanceId}`,
+      );
       const topics = this.topology.subtopologies.flatMap((s) => s.sourceTopics);
       await this.#consumer.subscribe(topics, {
         onPartitionsRevoked: (tps) => this.#onRevoked(tps),
@@ -437,17 +446,11 @@ export class StreamsRuntime {
   }
 
   /**
-   * After a failed commit the transaction was aborted (by #commit); a producer that is fenced
-   * (another process runs with this instance's transactional id) cannot go on: fail with `err`.
+   * After a failed commit (its transaction aborted): a producer that is fenced (another process runs
+   * with this instance's transactional id) cannot go on: fail with `err`.
    */
   async #abortOrFail(err: unknown): Promise<void> {
-    const producer = this.#producer as TransactionalProducer;
-    try {
-      producer.begin();
-      await producer.abort();
-    } catch (e) {
-      if (isAppError(e, ErrorCode.LOG_FENCED) || isAppError(e, ErrorCode.LOG_CLOSED)) throw err;
-    }
+    await (this.#committer as Committer).recover(err);
   }
 
   /**
@@ -588,9 +591,10 @@ export class StreamsRuntime {
   }
 
   /**
-   * One transaction: sinks flushed, outputs (in processing order) + changelogs + offsets of every
-   * task with progress. The offset committed for a partition with nothing buffered is the consumer's
-   * position (past transaction markers), otherwise the next offset after the last processed record.
+   * One commit (a transaction under exactly-once): sinks flushed, outputs (in processing order) +
+   * changelogs + offsets of every task with progress. The offset committed for a partition with
+   * nothing buffered is the consumer's position (past transaction markers), otherwise the next offset
+   * after the last processed record.
    */
   async #commit(): Promise<void> {
     const started = performance.now();
@@ -600,7 +604,6 @@ export class StreamsRuntime {
     const tasks = [...this.#tasks.values()].filter((t) => t.hasProgress || this.#positionAhead(t));
     if (tasks.length === 0) return;
     for (const task of tasks) for (const sink of task.sinks) await this.#flushSink(sink);
-    const producer = this.#producer as TransactionalProducer;
     const byTopic = new Map<string, ProducerRecord[]>();
     const add = (r: OutgoingRecord): void => {
       let list = byTopic.get(r.topic);
@@ -638,24 +641,9 @@ export class StreamsRuntime {
         }
       }
     }
-    producer.begin();
-    try {
-      const sends: Promise<unknown>[] = [];
-      for (const [topic, list] of byTopic) {
-        records += list.length;
-        for (let i = 0; i < list.length; i += SEND_CHUNK)
-          sends.push(producer.send(topic, list.slice(i, i + SEND_CHUNK)));
-      }
-      await Promise.all(sends);
-      if (offsets.length > 0) {
-        await producer.sendOffsets((this.#consumer as Consumer).groupMetadata(), offsets);
-      }
-      await producer.commit();
-      for (const o of offsets) this.#taskByTp.get(tpKey(o))?.committedOffsets.set(o.topic, o.offset);
-    } catch (err) {
-      await producer.abort().catch(() => {});
-      throw err;
-    }
+    for (const list of byTopic.values()) records += list.length;
+    await (this.#committer as Committer).commit(byTopic, offsets);
+    for (const o of offsets) this.#taskByTp.get(tpKey(o))?.committedOffsets.set(o.topic, o.offset);
     const ms = performance.now() - started;
     this.#commits++;
     this.#commitLast = ms;
@@ -797,7 +785,7 @@ export class StreamsRuntime {
     }
     this.#tasks.clear();
     this.#taskByTp.clear();
-    await this.#producer?.close().catch(() => {});
+    await this.#committer?.close().catch(() => {});
     await this.#consumer?.close().catch(() => {});
     await this.#restoreConsumer?.close().catch(() => {});
   }

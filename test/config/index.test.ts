@@ -23,7 +23,7 @@ test('defaults: embedded log and chDB, loopback, documented numbers', () => {
     log: { kind: 'embedded', fsync: 'interval', fsyncIntervalMs: 1000, onCorruption: 'refuse' },
     storage: { kind: 'chdb' },
     retention: { messagesDays: 0, viewsDays: 30, metricsDays: 30, alertsDays: 90 },
-    streams: { commitIntervalMs: 100, graceMs: 5000, idleMs: 2000 },
+    streams: { commitIntervalMs: 100, processingGuarantee: 'exactly_once', graceMs: 5000, idleMs: 2000 },
     processors: {
       clickhouseSink: { batchRows: 50000, flushMs: 1000 },
       conversationAnalytics: {
@@ -114,6 +114,17 @@ test('an invalid value names the variable, the value and what was expected', () 
       'API_TOKEN=(hidden) is invalid: expected at least 16 characters',
       'CONVERSATION_HOP_MS=60000 is invalid: expected at most CONVERSATION_WINDOW_MS (30000)',
     ],
+  );
+});
+
+test('PROCESSING_GUARANTEE: exactly_once or at_least_once, anything else names the choices', () => {
+  assert.equal(
+    loadConfig({ PROCESSING_GUARANTEE: 'at_least_once' }).streams.processingGuarantee,
+    'at_least_once',
+  );
+  assert.throws(
+    () => loadConfig({ PROCESSING_GUARANTEE: 'at_most_once' }),
+    /PROCESSING_GUARANTEE="at_most_once" is invalid: expected one of exactly_once, at_least_once/,
   );
 });
 

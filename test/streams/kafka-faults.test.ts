@@ -4,152 +4,19 @@
  * input offsets at the end of the input.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { type TestContext, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type Log, openKafkaLog } from '../../src/log/index.ts';
-import { brokers, requireBroker, uniqueName } from '../log/kafka/broker.ts';
+import { test } from 'node:test';
+import { requireBroker } from '../log/kafka/broker.ts';
 import {
   actualCounts,
   expectedCounts,
   INPUT_PARTITIONS,
   writeMessages,
 } from './fixtures/kafka-fault-topology.ts';
+import { committedInput, Instance, inputEnd, type Setup, setup, track } from './fixtures/kafka-instance.ts';
 import { waitFor } from './helpers/log.ts';
 import { rng } from './helpers/traffic.ts';
 
-const CHILD = fileURLToPath(new URL('./fixtures/kafka-fault-child.ts', import.meta.url));
 const USERS = 23;
-
-interface Setup {
-  readonly log: Log;
-  readonly app: string;
-  readonly input: string;
-  readonly output: string;
-  readonly brokers: readonly string[];
-}
-
-async function setup(t: TestContext, on: readonly string[] = brokers): Promise<Setup> {
-  const log = await openKafkaLog({ brokers: on });
-  t.after(() => log.close());
-  const s = {
-    log,
-    app: uniqueName('faults'),
-    input: uniqueName('in'),
-    output: uniqueName('out'),
-    brokers: on,
-  };
-  await log.createTopics([
-    { name: s.input, partitions: INPUT_PARTITIONS, retentionMs: null },
-    { name: s.output, partitions: 2, retentionMs: null },
-  ]);
-  return s;
-}
-
-/** A child running the topology; `lines` collects what it printed. */
-class Instance {
-  readonly child: ChildProcess;
-  readonly lines: string[] = [];
-  readonly exited: Promise<number | null>;
-  #waiters: Array<() => void> = [];
-
-  constructor(s: Setup, instanceId: string, staticMembership: boolean) {
-    const cfg = {
-      brokers: s.brokers,
-      app: s.app,
-      input: s.input,
-      output: s.output,
-      instanceId,
-      staticMembership,
-    };
-    this.child = spawn(process.execPath, [CHILD, JSON.stringify(cfg)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let buf = '';
-    this.child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop() ?? '';
-      this.lines.push(...parts);
-      for (const w of this.#waiters) w();
-    });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-  }
-
-  count(prefix: string): number {
-    return this.lines.filter((l) => l.startsWith(prefix)).length;
-  }
-
-  /** The tasks of the last assignment. */
-  tasks(): string[] {
-    const last = this.lines.filter((l) => l.startsWith('tasks ')).at(-1);
-    return last === undefined ? [] : (JSON.parse(last.slice(6)) as string[]);
-  }
-
-  async until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (this.child.exitCode !== null)
-        throw new Error(
-          `child exited (${this.child.exitCode}) before ${what}: ${this.lines.slice(-3).join(' | ')}`,
-        );
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${what}: ${this.lines.slice(-5).join(' | ')}`);
-      await new Promise<void>((r) => {
-        const timer = setTimeout(r, 50);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          r();
-        });
-      });
-      this.#waiters = [];
-    }
-  }
-
-  /** SIGTERM (clean stop, once the runtime runs) and the exit code. */
-  async stop(): Promise<number | null> {
-    await this.until(() => this.count('started') > 0, 30_000, 'the runtime to start');
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 30_000);
-    const code = await this.exited;
-    clearTimeout(timer);
-    return code;
-  }
-
-  async kill(): Promise<void> {
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}
-
-function track(t: TestContext, i: Instance): Instance {
-  t.after(async () => {
-    if (i.child.exitCode === null && i.child.signalCode === null) {
-      i.child.kill('SIGCONT');
-      i.child.kill('SIGKILL');
-      await i.exited;
-    }
-  });
-  return i;
-}
-
-/** The group's committed offsets of the input partitions. */
-async function committedInput(s: Setup): Promise<number[]> {
-  const group = (await s.log.listGroups()).find((g) => g.groupId === s.app);
-  return Array.from(
-    { length: INPUT_PARTITIONS },
-    (_, p) => group?.offsets.find((o) => o.topic === s.input && o.partition === p)?.offset ?? 0,
-  );
-}
-
-async function inputEnd(s: Setup): Promise<number[]> {
-  return Promise.all(
-    Array.from(
-      { length: INPUT_PARTITIONS },
-      async (_, p) => (await s.log.partitionOffsets(s.input, p)).lastStable,
-    ),
-  );
-}
 
 /** Wait until every input message went through (committed input at the end, outputs complete). */
 async function drained(s: Setup, total: number, timeoutMs: number): Promise<void> {

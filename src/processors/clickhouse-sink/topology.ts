@@ -8,7 +8,13 @@ import {
   type MessageRow,
   type ReceiptRow,
 } from '../../storage/index.ts';
-import { type Codec, Codecs, type StreamsBuilder, StreamsRuntime } from '../../streams/index.ts';
+import {
+  type Codec,
+  Codecs,
+  type ProcessingGuarantee,
+  type StreamsBuilder,
+  StreamsRuntime,
+} from '../../streams/index.ts';
 import { chatMessageCodec, messageTime, messageViewCodec, viewTime } from '../codecs.ts';
 import { OffsetBatchSink, type SinkFlushEvent } from './offset-batch-sink.ts';
 import { OUTPUT_TOPICS, type OutputTopic, persistOutputTopic } from './output-tables.ts';
@@ -33,6 +39,11 @@ export interface ClickHouseSinkOptions {
    */
   readonly outputs?: readonly OutputTopic[];
   readonly onFlush?: (event: SinkFlushEvent) => void;
+  /**
+   * How the input offsets are committed (PROCESSING_GUARANTEE): in a transaction (default) or by the
+   * consumer. Rows are inserted once either way (the dedup tokens above).
+   */
+  readonly processingGuarantee?: ProcessingGuarantee;
 }
 
 export interface ClickHouseSinkDeps {
@@ -148,6 +159,9 @@ export function createClickHouseSink(
     applicationId: options.applicationId ?? CLICKHOUSE_SINK_APPLICATION_ID,
     commitIntervalMs: options.flushMs ?? 1000,
     sinkFlushRetries: Number.POSITIVE_INFINITY,
+    ...(options.processingGuarantee === undefined
+      ? {}
+      : { processingGuarantee: options.processingGuarantee }),
     topology: clickhouseSinkTopology(deps, options),
   });
 }
