@@ -1,18 +1,16 @@
 /**
  * Producers of the `Log` port on Apache Kafka, over `@platformatic/kafka`'s `Producer`.
  *
- * - Partitioning is ours, not the library's: its default partitioner takes murmur2 as an unsigned
- *   number (`hash >>> 0`) where Kafka's Java client masks the sign bit (`hash & 0x7fffffff`), so keys
- *   whose hash is negative would land elsewhere. We pass every record with an explicit partition:
- *   `partitionForKey` for keys, round-robin per topic for null keys (the Java client's sticky
- *   partitioner is not round-robin; the port asks for round-robin).
+ * - Partitioning is ours (./messages.ts): Kafka's Java client's for keys, round-robin per topic for
+ *   null keys (the Java client's sticky partitioner is not round-robin; the port asks for round-robin).
  * - Both producers are idempotent with acks=all. Retriable produce errors (NOT_ENOUGH_REPLICAS while
  *   a broker starts, leader moves, network) are retried by the library with the same sequence
  *   numbers, paced by the one retry policy, for about DELIVERY_TIMEOUT_MS (Java's
  *   `delivery.timeout.ms`).
  * - A send is split into requests of at most MAX_REQUEST_BYTES of records (below the broker's
  *   default `message.max.bytes` of 1 MiB per batch), sent in order: a large commit never fails with
- *   MESSAGE_TOO_LARGE.
+ *   MESSAGE_TOO_LARGE. The sends made in one tick go out together (`SendBatcher`): a commit writing
+ *   to several topics costs one AddPartitionsToTxn and one produce request, not one per topic.
  * - The transactional producer fences at open (InitProducerId with the transactional id, which also
  *   aborts the fenced producer's open transaction), adds offsets with AddOffsetsToTxn (retried while
  *   the coordinator answers CONCURRENT_TRANSACTIONS, as it does right after an abort) and
@@ -27,7 +25,6 @@ import { type CompressionAlgorithmValue, Producer as LibProducer, ProduceAcks } 
 import type { Clock } from '../../clock/index.ts';
 import { AppError, ErrorCode } from '../../errors/index.ts';
 import { retry } from '../../retry/index.ts';
-import { partitionForKey } from '../partitioner.ts';
 import type {
   ConsumerGroupMetadata,
   Producer,
@@ -38,33 +35,19 @@ import type {
 } from '../types.ts';
 import { offsetTopics } from './consumer.ts';
 import { Coordinators, DELIVERY_TIMEOUT_MS, kafkaRetry, MAX_BLOCK_MS } from './coordinator.ts';
-import { edge, isFencingError, isUnknownTopicError, toAppError } from './errors.ts';
+import { edge, isFencingError, toAppError } from './errors.ts';
+import { chunkByBytes, type Message, metadataOf, SendBatcher, toMessages } from './messages.ts';
 import { clientOptions, type KafkaClientSettings, libraryRetries } from './settings.ts';
-import { getMetadata, sleep, within } from './wire.ts';
+import { getMetadata, within } from './wire.ts';
 
 /** How long (ms) close() waits for sends in flight. */
 const CLOSE_DRAIN_MS = 30_000;
 /** How long (ms) commit() waits for the transaction's offsets to become stable. */
 const STABLE_OFFSETS_TIMEOUT_MS = 10_000;
-/** Record bytes (keys, values, headers, plus per-record overhead) per produce request at most. */
-export const MAX_REQUEST_BYTES = 768 * 1024;
-const RECORD_OVERHEAD_BYTES = 24;
-/** How long (ms) a topic just created may be unknown to the broker answering metadata. */
-const NEW_TOPIC_GRACE_MS = 2_000;
 
 type LibTransaction = Awaited<ReturnType<LibProducer['beginTransaction']>>;
 
-interface Message {
-  topic: string;
-  partition: number;
-  key: Buffer | undefined;
-  value: Buffer | undefined;
-  headers: Map<Buffer, Buffer>;
-  timestamp: bigint;
-}
-
 const EMPTY = Buffer.alloc(0);
-const toBuffer = (v: Buffer | string): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
 
 function libProducer(settings: KafkaClientSettings, transactionalId?: string): LibProducer {
   return new LibProducer({
@@ -80,126 +63,18 @@ function libProducer(settings: KafkaClientSettings, transactionalId?: string): L
   });
 }
 
-/**
- * The topic's partition count (undefined: no such topic). A topic created a moment ago may be
- * unknown briefly: asked again for NEW_TOPIC_GRACE_MS; network errors are retried for MAX_BLOCK_MS.
- */
-async function partitionCountOf(client: LibProducer, topic: string): Promise<number | undefined> {
-  const deadline = performance.now() + NEW_TOPIC_GRACE_MS;
-  const lookUp = (forceUpdate: boolean) =>
-    retry(async () => {
-      try {
-        const md = await getMetadata(client, [topic], { retries: 0, forceUpdate });
-        return md.topics.get(topic)?.partitionsCount;
-      } catch (err) {
-        if (isUnknownTopicError(err)) return undefined;
-        throw toAppError(err, `looking up topic ${topic}`, { topic });
-      }
-    }, kafkaRetry(MAX_BLOCK_MS));
-  for (let delay = 100; ; delay *= 2) {
-    const n = await lookUp(delay > 100);
-    if (n !== undefined) return n;
-    if (performance.now() + delay > deadline) return undefined;
-    await sleep(delay);
-  }
-}
-
-/** Split messages into requests of at most MAX_REQUEST_BYTES (at least one message each). */
-export function chunkByBytes<
-  M extends { key: Buffer | undefined; value: Buffer | undefined; headers: Map<Buffer, Buffer> },
->(messages: readonly M[], maxBytes = MAX_REQUEST_BYTES): M[][] {
-  const chunks: M[][] = [];
-  let current: M[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    let size = RECORD_OVERHEAD_BYTES + (m.key?.length ?? 0) + (m.value?.length ?? 0);
-    for (const [k, v] of m.headers) size += k.length + v.length + 8;
-    if (current.length > 0 && bytes + size > maxBytes) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(m);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
-/** Turn port records into library messages, each with its partition decided here. */
-async function toMessages(
-  client: LibProducer,
-  topic: string,
-  records: readonly ProducerRecord[],
-  clock: Clock,
-  roundRobin: Map<string, number>,
-): Promise<Message[]> {
-  const n = await partitionCountOf(client, topic);
-  if (n === undefined) {
-    throw new AppError(ErrorCode.LOG_UNKNOWN_TOPIC, `unknown topic ${topic}`, { context: { topic } });
-  }
-  return records.map((r) => {
-    const key = r.key === undefined || r.key === null ? undefined : toBuffer(r.key);
-    let partition: number;
-    if (r.partition !== undefined) {
-      if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= n) {
-        throw new AppError(
-          ErrorCode.LOG_UNKNOWN_PARTITION,
-          `topic ${topic} has no partition ${r.partition}`,
-          {
-            context: { topic, partition: r.partition, partitions: n },
-          },
-        );
-      }
-      partition = r.partition;
-    } else if (key !== undefined) {
-      partition = partitionForKey(key, n);
-    } else {
-      const next = roundRobin.get(topic) ?? 0;
-      roundRobin.set(topic, next + 1);
-      partition = next % n;
-    }
-    // Distinct Buffer objects as Map keys: repeated header names survive, in order.
-    const headers = new Map<Buffer, Buffer>();
-    for (const [name, value] of r.headers ?? []) headers.set(Buffer.from(name, 'utf8'), toBuffer(value));
-    return {
-      topic,
-      partition,
-      key,
-      value: r.value === null ? undefined : toBuffer(r.value),
-      headers,
-      timestamp: BigInt(r.timestamp ?? clock.now()),
-    };
-  });
-}
-
-/** Offsets of the sent messages: each partition's records take consecutive offsets from its base offset. */
-function metadataOf(
-  messages: readonly Message[],
-  offsets: readonly { topic: string; partition: number; offset: bigint }[] | undefined,
-): RecordMetadata[] {
-  const base = new Map<number, number>();
-  for (const o of offsets ?? []) base.set(o.partition, Number(o.offset));
-  const seen = new Map<number, number>();
-  return messages.map((m) => {
-    const b = base.get(m.partition);
-    if (b === undefined) {
-      throw new AppError(ErrorCode.LOG_IO, `the broker did not acknowledge partition ${m.partition}`, {
-        retriable: true,
-        context: { topic: m.topic, partition: m.partition },
-      });
-    }
-    const i = seen.get(m.partition) ?? 0;
-    seen.set(m.partition, i + 1);
-    return { topic: m.topic, partition: m.partition, offset: b + i, timestamp: Number(m.timestamp) };
-  });
-}
+const topicsOf = (messages: readonly Message[]): string => {
+  const topics = new Set<string>();
+  for (const m of messages) topics.add(m.topic);
+  return [...topics].join(', ');
+};
 
 export class KafkaProducer implements Producer {
   readonly #client: LibProducer;
   readonly #clock: Clock;
   readonly #roundRobin = new Map<string, number>();
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #batcher = new SendBatcher((messages) => this.#produce(messages));
   #closed = false;
 
   constructor(settings: KafkaClientSettings, clock: Clock) {
@@ -211,23 +86,27 @@ export class KafkaProducer implements Producer {
     if (this.#closed)
       throw new AppError(ErrorCode.LOG_CLOSED, 'the producer is closed', { context: { topic } });
     if (records.length === 0) return [];
-    const sending = (async () => {
-      const messages = await toMessages(this.#client, topic, records, this.#clock, this.#roundRobin);
-      const out: RecordMetadata[] = [];
-      for (const chunk of chunkByBytes(messages)) {
-        const result = await edge(`producing to ${topic}`, { topic }, () =>
-          this.#client.send({ messages: chunk }),
-        );
-        for (const m of metadataOf(chunk, result.offsets)) out.push(m);
-      }
-      return out;
-    })();
+    const sending = toMessages(this.#client, topic, records, this.#clock, this.#roundRobin).then((messages) =>
+      this.#batcher.send(messages),
+    );
     this.#inFlight.add(sending);
     try {
       return await sending;
     } finally {
       this.#inFlight.delete(sending);
     }
+  }
+
+  async #produce(messages: readonly Message[]): Promise<RecordMetadata[]> {
+    const topics = topicsOf(messages);
+    const out: RecordMetadata[] = [];
+    for (const chunk of chunkByBytes(messages)) {
+      const result = await edge(`producing to ${topics}`, { topic: topics }, () =>
+        this.#client.send({ messages: chunk }),
+      );
+      for (const m of metadataOf(chunk, result.offsets)) out.push(m);
+    }
+    return out;
   }
 
   /** Stop accepting sends, wait (bounded) for the ones in flight to be acknowledged, then disconnect. */
@@ -256,6 +135,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   #adding: Promise<void> = Promise.resolve();
   /** Offsets added in the open transaction, per group. */
   #txnOffsets = new Map<string, TopicPartitionOffset[]>();
+  /** The open transaction's sends, batched per tick (a new batcher per transaction). */
+  #batcher = new SendBatcher((messages) => this.#produce(messages));
 
   private constructor(settings: KafkaClientSettings, transactionalId: string, clock: Clock) {
     this.transactionalId = transactionalId;
@@ -300,32 +181,41 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.#state = 'open';
     this.#tx = undefined;
     this.#txnOffsets = new Map();
+    this.#batcher = new SendBatcher((messages) => this.#produce(messages));
   }
 
   async send(topic: string, records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
     this.#assertOpenTxn('send');
     if (records.length === 0) return [];
+    const batcher = this.#batcher;
     const messages = await toMessages(this.#client, topic, records, this.#clock, this.#roundRobin);
-    const out: RecordMetadata[] = [];
-    await this.#guard(`producing to ${topic} in a transaction`, { topic }, async () => {
+    if (batcher !== this.#batcher) throw this.#ended('send');
+    return batcher.send(messages);
+  }
+
+  /** One batch of the open transaction's sends: its partitions added, then produced. */
+  #produce(messages: readonly Message[]): Promise<RecordMetadata[]> {
+    const topics = topicsOf(messages);
+    return this.#guard(`producing to ${topics} in a transaction`, { topic: topics }, async () => {
       const tx = await this.#transaction();
       // AddPartitionsToTxn one call at a time: the library deduplicates concurrent calls into the
-      // first one in flight, so the partitions of a concurrent send would never be added (the broker
+      // first one in flight, so the partitions of a concurrent batch would never be added (the broker
       // then refuses their records with TRANSACTION_ABORTABLE). Its own call inside send() then
       // finds nothing left to add; the produce requests themselves may run concurrently.
       const adding = this.#adding.then(async () => {
-        const md = await getMetadata(this.#client, [topic]);
+        const md = await getMetadata(this.#client, [...new Set(messages.map((m) => m.topic))]);
         const partitions = messages.map((m) => ({ topic: m.topic, partition: m.partition, value: EMPTY }));
         await tx.addPartitions(md, partitions);
       });
       this.#adding = adding.catch(() => {});
       await adding;
+      const out: RecordMetadata[] = [];
       for (const chunk of chunkByBytes(messages)) {
         const result = await tx.send({ messages: chunk });
         for (const m of metadataOf(chunk, result.offsets)) out.push(m);
       }
+      return out;
     });
-    return out;
   }
 
   async sendOffsets(
@@ -387,6 +277,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.#state = 'ready';
     this.#tx = undefined;
     this.#txnOffsets = new Map();
+    this.#batcher.discard(this.#ended('send'));
     await this.#awaitStable(offsets).catch(() => {});
   }
 
@@ -434,6 +325,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.#state = 'ready';
     this.#tx = undefined;
     this.#txnOffsets = new Map();
+    this.#batcher.discard(this.#ended('send'));
     if (tx === undefined) return;
     try {
       await (await tx).abort();
@@ -492,6 +384,12 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       return this.#client.beginTransaction();
     })();
     return this.#tx;
+  }
+
+  #ended(op: string): AppError {
+    return new AppError(ErrorCode.LOG_TXN_STATE, `${op}() after its transaction ended`, {
+      context: { transactionalId: this.transactionalId },
+    });
   }
 
   #fenced(cause: unknown, context: Record<string, string>): AppError {
