@@ -47,9 +47,11 @@ async function uninterrupted(t: TestContext, log: Log): Promise<void> {
   const s = { log, app: runtime.applicationId, input, output, brokers: [] };
   const end = await inputEnd(s);
   await waitFor(
-    async () => (await committedInput(s)).every((o, p) => o >= (end[p] ?? 0)),
+    async () =>
+      (await committedInput(s)).every((o, p) => o >= (end[p] ?? 0)) &&
+      Object.values(await actualCounts(log, output)).reduce((n, v) => n + v.length, 0) >= total,
     60_000,
-    'the input to be committed',
+    'the input to be committed and every output written',
   );
   await runtime.stop();
   // Without transactions every output offset holds a record: the partitions' ends add up to the count.
@@ -111,9 +113,11 @@ test('at-least-once on Kafka, SIGKILLed at 3 points and restarted: every input r
   const last = track(t, new Instance(s, 'victim', true, options));
   const end = await inputEnd(s);
   await waitFor(
-    async () => (await committedInput(s)).every((o, p) => o >= (end[p] ?? 0)),
+    async () =>
+      (await committedInput(s)).every((o, p) => o >= (end[p] ?? 0)) &&
+      [...(await forwarded(s.log, s.output)).values()].reduce((n, v) => n + new Set(v).size, 0) >= total,
     90_000,
-    'the input to be committed',
+    'the input to be committed and every input forwarded',
   );
   assert.equal(await last.stop(), 0);
   const got = await forwarded(s.log, s.output);
