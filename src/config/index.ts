@@ -208,9 +208,19 @@ export const ENV = {
     default: '5',
     doc: 'conversation-analytics: fewest messages a peak window has',
   },
+  CONVERSATION_PEAK_SIGNIFICANCE: {
+    schema: positiveNumber.pipe(z.number().lt(1, 'a probability below 1')),
+    default: '0.00001',
+    doc: 'conversation-analytics: a peak window’s count has at most this probability under ordinary (Poisson) traffic at the baseline rate',
+  },
+  CONVERSATION_BASELINE_FLOOR: {
+    schema: positiveNumber,
+    default: '0.5',
+    doc: 'conversation-analytics: the least baseline (messages per window) the peak significance test assumes',
+  },
   CONVERSATION_BASELINE_MS: {
     schema: int(1),
-    default: '300000',
+    default: '600000',
     doc: 'conversation-analytics: span before a window whose message rate is its baseline (a multiple of CONVERSATION_HOP_MS)',
   },
   TREND_WINDOW_MS: { schema: int(1), default: '120000', doc: 'trend-detection: window size' },
@@ -392,6 +402,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         hopMs: get('CONVERSATION_HOP_MS'),
         peakFactor: get('CONVERSATION_PEAK_FACTOR'),
         peakMinCount: get('CONVERSATION_PEAK_MIN_COUNT'),
+        peakSignificance: get('CONVERSATION_PEAK_SIGNIFICANCE'),
+        baselineFloor: get('CONVERSATION_BASELINE_FLOOR'),
         baselineMs: get('CONVERSATION_BASELINE_MS'),
       },
       trendDetection: {

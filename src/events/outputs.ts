@@ -24,11 +24,15 @@ export const ConversationMetricSchema = z.object({
   /** True when message_count ≥ peak_threshold. */
   is_peak: z.boolean(),
   /**
-   * The basis of the peak flag: the conversation's messages in the CONVERSATION_BASELINE_MS (5 min)
+   * The basis of the peak flag: the conversation's messages in the CONVERSATION_BASELINE_MS (10 min)
    * before window_start, per window length (src/processors/conversation-analytics/README.md).
    */
   baseline_count: z.number().nonnegative(),
-  /** The count a window needs to be a peak: max(min_peak_count, baseline_count × peak_factor). */
+  /**
+   * The count a window needs to be a peak: max(CONVERSATION_PEAK_MIN_COUNT, CONVERSATION_PEAK_FACTOR ×
+   * baseline_count, the Poisson upper quantile at CONVERSATION_PEAK_SIGNIFICANCE of
+   * max(baseline_count, CONVERSATION_BASELINE_FLOOR)).
+   */
   peak_threshold: z.number().nonnegative(),
 });
 export type ConversationMetric = z.infer<typeof ConversationMetricSchema>;

@@ -22,12 +22,16 @@ export interface ConversationAnalyticsOptions extends ProcessorRuntimeOptions {
   readonly windowMs?: number;
   /** Window advance, ms. Default 5 000. */
   readonly hopMs?: number;
-  /** Span before a window whose rate is its baseline, ms; a multiple of hopMs. Default 300 000. */
+  /** Span before a window whose rate is its baseline, ms; a multiple of hopMs. Default 600 000. */
   readonly baselineMs?: number;
   /** A peak has message_count ≥ peakFactor × baseline. Default 2. */
   readonly peakFactor?: number;
   /** … and message_count ≥ peakMinCount. Default 5. */
   readonly peakMinCount?: number;
+  /** … and P(count this high | Poisson at the baseline) ≤ peakSignificance. Default 1e-5. */
+  readonly peakSignificance?: number;
+  /** The least baseline (messages per window) that test assumes. Default 0.5. */
+  readonly baselineFloor?: number;
   /** How long after its end a window still accepts messages, ms. Default 5 000. */
   readonly graceMs?: number;
 }
@@ -36,9 +40,11 @@ export function conversationRules(options: ConversationAnalyticsOptions = {}): C
   const rules = {
     windowMs: options.windowMs ?? 30_000,
     hopMs: options.hopMs ?? 5_000,
-    baselineMs: options.baselineMs ?? 300_000,
+    baselineMs: options.baselineMs ?? 600_000,
     peakFactor: options.peakFactor ?? 2,
     peakMinCount: options.peakMinCount ?? 5,
+    peakSignificance: options.peakSignificance ?? 1e-5,
+    baselineFloor: options.baselineFloor ?? 0.5,
     graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
   };
   for (const [name, value] of [

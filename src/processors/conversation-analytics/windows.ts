@@ -16,6 +16,13 @@ export interface ConversationRules {
   readonly baselineMs: number;
   readonly peakFactor: number;
   readonly peakMinCount: number;
+  /**
+   * Significance of a peak: the window's count must be one that ordinary traffic at the baseline
+   * rate reaches with at most this probability (Poisson upper tail).
+   */
+  readonly peakSignificance: number;
+  /** The least rate (messages per window) the significance test assumes: history is never trusted to be silent. */
+  readonly baselineFloor: number;
   readonly graceMs: number;
 }
 
@@ -80,8 +87,27 @@ export function windowMetric(
 }
 
 /**
+ * The smallest k with P(X ≥ k) ≤ `alpha` for X ~ Poisson(`lambda`): a window count that ordinary
+ * traffic at rate `lambda` per window reaches at most that often. Exact up to λ = 600; above, the
+ * normal approximation λ + z·√λ with z = 6 (α ≈ 1e-9, never reached by chat conversations).
+ */
+export function poissonUpperQuantile(lambda: number, alpha: number): number {
+  if (lambda > 600) return Math.ceil(lambda + 6 * Math.sqrt(lambda));
+  let p = Math.exp(-lambda);
+  let cdf = p;
+  let k = 0;
+  while (1 - cdf > alpha) {
+    k++;
+    p *= lambda / k;
+    cdf += p;
+  }
+  return k + 1;
+}
+
+/**
  * The record of one window: baseline = messages in [start − baselineMs, start) per window length,
- * threshold = max(peakMinCount, peakFactor × baseline), peak when message_count ≥ threshold.
+ * threshold = max(peakMinCount, peakFactor × baseline, the Poisson upper quantile at
+ * peakSignificance of max(baseline, baselineFloor)); peak when message_count ≥ threshold.
  */
 export function metricOf(
   rules: ConversationRules,
@@ -92,7 +118,7 @@ export function metricOf(
   before: number,
 ): ConversationMetric {
   const baseline = (before * rules.windowMs) / rules.baselineMs;
-  const threshold = Math.max(rules.peakMinCount, rules.peakFactor * baseline);
+  const threshold = peakThreshold(rules, baseline);
   return {
     conversation_id: conversationId,
     window_start: formatRfc3339(start),
@@ -104,6 +130,15 @@ export function metricOf(
     baseline_count: baseline,
     peak_threshold: threshold,
   };
+}
+
+/** The least count of a peak window at `baseline` messages per window (see metricOf). */
+export function peakThreshold(rules: ConversationRules, baseline: number): number {
+  return Math.max(
+    rules.peakMinCount,
+    rules.peakFactor * baseline,
+    poissonUpperQuantile(Math.max(baseline, rules.baselineFloor), rules.peakSignificance),
+  );
 }
 
 /**

@@ -2,11 +2,36 @@
  * conversation-analytics recomputed by brute force from accepted messages, straight from the
  * definitions in src/processors/conversation-analytics/README.md: every hopping window holding a
  * message, its count and distinct people, its baseline (messages in [start − baselineMs, start) per
- * window length) and peak flag. Sorted as the processor emits: by window end, then conversation.
+ * window length) and peak flag (count ≥ the minimum, the factor × baseline and the Poisson quantile). Sorted as the processor emits: by window end, then conversation.
  */
 import { type ConversationMetric, formatRfc3339 } from '../../../src/events/index.ts';
 import type { ConversationRules } from '../../../src/processors/conversation-analytics/index.ts';
 import type { Msg } from './traffic.ts';
+
+/** log(n!) for n < 2000. */
+const LOG_FACTORIAL = [0];
+for (let n = 1; n < 2000; n++) LOG_FACTORIAL.push((LOG_FACTORIAL[n - 1] as number) + Math.log(n));
+const quantiles = new Map<string, number>();
+
+/**
+ * The least k with P(X ≥ k) ≤ alpha, X ~ Poisson(lambda), by summing the upper tail directly (the
+ * processor accumulates the lower tail): the terms from k to k + 500.
+ */
+function poissonQuantile(lambda: number, alpha: number): number {
+  const key = `${lambda}/${alpha}`;
+  const known = quantiles.get(key);
+  if (known !== undefined) return known;
+  const pmf = (i: number) => Math.exp(-lambda + i * Math.log(lambda) - (LOG_FACTORIAL[i] as number));
+  let k = 0;
+  for (;;) {
+    let tail = 0;
+    for (let i = k; i < k + 500; i++) tail += pmf(i);
+    if (tail <= alpha) break;
+    k++;
+  }
+  quantiles.set(key, k);
+  return k;
+}
 
 export function expectedMetrics(rules: ConversationRules, accepted: readonly Msg[]): ConversationMetric[] {
   const { windowMs, hopMs, baselineMs } = rules;
@@ -24,7 +49,11 @@ export function expectedMetrics(rules: ConversationRules, accepted: readonly Msg
       const people = new Set(inside.flatMap((m) => [m.sender, m.receiver]));
       const before = msgs.filter((m) => m.ts >= s - baselineMs && m.ts < s).length;
       const baseline = (before * windowMs) / baselineMs;
-      const threshold = Math.max(rules.peakMinCount, rules.peakFactor * baseline);
+      const threshold = Math.max(
+        rules.peakMinCount,
+        rules.peakFactor * baseline,
+        poissonQuantile(Math.max(baseline, rules.baselineFloor), rules.peakSignificance),
+      );
       out.push({
         end: s + windowMs,
         metric: {

@@ -40,8 +40,9 @@ test('oracle: every hopping window, its participants and peak flag equal a brute
   // Keys deliberately not the conversation: the processor re-keys by conversation_id itself.
   for (const m of msgs) input.pipe(m.sender, wireOf(m), m.arrival);
   const beforeIdle = output.readKeyValues();
-  // Wall-clock quiet: idle advance moves stream time on, the last windows close.
-  driver.advanceWallClockTime(600_000);
+  // Wall-clock quiet: idle advance moves stream time on, the last windows close and their baseline
+  // history is dropped.
+  driver.advanceWallClockTime(rules.baselineMs + rules.windowMs + 60_000);
   const records = [...beforeIdle, ...output.readKeyValues()];
   const { accepted, late } = acceptedBy(msgs, (ts, st) => isLate(rules, ts, st));
   const want = expectedMetrics(rules, accepted);
