@@ -31,7 +31,9 @@ test('defaults: embedded log and chDB, loopback, documented numbers', () => {
         hopMs: 5000,
         peakFactor: 2,
         peakMinCount: 5,
-        baselineMs: 300000,
+        peakSignificance: 0.00001,
+        baselineFloor: 0.5,
+        baselineMs: 600000,
       },
       trendDetection: {
         windowMs: 120000,
