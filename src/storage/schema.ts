@@ -26,6 +26,7 @@ export const Tables = {
   senderReadRateTotal: 'sender_read_rate_total',
   messageIndex: 'message_index',
   sinkProgress: 'sink_progress',
+  storeWatermarks: 'store_watermarks',
   earlyViews: 'early_views',
 } as const;
 export type TableName = (typeof Tables)[keyof typeof Tables];
@@ -357,6 +358,35 @@ const M4_SINK_PROGRESS: Migration = {
 };
 
 /*
+ * What the store check (processors/clickhouse-sink/store-check.ts) compares the sink's tables with, to
+ * notice rows deleted behind the sink's progress:
+ * - sink_progress.rows: the rows the sink surely has in its table for the partition (through the
+ *   previous range while a range is `inserting`, through it once `inserted`); progress saved before
+ *   this migration counts 0. Compared with count() of tables that never collapse rows.
+ * - store_watermarks: per table, the distinct rows (sorting keys; count() FINAL) it held at store
+ *   checks (a row each time the number grew). No legitimate change lowers that number in a table
+ *   without a TTL or an is_deleted column (inserts add keys, merges keep one row per key), so falling
+ *   below it means rows were deleted. `expired` = 1: the table had a TTL or an is_deleted column at a
+ *   check, so its rows may have vanished legitimately: neither measure applies to it any more (until
+ *   `msgtrack replay --rebuild` empties it). A plain MergeTree: no merge may drop the flag.
+ */
+const M6_STORE_CHECK: Migration = {
+  version: 6,
+  name: 'store_check',
+  statements: [
+    'ALTER TABLE $db.sink_progress ADD COLUMN IF NOT EXISTS rows UInt64 DEFAULT 0',
+    `CREATE TABLE IF NOT EXISTS $db.store_watermarks (
+      table_name LowCardinality(String),
+      keys UInt64,
+      expired UInt8 DEFAULT 0,
+      checked_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    )
+    ENGINE = MergeTree
+    ORDER BY table_name`,
+  ],
+};
+
+/*
  * The processors' tables as the clickhouse-sink writes them from the output topics (exactly once:
  * one insert per offset range under its dedup token, see processors/clickhouse-sink).
  *
@@ -479,6 +509,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M3_ROLLUPS,
   M4_SINK_PROGRESS,
   M5_PROCESSOR_TABLES,
+  M6_STORE_CHECK,
 ];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */

@@ -90,6 +90,7 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
         { name: 'sender_read_rate_total', engine: 'View' },
         { name: 'sender_read_rate_view_mv', engine: 'MaterializedView' },
         { name: 'sink_progress', engine: 'ReplacingMergeTree' },
+        { name: 'store_watermarks', engine: 'MergeTree' },
         { name: 'trending_words', engine: 'ReplacingMergeTree' },
         { name: 'user_stats', engine: 'AggregatingMergeTree' },
         { name: 'user_stats_mv', engine: 'MaterializedView' },

@@ -81,17 +81,24 @@ export class OffsetBatchSink<K, V, Row> implements ExternalSink<K, V> {
         this.#offsets.at(-1)! >= progress.first &&
         this.#offsets[0]! <= progress.last
       ) {
-        await this.#replay(progress.first, progress.last);
+        await this.#replay(progress.first, progress.last, progress.rows);
       }
       this.#skipThrough(progress.last);
     }
     if (this.#rows.length === 0) return;
     const first = this.#offsets[0]!;
     const last = this.#offsets.at(-1)!;
-    await state.save(applicationId, this.#topic, this.#partition, { first, last, status: 'inserting' });
+    const before = this.#progress?.rows ?? 0;
+    await state.save(applicationId, this.#topic, this.#partition, {
+      first,
+      last,
+      status: 'inserting',
+      rows: before,
+    });
     await this.#o.insert(this.#rows, this.#token(first, last));
-    await state.save(applicationId, this.#topic, this.#partition, { first, last, status: 'inserted' });
-    this.#progress = { first, last, status: 'inserted' };
+    const rows = before + this.#rows.length;
+    await state.save(applicationId, this.#topic, this.#partition, { first, last, status: 'inserted', rows });
+    this.#progress = { first, last, status: 'inserted', rows };
     this.#o.onFlush?.({
       topic: this.#topic,
       partition: this.#partition,
@@ -105,7 +112,7 @@ export class OffsetBatchSink<K, V, Row> implements ExternalSink<K, V> {
   }
 
   /** Insert exactly the range [first, last] again, under the token it was first inserted with. */
-  async #replay(first: number, last: number): Promise<void> {
+  async #replay(first: number, last: number, before: number): Promise<void> {
     const lo = this.#offsets.findIndex((o) => o >= first);
     const hi = this.#offsets.findLastIndex((o) => o <= last);
     // The buffer covers the range only when it holds its first and last record; read it otherwise.
@@ -118,8 +125,9 @@ export class OffsetBatchSink<K, V, Row> implements ExternalSink<K, V> {
       first,
       last,
       status: 'inserted',
+      rows: before + rows.length,
     });
-    this.#progress = { first, last, status: 'inserted' };
+    this.#progress = { first, last, status: 'inserted', rows: before + rows.length };
     this.#o.onFlush?.({
       topic: this.#topic,
       partition: this.#partition,

@@ -5,6 +5,12 @@ export interface SinkProgress {
   readonly first: number;
   readonly last: number;
   readonly status: 'inserting' | 'inserted';
+  /**
+   * Rows this sink surely has in its table for this partition while this is its latest progress: up
+   * to the previous range while `inserting`, this range's included once `inserted` (progress saved
+   * before migration 6 counts 0). The store check compares tables that never collapse rows with it.
+   */
+  readonly rows: number;
 }
 
 /** Where the sink keeps its progress: in ClickHouse itself, next to the rows it describes. */
@@ -30,8 +36,13 @@ export class ClickHouseSinkState implements SinkState {
   }
 
   async load(applicationId: string, topic: string, partition: number): Promise<SinkProgress | undefined> {
-    const rows = await this.#ch.query<{ first_offset: string; last_offset: string; status: string }>(
-      `SELECT first_offset, last_offset, status FROM ${this.#table}
+    const rows = await this.#ch.query<{
+      first_offset: string;
+      last_offset: string;
+      status: string;
+      rows: string;
+    }>(
+      `SELECT first_offset, last_offset, status, rows FROM ${this.#table}
        WHERE application_id = {app:String} AND topic = {topic:String} AND partition = {partition:UInt32}
        ORDER BY seq DESC LIMIT 1`,
       { app: applicationId, topic, partition },
@@ -42,6 +53,7 @@ export class ClickHouseSinkState implements SinkState {
       first: Number(row.first_offset),
       last: Number(row.last_offset),
       status: row.status === 'inserted' ? 'inserted' : 'inserting',
+      rows: Number(row.rows),
     };
   }
 
@@ -54,6 +66,7 @@ export class ClickHouseSinkState implements SinkState {
         first_offset: p.first,
         last_offset: p.last,
         status: p.status,
+        rows: p.rows,
         seq: p.last * 2 + (p.status === 'inserted' ? 1 : 0),
       },
     ]);

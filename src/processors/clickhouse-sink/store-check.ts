@@ -55,6 +55,8 @@ interface PartitionState {
   resume: number | undefined;
   /** No progress, yet the committed offsets cover records the sink would have inserted. */
   holds: boolean;
+  /** Rows the sink surely has in the table for this partition (its progress' `rows`). */
+  rows: number;
 }
 
 /**
@@ -97,7 +99,7 @@ async function firstValidIn(log: Log, topic: string, partition: number, from: nu
  *   offsets go back to where the progress ends, and the sink re-ingests the rest, exactly once. Warned.
  * - **Damaged store** — a part of the database detached by the engine (`broken-on-start_*`), the
  *   table empty while progress says rows are in (unless it has a TTL: its rows may have expired), or
- *   rows without their progress: refused with
+ *   rows without their progress, or fewer rows than the progress says (see `fewerRows`): refused with
  *   STORAGE_DAMAGED naming `msgtrack replay --rebuild <topics>`, which rebuilds the tables from the
  *   log. (Re-ingesting here would double count what is still in.)
  * With other members in the group (another instance runs), nothing is reset: only refusals apply.
@@ -133,6 +135,15 @@ export async function checkStore(ch: ClickHouse, log: Log, options: StoreOptions
     ).map((r) => r.name),
   );
   const reset: TopicPartitionOffset[] = [];
+  const engines = new Map(
+    (
+      await ch.query<{ name: string; engine: string }>(
+        'SELECT name, engine FROM system.tables WHERE database = {db:String}',
+        { db: database },
+      )
+    ).map((r) => [r.name, r.engine]),
+  );
+  const record: { table: string; keys: number; expired: number }[] = [];
 
   for (const [topic, table] of Object.entries(SINK_TABLES)) {
     if (!existing.has(topic)) continue;
@@ -170,6 +181,7 @@ export async function checkStore(ch: ClickHouse, log: Log, options: StoreOptions
                 : undefined,
         resume,
         holds,
+        rows: progress?.rows ?? 0,
       });
     }
     const rows = counts.get(table) ?? 0;
@@ -187,6 +199,15 @@ export async function checkStore(ch: ClickHouse, log: Log, options: StoreOptions
           .map((p) => `${p.partition}: holds up to ${p.progressLast}, committed ${p.committed}`)
           .join('; ')}): re-ingesting from there`,
       );
+    }
+    {
+      const fewer = await fewerRows(ch, database, table, engines.get(table), ttl.has(table), rows, parts);
+      if (fewer.problem !== undefined) {
+        damagedTopics.add(topic);
+        problems.push(fewer.problem);
+      } else if (fewer.record !== undefined) {
+        record.push({ table, ...fewer.record });
+      }
     }
     const withProgress = parts.filter((p) => p.progressLast !== undefined);
     // (Aborted transactions and dead-lettered records alone leave committed offsets without progress.)
@@ -225,8 +246,63 @@ export async function checkStore(ch: ClickHouse, log: Log, options: StoreOptions
       { context: { database, applicationId: app } },
     );
   }
+  if (record.length > 0) {
+    await ch.insert(
+      `${database}.${Tables.storeWatermarks}`,
+      record.map((w) => ({ table_name: w.table, keys: w.keys, expired: w.expired })),
+    );
+  }
   if (reset.length > 0) await log.setGroupOffsets(app, reset);
   return { warnings, reset };
+}
+
+/**
+ * Rows deleted behind the sink's progress (an `ALTER … DELETE`, a dropped partition). Two measures
+ * that no legitimate change lowers, so neither can raise a false alarm:
+ * - a table that never collapses rows (plain MergeTree) holds at least the rows the sink's progress
+ *   says are in (the sum of its partitions' `rows`);
+ * - a MergeTree holds at least as many distinct rows (sorting keys: count() FINAL; count() for a
+ *   plain MergeTree) as at an earlier check (`store_watermarks`): inserts add keys, merges keep one
+ *   row per key. A ReplacingMergeTree legitimately holds fewer rows than were inserted (a duplicate
+ *   under another dedup token collapses), so it is only compared with its own past.
+ * Neither applies to a table that has (or once had, at a check) a TTL or an is_deleted column: its
+ * rows may vanish legitimately (`expiring`; remembered in `store_watermarks`).
+ * Returns the problem, or the row to record in `store_watermarks` once the whole check passed.
+ */
+async function fewerRows(
+  ch: ClickHouse,
+  database: string,
+  table: string,
+  engine: string | undefined,
+  expiring: boolean,
+  rows: number,
+  parts: readonly PartitionState[],
+): Promise<{ problem?: string; record?: { keys: number; expired: number } }> {
+  if (engine === undefined || !engine.endsWith('MergeTree')) return {};
+  const [past] = await ch.query<{ keys: string; expired: string }>(
+    `SELECT max(keys) AS keys, max(expired) AS expired FROM ${database}.${Tables.storeWatermarks}
+     WHERE table_name = {table:String}`,
+    { table },
+  );
+  if (Number(past?.expired ?? 0) > 0) return {};
+  if (expiring) return { record: { keys: 0, expired: 1 } };
+  const inserted = parts.reduce((n, p) => n + p.rows, 0);
+  if (engine === 'MergeTree' && rows < inserted) {
+    return {
+      problem: `${database}.${table} holds ${rows} rows, fewer than the ${inserted} the sink's progress says it inserted (rows were deleted)`,
+    };
+  }
+  const [now] = await ch.query<{ n: string }>(
+    `SELECT count() AS n FROM ${database}.${table}${engine === 'MergeTree' ? '' : ' FINAL'}`,
+  );
+  const keys = Number(now?.n ?? 0);
+  const watermark = Number(past?.keys ?? 0);
+  if (keys < watermark) {
+    return {
+      problem: `${database}.${table} holds ${keys} distinct rows, fewer than the ${watermark} it held at an earlier start (rows were deleted)`,
+    };
+  }
+  return keys > watermark ? { record: { keys, expired: 0 } } : {};
 }
 
 export interface ReplayPlan {
@@ -326,6 +402,12 @@ export async function prepareReplay(
        WHERE application_id = {app:String} AND has({topics:Array(String)}, topic)
        SETTINGS mutations_sync = 2`,
       { app, topics: chosen },
+    );
+    // The emptied tables start again from nothing: their watermarks go with their rows.
+    await ch.command(
+      `ALTER TABLE ${database}.${Tables.storeWatermarks} DELETE
+       WHERE has({tables:Array(String)}, table_name) SETTINGS mutations_sync = 2`,
+      { tables: emptied },
     );
   }
   await log.setGroupOffsets(app, offsets);
