@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,4 +45,28 @@ export async function watchedPage(browser: Browser, origin: string): Promise<Wat
 /** A folder for screenshots (not in the repo); its path is printed by the test. */
 export function screenshotDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'msgtrack-dashboard-shots-'));
+}
+
+/** Runs in the page (plain JS: the type check has no DOM library). */
+const CONTRAST_SCRIPT = readFileSync(new URL('./contrast.js', import.meta.url), 'utf8');
+
+/** A text (or chart mark) whose contrast against what is behind it is below the WCAG AA minimum. */
+export interface ContrastProblem {
+  readonly theme: string;
+  readonly what: string;
+  readonly text: string;
+  readonly ratio: number;
+  readonly needed: number;
+}
+
+/**
+ * WCAG 2.x contrast of everything visible on the page: each element with text of its own (and form
+ * controls, SVG text) against its background — the backgrounds of its ancestors alpha-blended down to
+ * the page's — needing 4.5:1, or 3:1 for large text (≥ 24 px, or ≥ 18.66 px bold); chart bars against
+ * their card need 3:1 (non-text contrast, 1.4.11). Animations are finished first.
+ */
+export async function contrastProblems(
+  page: Page,
+): Promise<{ checked: number; problems: ContrastProblem[] }> {
+  return page.evaluate(CONTRAST_SCRIPT) as Promise<{ checked: number; problems: ContrastProblem[] }>;
 }

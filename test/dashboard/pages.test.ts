@@ -137,7 +137,7 @@ test('Users: heatmap cells and top senders match the messages', async () => {
     cells.reduce((s, c) => s + c.messages, 0),
     NORMAL,
   );
-  const top = await page.$$eval('[aria-label="Top senders and read rates (all time)"] tbody tr', (trs) =>
+  const top = await page.$$eval('[aria-label="Top senders: read rates and time to read"] tbody tr', (trs) =>
     trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent)),
   );
   assert.deepStrictEqual(
@@ -184,7 +184,17 @@ test('Alerts: a spam burst posted through the API appears within 2 s without rel
   assert.ok(took < 2_000, `alert shown ${took} ms after the post (limit 2000)`);
   await page.click('#alert-rows tr button');
   await page.waitForSelector('#alert-rows tr li');
-  assert.match((await page.textContent('#alert-rows tr ul')) ?? '', /spam-0: win a prize 0/);
+  // the burst's messages (GET /api/v1/alerts/{id}/messages), oldest first: from its first to the
+  // last its stored record names (an open alert's first record: the threshold-th message, or later)
+  const shown = await page.$$eval('#alert-rows .burst li', (lis) =>
+    lis.map((li) => li.getAttribute('data-message')),
+  );
+  assert.ok(shown.length >= 8, String(shown));
+  assert.deepStrictEqual(
+    shown,
+    spam.slice(0, shown.length).map((m) => m.message_id),
+  );
+  assert.match((await page.textContent('#alert-rows .burst li')) ?? '', /→ victim-0: win a prize 0$/);
   await page.screenshot({ path: `${shots}/alerts.png`, fullPage: true });
 });
 

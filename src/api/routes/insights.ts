@@ -111,7 +111,7 @@ export function insightRoutes(ctx: ApiContext) {
         schema: {
           tags: ['alerts'],
           summary:
-            'The messages of an alert’s burst: its sender’s messages from the burst’s first to its last message (both included; duplicate_content: those with the burst’s content), oldest first',
+            'The messages of an alert’s burst: its sender’s messages from the burst’s first to its last message as the alert’s latest record names them (both included; an open alert’s burst may grow), oldest first; duplicate_content: those with the burst’s content',
           params: z.object({ id }),
           querystring: z.object({ limit: limit(1_000, 10_000) }),
           response: {

@@ -1,7 +1,7 @@
 // The pages. Each is `async (ctx) => Node`: ctx.q (the page's URL parameters), ctx.from/ctx.to (ISO,
 // the global range), ctx.go(params) (new URL state), ctx.live (latest tick) and ctx.onLive(fn).
 import { api } from './api.js';
-import { barChart, card, empty, fmt, h, heatmap, kpis, table, time } from './ui.js';
+import { barChart, card, duration, empty, fmt, h, heatmap, kpis, table, time } from './ui.js';
 
 const enc = encodeURIComponent;
 /** Largest page the list routes accept. */
@@ -196,33 +196,112 @@ async function conversation(ctx, id) {
 }
 
 export async function users(ctx) {
+  // read-rates comes most active first: the top senders are its first page
   const [act, rates] = await Promise.all([
     api(`/api/v1/users/activity?from=${ctx.from}&to=${ctx.to}`),
-    all('/api/v1/stats/read-rates', 2),
+    api('/api/v1/stats/read-rates?limit=20'),
   ]);
-  const top = [...rates.items].sort((a, b) => b.sent - a.sent).slice(0, 20);
+  const top = rates.items;
+  const ttr =
+    top.length === 0
+      ? { items: [] }
+      : await api(
+          `/api/v1/stats/time-to-read?${top.map((r) => `sender=${enc(r.sender_id)}`).join('&')}&from=${ctx.from}&to=${ctx.to}`,
+        );
+  const read = new Map(ttr.items.map((t) => [t.sender_id, t]));
   return h(
     'div',
     {},
     card('Activity (UTC day × hour)', heatmap(act.cells, 'No activity in this range.')),
     card(
-      'Top senders and read rates (all time)',
+      'Top senders: read rates and time to read',
       table(
         [
           { label: 'sender', get: (r) => r.sender_id },
-          { label: 'sent', get: (r) => fmt(r.sent), num: true },
-          { label: 'read', get: (r) => fmt(r.read_count), num: true },
+          { label: 'sent (all time)', get: (r) => fmt(r.sent), num: true },
+          { label: 'read (all time)', get: (r) => fmt(r.read_count), num: true },
           { label: 'read rate %', get: (r) => fmt(r.read_rate), num: true },
+          { label: 'read in range', get: (r) => fmt(read.get(r.sender_id)?.read_count), num: true },
+          { label: 'median time to read', get: (r) => duration(read.get(r.sender_id)?.median_ms), num: true },
+          { label: 'p90 time to read', get: (r) => duration(read.get(r.sender_id)?.p90_ms), num: true },
         ],
         top,
         'No senders yet.',
+        'Read rate over all time; time to read (receiver’s first view − sent) over the messages sent in the range.',
       ),
     ),
   );
 }
 
-export async function trends() {
-  const r = await api('/api/v1/trends?window=latest&limit=50');
+/** A word's windows as chart points over the grid of windows from its first to its last, gaps as null. */
+function windowPoints(items) {
+  if (items.length === 0) return [];
+  const size = Date.parse(items[0].window_end) - Date.parse(items[0].window_start);
+  const at = new Map(items.map((w) => [Date.parse(w.window_start), w]));
+  const first = Date.parse(items[0].window_start);
+  const last = Date.parse(items.at(-1).window_start);
+  const points = [];
+  for (let t = first; t <= last && points.length < 2000; t += size) {
+    const w = at.get(t);
+    points.push({
+      x: time(new Date(t).toISOString()).slice(5, 16),
+      y: w?.count ?? null,
+      base: w?.baseline ?? null,
+    });
+  }
+  return points;
+}
+
+async function wordHistory(ctx, word) {
+  const r = await api(`/api/v1/trends/${enc(word)}/history?from=${ctx.from}&to=${ctx.to}`);
+  return card(
+    `History of “${r.word}”: count per window against its baseline`,
+    barChart(
+      'word-history',
+      windowPoints(r.items),
+      `“${r.word}” did not trend in this range (only ranked words are stored: widen the range or pick another word).`,
+    ),
+    table(
+      [
+        { label: 'window', get: (w) => `${time(w.window_start)} → ${time(w.window_end).slice(11)}` },
+        { label: 'count', get: (w) => fmt(w.count), num: true },
+        { label: 'baseline', get: (w) => fmt(w.baseline), num: true },
+        { label: 'score', get: (w) => fmt(w.score), num: true },
+        { label: 'rank', get: (w) => w.rank, num: true },
+      ],
+      [...r.items].reverse(),
+      'No windows.',
+      'Bars: messages with the word per window; line: its baseline. A window without a bar is one in which the word did not trend.',
+    ),
+  );
+}
+
+export async function trends(ctx) {
+  const word = ctx.q.word?.trim() ?? '';
+  const [r, history] = await Promise.all([
+    api('/api/v1/trends?window=latest&limit=50'),
+    word === '' ? undefined : wordHistory(ctx, word),
+  ]);
+  const input = h('input', { id: 'word', value: word, list: 'trend-words', autocomplete: 'off' });
+  const form = h(
+    'form',
+    {
+      class: 'row',
+      role: 'search',
+      onsubmit: (e) => {
+        e.preventDefault();
+        ctx.go({ word: input.value.trim() });
+      },
+    },
+    h('label', { for: 'word' }, 'Word history'),
+    input,
+    h(
+      'datalist',
+      { id: 'trend-words' },
+      r.items.map((t) => h('option', { value: t.word })),
+    ),
+    h('button', { type: 'submit' }, 'Show'),
+  );
   return h(
     'div',
     {},
@@ -230,13 +309,17 @@ export async function trends() {
       'Trending words (latest window)',
       barChart(
         'trends',
-        r.items.map((t) => ({ x: t.word, y: t.count })),
+        r.items.map((t) => ({ x: t.word, y: t.count, base: t.baseline })),
         'No trend window yet: trends are ranked every window of message words (the generator injects a trend every few minutes).',
       ),
       table(
         [
           { label: 'rank', get: (t) => t.rank, num: true },
-          { label: 'word', get: (t) => t.word },
+          {
+            label: 'word',
+            get: (t) =>
+              h('a', { href: `#/trends?${new URLSearchParams({ ...ctx.q, word: t.word })}` }, t.word),
+          },
           { label: 'count', get: (t) => fmt(t.count), num: true },
           { label: 'baseline', get: (t) => fmt(t.baseline), num: true },
           { label: 'score', get: (t) => fmt(t.score), num: true },
@@ -245,6 +328,11 @@ export async function trends() {
         'No trending words yet.',
         r.items[0] ? `window ${time(r.items[0].window_start)} → ${time(r.items[0].window_end)}` : undefined,
       ),
+    ),
+    card(
+      'A word’s history',
+      form,
+      history ?? empty('Pick a word (a trending one above, or type any word) to see its history.'),
     ),
   );
 }
@@ -261,23 +349,55 @@ function alertRow(a, fresh) {
     h('td', { class: 'num' }, fmt(a.count)),
     h('td', { class: 'num' }, fmt(a.threshold)),
     h('td', {}, `${time(a.window_start).slice(11)} → ${time(a.window_end).slice(11)}`),
-    h('td', {}, h('button', { type: 'button', onclick: (e) => burst(e.target, a) }, 'messages')),
+    h(
+      'td',
+      {},
+      h(
+        'button',
+        {
+          type: 'button',
+          'aria-label': `messages of the burst of ${a.user_id} at ${time(a.detected_at ?? a.triggered_at)}`,
+          onclick: (e) => burst(e.currentTarget, a),
+        },
+        'messages',
+      ),
+    ),
   );
 }
 
-/** The burst's first and last message, looked up by id. */
+/** All messages of the alert's burst (GET /api/v1/alerts/{id}/messages), in place of the button. */
 async function burst(button, a) {
-  const ids = [...new Set([a.first_message_id, a.last_message_id])];
-  const got = await Promise.all(
-    ids.map((id) =>
-      api(`/api/v1/messages/${enc(id)}`).catch((e) => ({ message_id: id, content: e.message })),
-    ),
-  );
+  button.disabled = true;
+  let r;
+  try {
+    r = await api(`/api/v1/alerts/${enc(a.alert_id)}/messages`);
+  } catch (e) {
+    button.replaceWith(h('p', { class: 'error', role: 'alert' }, e.message));
+    return;
+  }
+  const more = r.truncated ? ' (first 1,000)' : '';
   button.replaceWith(
     h(
-      'ul',
-      {},
-      got.map((m) => h('li', {}, `${m.message_id}: ${m.content}`)),
+      'div',
+      { class: 'burst', 'data-burst': a.alert_id },
+      h(
+        'p',
+        { class: 'muted' },
+        r.items.length === 0
+          ? `No messages stored yet for this burst (the alert counts ${r.message_count}; the sink may be behind).`
+          : `${r.items.length}${more} messages from ${time(r.from)} to ${time(r.to).slice(11)} (the alert counts ${r.message_count})`,
+      ),
+      h(
+        'ol',
+        {},
+        r.items.map((m) =>
+          h(
+            'li',
+            { 'data-message': m.message_id },
+            `${time(m.timestamp).slice(11)} → ${m.receiver_id}: ${m.content}`,
+          ),
+        ),
+      ),
     ),
   );
 }

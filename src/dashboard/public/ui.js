@@ -69,38 +69,62 @@ export function table(cols, rows, why, caption) {
   );
 }
 
-/** Bar chart of [{x, y}] as SVG; the series is in data-series (JSON) for scripts and tests. */
+/**
+ * Bar chart of [{x, y}] as SVG; the series is in data-series (JSON) for scripts and tests. A point's
+ * `y` may be null (no bar: no data there); points with a `base` also draw a line through the bases
+ * (e.g. a word's count per window against its baseline).
+ */
 export function barChart(name, points, why) {
   if (points.length === 0) return empty(why);
   const W = 800;
   const H = 180;
-  const max = Math.max(1, ...points.map((p) => p.y));
+  const max = Math.max(1, ...points.map((p) => Math.max(p.y ?? 0, p.base ?? 0)));
   const bw = W / points.length;
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  const el = (tag, attrs) => {
+    const e = document.createElementNS(svg.namespaceURI, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    return e;
+  };
   svg.setAttribute('viewBox', `0 0 ${W} ${H + 16}`);
   svg.setAttribute('preserveAspectRatio', 'none');
   svg.setAttribute('role', 'img');
-  const total = points.reduce((s, p) => s + p.y, 0);
+  const total = points.reduce((s, p) => s + (p.y ?? 0), 0);
   svg.setAttribute('aria-label', `${name}: ${points.length} points, total ${total}, max ${max}`);
   points.forEach((p, i) => {
-    const r = document.createElementNS(svg.namespaceURI, 'rect');
+    if (p.y === null) return;
     const bh = (p.y / max) * H;
-    r.setAttribute('x', String(i * bw + bw * 0.1));
-    r.setAttribute('width', String(Math.max(1, bw * 0.8)));
-    r.setAttribute('y', String(H - bh));
-    r.setAttribute('height', String(bh));
-    r.setAttribute('class', p.alt ? 'bar alt' : 'bar');
+    const r = el('rect', {
+      x: i * bw + bw * 0.1,
+      width: Math.max(1, bw * 0.8),
+      y: H - bh,
+      height: bh,
+      class: p.alt ? 'bar alt' : 'bar',
+    });
     const t = document.createElementNS(svg.namespaceURI, 'title');
-    t.textContent = `${p.x}: ${p.y}`;
+    t.textContent = p.base === undefined ? `${p.x}: ${p.y}` : `${p.x}: ${p.y} (baseline ${p.base})`;
     r.append(t);
     svg.append(r);
   });
-  const label = document.createElementNS(svg.namespaceURI, 'text');
-  label.setAttribute('x', '2');
-  label.setAttribute('y', String(H + 13));
+  const bases = points
+    .map((p, i) =>
+      p.base === undefined || p.base === null ? null : `${i * bw + bw / 2},${H - (p.base / max) * H}`,
+    )
+    .filter((xy) => xy !== null);
+  if (bases.length > 0) svg.append(el('polyline', { points: bases.join(' '), class: 'base-line' }));
+  const label = el('text', { x: 2, y: H + 13 });
   label.textContent = `${points[0].x} … ${points.at(-1).x} (max ${max})`;
   svg.append(label);
   return h('figure', { class: 'chart', 'data-chart': name, 'data-series': JSON.stringify(points) }, svg);
+}
+
+/** Milliseconds as a short duration: 850 ms, 12.4 s, 3.2 min, 1.5 h. */
+export function duration(ms) {
+  if (ms === null || ms === undefined) return '–';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
 /** Day × hour heatmap (UTC) as a table of cells shaded by volume. */
@@ -135,12 +159,13 @@ export function heatmap(cells, why) {
           hours.map((x) => {
             const c = at.get(`${d} ${x}`);
             const v = c?.messages ?? 0;
-            const a = v === 0 ? 0 : 0.15 + 0.85 * (v / max);
+            // five shades (app.css: each with a text colour that keeps its contrast in both themes)
+            const level = v === 0 ? 0 : Math.min(5, 1 + Math.floor((5 * v) / (max + 1)));
             return h(
               'td',
               {
                 title: `${d} ${x}:00 UTC: ${v} messages, ${c?.active_users ?? 0} active users`,
-                style: `background: rgba(47, 111, 214, ${a.toFixed(2)})`,
+                class: `l${level}`,
               },
               v === 0 ? '' : v,
             );
