@@ -64,7 +64,8 @@ import { type ConsumerHost, EmbeddedConsumer, GroupCoordinator } from './consume
 import type { EncodableRecord } from './format.ts';
 import { Journal } from './journal.ts';
 import { acquireLock, type DirLock } from './lock.ts';
-import { PartitionLog, writeError } from './partition-log.ts';
+import { writeError } from './partition-append.ts';
+import { PartitionLog } from './partition-log.ts';
 import { type CorruptionPolicy, QUARANTINE_DIR, type RecoveryEvent } from './partition-recovery.ts';
 import { type ScrubReport, scrubPartitions } from './scrub.ts';
 import { EmbeddedTransactionalProducer, type TransactionHost } from './transactions.ts';
