@@ -19,6 +19,16 @@ export async function openLog(config: Config, options: { readOnly?: boolean } = 
       ...(options.readOnly === true ? { readOnly: true } : {}),
     });
   }
-  const { brokers, clientId, compression, replicationFactor, minInsyncReplicas, tls, sasl } = config.log;
-  return openKafkaLog({ brokers, clientId, compression, replicationFactor, minInsyncReplicas, tls, sasl });
+  const { brokers, clientId, compression, replicationFactor, minInsyncReplicas, fetch, tls, sasl } =
+    config.log;
+  return openKafkaLog({
+    brokers,
+    clientId,
+    compression,
+    replicationFactor,
+    minInsyncReplicas,
+    fetch,
+    tls,
+    sasl,
+  });
 }

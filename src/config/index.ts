@@ -104,6 +104,22 @@ export const ENV = {
     schema: int(1, 100).optional(),
     doc: 'Kafka: min.insync.replicas of every topic we create (default: 1 on a one-broker cluster, else 2)',
   },
+  KAFKA_FETCH_MAX_BYTES: {
+    schema: int(1024, 1024 * 1024 * 1024).optional(),
+    doc: 'Kafka consumers: most bytes of one fetch response, per broker (fetch.max.bytes; default 16 MiB)',
+  },
+  KAFKA_FETCH_PARTITION_MAX_BYTES: {
+    schema: int(1024, 1024 * 1024 * 1024).optional(),
+    doc: 'Kafka consumers: most bytes per partition in one fetch response (max.partition.fetch.bytes; default 1 MiB)',
+  },
+  KAFKA_FETCH_MAX_WAIT_MS: {
+    schema: int(1, 60_000).optional(),
+    doc: 'Kafka consumers: longest broker-side wait of a fetch for data (fetch.max.wait.ms; default 500)',
+  },
+  KAFKA_FETCH_BUFFER_BYTES: {
+    schema: int(1024, 16 * 1024 * 1024 * 1024).optional(),
+    doc: 'Kafka consumers: fetch ahead of poll while fewer record bytes than this are buffered (default 32 MiB)',
+  },
   KAFKA_SECURITY_PROTOCOL: {
     schema: oneOf(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']),
     default: 'PLAINTEXT',
@@ -342,6 +358,12 @@ function kafkaSettings(get: <K extends EnvKey>(k: K) => Value<K>) {
     compression: get('KAFKA_COMPRESSION'),
     replicationFactor: get('KAFKA_REPLICATION_FACTOR'),
     minInsyncReplicas: get('KAFKA_MIN_INSYNC_REPLICAS'),
+    fetch: {
+      maxBytes: get('KAFKA_FETCH_MAX_BYTES'),
+      partitionMaxBytes: get('KAFKA_FETCH_PARTITION_MAX_BYTES'),
+      maxWaitMs: get('KAFKA_FETCH_MAX_WAIT_MS'),
+      bufferBytes: get('KAFKA_FETCH_BUFFER_BYTES'),
+    },
     tls,
     sasl,
   };

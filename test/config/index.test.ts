@@ -64,6 +64,7 @@ test('distributed mode from the seed variable names', () => {
     CLICKHOUSE_PASSWORD: 'password',
     API_TOKEN: 'a-very-long-secret-token',
     PORT: '9000',
+    KAFKA_FETCH_BUFFER_BYTES: '8388608',
   });
   assert.deepStrictEqual(
     [c.log, c.storage, { host: c.api.host, port: c.api.port, token: c.api.token }],
@@ -75,6 +76,12 @@ test('distributed mode from the seed variable names', () => {
         compression: 'lz4',
         replicationFactor: undefined,
         minInsyncReplicas: undefined,
+        fetch: {
+          maxBytes: undefined,
+          partitionMaxBytes: undefined,
+          maxWaitMs: undefined,
+          bufferBytes: 8388608,
+        },
         tls: undefined,
         sasl: undefined,
       },
@@ -176,6 +183,12 @@ test('Kafka security: SASL_SSL with SCRAM, checked together; the password never 
         compression: 'zstd',
         replicationFactor: 3,
         minInsyncReplicas: 2,
+        fetch: {
+          maxBytes: undefined,
+          partitionMaxBytes: undefined,
+          maxWaitMs: undefined,
+          bufferBytes: undefined,
+        },
         tls: { caFile: '/etc/kafka/ca.pem', certFile: undefined, keyFile: undefined, serverName: undefined },
         sasl: { mechanism: 'SCRAM-SHA-512', username: 'alice', password: 'alice-secret' },
       },

@@ -14,8 +14,8 @@
  *   later `poll` starts each partition at the group's committed offset (or `autoOffsetReset`) and
  *   calls `onPartitionsAssigned`. A `poll` waits for a pending join at most its timeout, so members
  *   polling side by side never block each other.
- * - Records are fetched only inside `poll`, and only once no unpaused partition has buffered records:
- *   the buffer holds what one fetch returned beyond `maxPollRecords` (bounded by `FETCH_MAX_BYTES`).
+ * - Fetching and buffering are ./fetcher.ts: a `poll` that returns records starts the next Fetch per
+ *   leader (prefetch) while the buffered bytes are below the watermark (`fetch.bufferBytes`).
  * - A subscribed topic that is created (or grows) after the join triggers a rebalance: members check
  *   partition counts every `METADATA_CHECK_MS`.
  * - read_committed filtering is done here as the Java client does (aborted-transaction list plus
@@ -23,7 +23,7 @@
  *   returned, but positions move past them.
  */
 
-import { FetchIsolationLevels, type fetchV17, Consumer as LibConsumer } from '@platformatic/kafka';
+import { FetchIsolationLevels, Consumer as LibConsumer } from '@platformatic/kafka';
 import { AppError, ErrorCode } from '../../errors/index.ts';
 import {
   type Consumer,
@@ -37,44 +37,24 @@ import {
   tpKey,
 } from '../types.ts';
 import { toAppError } from './errors.ts';
-import { findResponse, GroupClient, type JoinResult, REBALANCE_TIMEOUT_MS } from './group.ts';
+import {
+  DEFAULT_FETCH_SETTINGS,
+  emptyState,
+  Fetcher,
+  isRetriableFetchError,
+  type PartitionState,
+} from './fetcher.ts';
+import { GroupClient, type JoinResult, REBALANCE_TIMEOUT_MS } from './group.ts';
 import { GroupMembership } from './membership.ts';
-import { decodeBatches } from './read-committed.ts';
 import { clientOptions, type KafkaClientSettings } from './settings.ts';
-import { getMetadata, sleep, within } from './wire.ts';
+import { sleep, within } from './wire.ts';
 
-type FetchRequestTopic = fetchV17.FetchRequestTopic;
-type FetchResponse = fetchV17.FetchResponse;
-type FetchResponsePartition = fetchV17.FetchResponsePartition;
-
-/** Longest broker-side wait (ms) of one fetch inside `poll`. */
-const FETCH_MAX_WAIT_MS = 500;
-const FETCH_MAX_BYTES = 16 * 1024 * 1024;
-const PARTITION_MAX_BYTES = 1024 * 1024;
 /** How often (ms) a member checks its subscribed topics' partition counts. */
 const METADATA_CHECK_MS = 3_000;
 /** Java's `max.poll.interval.ms` default. */
 const MAX_POLL_INTERVAL_MS = 300_000;
 
 export type { KafkaClientSettings };
-
-interface PartitionState {
-  readonly tp: TopicPartition;
-  /** Next offset to fetch; undefined until resolved from the committed offset or the reset policy. */
-  fetchPosition: number | undefined;
-  paused: boolean;
-  /** Fetched records not yet returned by `poll`, in offset order, from index `head` on. */
-  buffer: LogRecord[];
-  head: number;
-}
-
-const emptyState = (tp: TopicPartition): PartitionState => ({
-  tp,
-  fetchPosition: undefined,
-  paused: false,
-  buffer: [],
-  head: 0,
-});
 
 export class KafkaConsumer implements Consumer {
   readonly groupId: string;
@@ -94,7 +74,7 @@ export class KafkaConsumer implements Consumer {
   #partitions = new Map<string, PartitionState>();
   /** Resolving start positions (after assign() or a rebalance); awaited by poll. */
   #resolving: Promise<void> | undefined;
-  #rr = 0;
+  readonly #fetcher: Fetcher;
   #polling = false;
   #closed = false;
 
@@ -136,6 +116,15 @@ export class KafkaConsumer implements Consumer {
       maxPollIntervalMs,
     });
     this.#group = new GroupClient(this.#client, membership, this.#closing.signal, () => this.#polling);
+    this.#fetcher = new Fetcher({
+      client: this.#client,
+      settings: settings.fetch ?? DEFAULT_FETCH_SETTINGS,
+      readCommitted: this.#readCommitted,
+      groupId: options.groupId,
+      partitions: () => this.#partitions,
+      resetPosition: async (tp) => (await this.#listOffsets([tp], this.#reset)).get(tpKey(tp)),
+      closed: () => this.#closed,
+    });
   }
 
   get #membership(): GroupMembership {
@@ -239,134 +228,33 @@ export class KafkaConsumer implements Consumer {
             throw toAppError(err, 'resolving start offsets', { groupId: this.groupId });
           }
         }
-        const ready = this.#drainBuffers();
-        if (ready.length > 0) return ready;
+        const fetcher = this.#fetcher;
+        const ready = fetcher.drain(this.#maxPoll);
+        if (ready.length > 0) {
+          fetcher.prefetch(); // the next records travel while the caller processes these
+          return ready;
+        }
+        const failed = fetcher.takeError();
+        if (failed !== undefined) {
+          // A broker restarting or a leader moving is not the caller's problem: poll again later.
+          if (!isRetriableFetchError(failed)) throw failed;
+          await sleep(Math.min(200, Math.max(0, deadline - performance.now())));
+        }
         const left = deadline - performance.now();
-        const fetchable = [...this.#partitions.values()].filter(
-          (s) => !s.paused && s.fetchPosition !== undefined,
-        );
-        if (fetchable.length === 0) {
+        if (!fetcher.hasFetchable()) {
           if (left <= 0) return [];
           await sleep(Math.min(left, 50));
           continue;
         }
-        try {
-          await this.#fetch(fetchable, Math.max(0, Math.min(left, FETCH_MAX_WAIT_MS)));
-        } catch (err) {
-          // A broker restarting or a leader moving is not the caller's problem: poll again later.
-          if (!(err instanceof AppError) || !err.retriable) throw err;
-          await sleep(Math.min(200, Math.max(0, deadline - performance.now())));
-        }
-        const got = this.#drainBuffers();
+        await fetcher.fill(Math.max(0, left));
+        const got = fetcher.drain(this.#maxPoll);
+        if (got.length > 0) fetcher.prefetch();
         if (got.length > 0 || performance.now() >= deadline) return got;
       }
     } finally {
       this.#polling = false;
       this.#membership.polled(performance.now());
     }
-  }
-
-  /** Take up to maxPollRecords buffered records of unpaused partitions, round-robin over partitions. */
-  #drainBuffers(): LogRecord[] {
-    const states = [...this.#partitions.values()];
-    const out: LogRecord[] = [];
-    const n = states.length;
-    for (let k = 0; k < n && out.length < this.#maxPoll; k++) {
-      const s = states[(this.#rr + k) % n] as PartitionState;
-      if (s.paused || s.head >= s.buffer.length) continue;
-      const end = Math.min(s.buffer.length, s.head + this.#maxPoll - out.length);
-      for (let i = s.head; i < end; i++) out.push(s.buffer[i] as LogRecord);
-      s.head = end;
-      if (s.head >= s.buffer.length) {
-        s.buffer = [];
-        s.head = 0;
-      }
-    }
-    this.#rr = n === 0 ? 0 : (this.#rr + 1) % n;
-    return out;
-  }
-
-  async #fetch(states: PartitionState[], maxWaitMs: number): Promise<void> {
-    const topics = [...new Set(states.map((s) => s.tp.topic))];
-    let md: Awaited<ReturnType<typeof getMetadata>>;
-    try {
-      md = await getMetadata(this.#client, topics);
-    } catch (err) {
-      throw toAppError(err, 'fetching metadata', { groupId: this.groupId });
-    }
-    const byLeader = new Map<number, Map<string, FetchRequestTopic>>();
-    const names = new Map<string, string>();
-    for (const s of states) {
-      const topic = md.topics.get(s.tp.topic);
-      const partition = topic?.partitions[s.tp.partition];
-      if (topic === undefined || partition === undefined) continue;
-      if (partition.leader < 0) {
-        this.#client.clearMetadata(); // a leader election is running: ask again next time
-        continue;
-      }
-      names.set(topic.id, s.tp.topic);
-      let req = byLeader.get(partition.leader);
-      if (req === undefined) byLeader.set(partition.leader, (req = new Map()));
-      let t = req.get(topic.id);
-      if (t === undefined) req.set(topic.id, (t = { topicId: topic.id, partitions: [] }));
-      t.partitions.push({
-        partition: s.tp.partition,
-        currentLeaderEpoch: -1,
-        fetchOffset: BigInt(s.fetchPosition!),
-        lastFetchedEpoch: -1,
-        partitionMaxBytes: PARTITION_MAX_BYTES,
-      });
-    }
-    await Promise.all(
-      [...byLeader].map(async ([node, req]) => {
-        let response: FetchResponse | undefined;
-        try {
-          response = await this.#client.fetch({
-            node,
-            topics: [...req.values()],
-            maxWaitTime: maxWaitMs,
-            minBytes: 1,
-            maxBytes: FETCH_MAX_BYTES,
-            isolationLevel: this.#readCommitted
-              ? FetchIsolationLevels.READ_COMMITTED
-              : FetchIsolationLevels.READ_UNCOMMITTED,
-          });
-        } catch (err) {
-          // A partition-level error fails the whole response; the other partitions' data is in it.
-          response = findResponse<FetchResponse>(err);
-          if (response === undefined) {
-            if (this.#closed) return;
-            this.#client.clearMetadata();
-            throw toAppError(err, 'fetching records', { groupId: this.groupId });
-          }
-        }
-        for (const t of response.responses) {
-          const topic = names.get(t.topicId) ?? t.topicId;
-          for (const p of t.partitions) await this.#absorb(topic, p);
-        }
-      }),
-    );
-  }
-
-  /** Put one partition's fetched records into its buffer and move its fetch position. */
-  async #absorb(topic: string, p: FetchResponsePartition): Promise<void> {
-    const state = this.#partitions.get(tpKey({ topic, partition: p.partitionIndex }));
-    if (state === undefined || state.fetchPosition === undefined) return;
-    if (p.errorCode === 1) {
-      // OFFSET_OUT_OF_RANGE: the position is before the log start (retention) or past the end.
-      const offsets = await this.#listOffsets([state.tp], this.#reset);
-      state.fetchPosition = offsets.get(tpKey(state.tp));
-      state.buffer = [];
-      state.head = 0;
-      return;
-    }
-    if (p.errorCode !== 0) {
-      this.#client.clearMetadata();
-      return; // leadership moved, or the like: the next fetch retries with fresh metadata
-    }
-    const from = state.fetchPosition;
-    const next = decodeBatches(topic, p, from, this.#readCommitted, state.buffer);
-    if (next > from) state.fetchPosition = next;
   }
 
   // ---- positions -------------------------------------------------------------------------------
@@ -405,10 +293,7 @@ export class KafkaConsumer implements Consumer {
         context: { topic: tp.topic, partition: tp.partition, offset },
       });
     }
-    const s = this.#state(tp);
-    s.fetchPosition = offset;
-    s.buffer = [];
-    s.head = 0;
+    Fetcher.seek(this.#state(tp), offset);
   }
 
   async seekToBeginning(tps: readonly TopicPartition[]): Promise<void> {
@@ -425,11 +310,7 @@ export class KafkaConsumer implements Consumer {
       states.map((s) => s.tp),
       where,
     );
-    for (const s of states) {
-      s.fetchPosition = offsets.get(tpKey(s.tp));
-      s.buffer = [];
-      s.head = 0;
-    }
+    for (const s of states) Fetcher.seek(s, offsets.get(tpKey(s.tp)));
   }
 
   pause(tps: readonly TopicPartition[]): void {

@@ -21,4 +21,5 @@
  * - `listGroups()` lists every group of the cluster; `setGroupOffsets()` fails while the group has
  *   members. Topics get the broker's default replication factor.
  */
+export type { FetchSettings } from './fetcher.ts';
 export { KafkaLog, type KafkaLogOptions, openKafkaLog } from './kafka-log.ts';

@@ -23,6 +23,7 @@ import type {
 } from '../types.ts';
 import { type KafkaClientSettings, KafkaConsumer } from './consumer.ts';
 import { edge, hasApiId, isAuthError, isUnknownTopicError, toAppError } from './errors.ts';
+import { DEFAULT_FETCH_SETTINGS, type FetchSettings } from './fetcher.ts';
 import { KafkaProducer, KafkaTransactionalProducer } from './producer.ts';
 import { clientOptions, type KafkaSasl, type KafkaTls } from './settings.ts';
 import { getMetadata, sleep, within } from './wire.ts';
@@ -44,6 +45,8 @@ export interface KafkaLogOptions {
   readonly replicationFactor?: number | undefined;
   /** `min.insync.replicas` of every topic created. Default: 1 on a one-broker cluster, else 2. */
   readonly minInsyncReplicas?: number | undefined;
+  /** Consumers' fetch sizes and prefetch watermark; each default as in DEFAULT_FETCH_SETTINGS. */
+  readonly fetch?: Partial<FetchSettings> | undefined;
 }
 
 /** TopicSpec's default retention: 7 days. */
@@ -92,6 +95,7 @@ export class KafkaLog implements Log {
       compression: options.compression ?? 'lz4',
       tls: options.tls,
       sasl: options.sasl,
+      fetch: fetchSettings(options.fetch),
     };
     this.#replicationFactor = options.replicationFactor;
     this.#minInsyncReplicas = options.minInsyncReplicas;
@@ -415,6 +419,21 @@ export class KafkaLog implements Log {
   #assertOpen(): void {
     if (this.#closed) throw new AppError(ErrorCode.LOG_CLOSED, 'the Kafka log is closed');
   }
+}
+
+/** The fetch settings with defaults; each must be a positive integer. */
+function fetchSettings(given: Partial<FetchSettings> | undefined): FetchSettings {
+  const settings = { ...DEFAULT_FETCH_SETTINGS };
+  for (const [key, value] of Object.entries(given ?? {}) as [keyof FetchSettings, number | undefined][]) {
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new AppError(ErrorCode.LOG_INVALID_ARGUMENT, `fetch.${key} must be a positive integer`, {
+        context: { [key]: value },
+      });
+    }
+    settings[key] = value;
+  }
+  return settings;
 }
 
 function describeFrom(

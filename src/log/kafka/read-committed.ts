@@ -65,6 +65,8 @@ export function decodeBatches(
     }
     if (!control) {
       const logAppend = (batch.attributes & ATTR_LOG_APPEND_TIME) !== 0;
+      // Numbers, not bigint sums per record (timestamps in ms are far below 2^53).
+      const firstTimestamp = Number(logAppend ? batch.maxTimestamp : batch.firstTimestamp);
       const records = batch.records;
       for (let i = 0; i < records.length; i++) {
         const r = records[i] as RecordsBatch['records'][number];
@@ -74,7 +76,7 @@ export function decodeBatches(
           topic,
           partition,
           offset,
-          timestamp: Number(logAppend ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta),
+          timestamp: logAppend ? firstTimestamp : firstTimestamp + Number(r.timestampDelta),
           key: r.key ?? null,
           value: r.value ?? null,
           headers: r.headers.length === 0 ? NO_HEADERS : r.headers.map(toHeader),

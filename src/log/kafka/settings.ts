@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { AppError, ErrorCode } from '../../errors/index.ts';
 import { backoffDelay } from '../../retry/index.ts';
+import type { FetchSettings } from './fetcher.ts';
 
 /** TLS towards the brokers: files are PEM, read once when the log opens. */
 export interface KafkaTls {
@@ -35,6 +36,8 @@ export interface KafkaClientSettings {
   readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   readonly tls?: KafkaTls | undefined;
   readonly sasl?: KafkaSasl | undefined;
+  /** Consumers' fetch sizes and prefetch watermark (default DEFAULT_FETCH_SETTINGS, ./fetcher.ts). */
+  readonly fetch?: FetchSettings | undefined;
 }
 
 const readPem = (file: string, what: string): Buffer => {
