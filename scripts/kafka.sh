@@ -15,7 +15,10 @@
 # settings cost ~40 % of a core when idle), KAFKA_SASL_PORT (unset: none; else a SASL_SSL listener
 # there: a self-signed CA and broker certificate made with the JDK's keytool in KAFKA_HOME/tls
 # (clients trust tls/ca.pem), SCRAM-SHA-256/512 user alice / alice-secret created at format time,
-# PLAIN user alice too). The jars are fetched once into .kafka/libs-<version>.
+# PLAIN user alice too, and OAUTHBEARER with Kafka's unsecured JWS validator: any unsigned token
+# (`{"alg":"none"}` header) with a `sub` and an `exp` in the future), KAFKA_MTLS_PORT (unset: none;
+# else an SSL listener there that requires a client certificate signed by the same CA: tls/client.pem
+# and tls/client-key.pem are made for clients). The jars are fetched once into .kafka/libs-<version>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION="${KAFKA_VERSION:-4.1.1}"
@@ -27,6 +30,7 @@ PORT="${KAFKA_PORT:-19092}"
 ADVERTISED_PORT="${KAFKA_ADVERTISED_PORT:-$PORT}"
 SETTINGS="${KAFKA_SETTINGS:-test}"
 SASL_PORT="${KAFKA_SASL_PORT:-}"
+MTLS_PORT="${KAFKA_MTLS_PORT:-}"
 SCRAM_USER=alice
 SCRAM_PASSWORD=alice-secret
 CONTROLLER_PORT=$((PORT + 1))
@@ -56,11 +60,13 @@ POM
 
 answering() { (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
-# A CA and a broker certificate for 127.0.0.1/localhost, signed by it (made once per KAFKA_HOME).
+# A CA, a broker certificate for 127.0.0.1/localhost and a client certificate (CN=msgtrack-client),
+# both signed by it, and a truststore with the CA (made once per KAFKA_HOME). The client's key is
+# written as PEM (PKCS#8) by a few lines of Java: keytool cannot export private keys.
 make_tls() {
   local dir="$HOME_DIR/tls" pass=changeit
-  [ -f "$dir/broker.p12" ] && return 0
-  command -v keytool >/dev/null || { echo "kafka.sh: the JDK's keytool is needed for KAFKA_SASL_PORT" >&2; exit 1; }
+  [ -f "$dir/client-key.pem" ] && return 0
+  command -v keytool >/dev/null || { echo "kafka.sh: the JDK's keytool is needed for KAFKA_SASL_PORT/KAFKA_MTLS_PORT" >&2; exit 1; }
   mkdir -p "$dir"
   keytool -genkeypair -alias ca -dname CN=msgtrack-test-ca -keyalg RSA -keysize 2048 -validity 365 -ext bc:c \
     -keystore "$dir/ca.p12" -storetype PKCS12 -storepass $pass >/dev/null 2>&1
@@ -72,6 +78,28 @@ make_tls() {
     -rfc -validity 365 -ext SAN=dns:localhost,ip:127.0.0.1 >/dev/null 2>&1
   keytool -importcert -alias ca -file "$dir/ca.pem" -keystore "$dir/broker.p12" -storepass $pass -noprompt >/dev/null 2>&1
   keytool -importcert -alias broker -file "$dir/broker.pem" -keystore "$dir/broker.p12" -storepass $pass >/dev/null 2>&1
+  keytool -importcert -alias ca -file "$dir/ca.pem" -keystore "$dir/truststore.p12" -storetype PKCS12 -storepass $pass -noprompt >/dev/null 2>&1
+  keytool -genkeypair -alias client -dname CN=msgtrack-client -keyalg RSA -keysize 2048 -validity 365 \
+    -keystore "$dir/client.p12" -storetype PKCS12 -storepass $pass >/dev/null 2>&1
+  keytool -certreq -alias client -keystore "$dir/client.p12" -storepass $pass -file "$dir/client.csr" >/dev/null 2>&1
+  keytool -gencert -alias ca -keystore "$dir/ca.p12" -storepass $pass -infile "$dir/client.csr" -outfile "$dir/client.pem" \
+    -rfc -validity 365 >/dev/null 2>&1
+  cat > "$dir/PemKey.java" <<'JAVA'
+import java.io.FileInputStream;
+import java.security.KeyStore;
+import java.util.Base64;
+public class PemKey {
+  public static void main(String[] a) throws Exception {
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    try (FileInputStream in = new FileInputStream(a[0])) { ks.load(in, a[1].toCharArray()); }
+    byte[] der = ks.getKey(a[2], a[1].toCharArray()).getEncoded();
+    String body = Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der);
+    System.out.print("-----BEGIN PRIVATE KEY-----\n" + body + "\n-----END PRIVATE KEY-----\n");
+  }
+}
+JAVA
+  java "$dir/PemKey.java" "$dir/client.p12" $pass client > "$dir/client-key.pem.tmp"
+  mv "$dir/client-key.pem.tmp" "$dir/client-key.pem"
 }
 
 start() {
@@ -87,6 +115,12 @@ start() {
     listeners="$listeners,SASL_SSL://127.0.0.1:$SASL_PORT"
     advertised="$advertised,SASL_SSL://127.0.0.1:$SASL_PORT"
     protocols="$protocols,SASL_SSL:SASL_SSL"
+  fi
+  if [ -n "$MTLS_PORT" ]; then
+    make_tls
+    listeners="$listeners,SSL://127.0.0.1:$MTLS_PORT"
+    advertised="$advertised,SSL://127.0.0.1:$MTLS_PORT"
+    protocols="$protocols,SSL:SSL"
   fi
   cat > "$HOME_DIR/server.properties" <<PROPS
 process.roles=broker,controller
@@ -107,15 +141,25 @@ transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
 PROPS
-  [ -z "$SASL_PORT" ] || cat >> "$HOME_DIR/server.properties" <<PROPS
-sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
-listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SCRAM_USER="$SCRAM_PASSWORD";
+  [ -z "$SASL_PORT$MTLS_PORT" ] || cat >> "$HOME_DIR/server.properties" <<PROPS
 ssl.keystore.location=$HOME_DIR/tls/broker.p12
 ssl.keystore.type=PKCS12
 ssl.keystore.password=changeit
 ssl.key.password=changeit
+PROPS
+  # OAUTHBEARER without a server callback handler: Kafka's unsecured JWS validator.
+  [ -z "$SASL_PORT" ] || cat >> "$HOME_DIR/server.properties" <<PROPS
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN,OAUTHBEARER
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SCRAM_USER="$SCRAM_PASSWORD";
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="broker";
+PROPS
+  [ -z "$MTLS_PORT" ] || cat >> "$HOME_DIR/server.properties" <<PROPS
+listener.name.ssl.ssl.client.auth=required
+listener.name.ssl.ssl.truststore.location=$HOME_DIR/tls/truststore.p12
+listener.name.ssl.ssl.truststore.type=PKCS12
+listener.name.ssl.ssl.truststore.password=changeit
 PROPS
   [ "$SETTINGS" = stock ] || cat >> "$HOME_DIR/server.properties" <<PROPS
 # Retention and compaction quick enough for tests (the Log conformance suite waits for them):

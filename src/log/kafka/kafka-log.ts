@@ -22,10 +22,11 @@ import type {
   TransactionalProducer,
 } from '../types.ts';
 import { type KafkaClientSettings, KafkaConsumer } from './consumer.ts';
-import { edge, hasApiId, isAuthError, isUnknownTopicError, toAppError } from './errors.ts';
+import { edge, hasApiId, isAuthError, isNetworkError, isUnknownTopicError, toAppError } from './errors.ts';
 import { DEFAULT_FETCH_SETTINGS, type FetchSettings } from './fetcher.ts';
 import { KafkaProducer, KafkaTransactionalProducer } from './producer.ts';
-import { clientOptions, type KafkaSasl, type KafkaTls } from './settings.ts';
+import { clientOptions, type KafkaSasl, type KafkaTls, tlsOptions } from './settings.ts';
+import { probeTls, type TlsRefusal } from './tls-probe.ts';
 import { getMetadata, sleep, within } from './wire.ts';
 
 export interface KafkaLogOptions {
@@ -125,12 +126,31 @@ export class KafkaLog implements Log {
           { context: { brokers, mechanism }, cause: err },
         );
       }
+      const refused = await this.#tlsRefusal(err);
+      if (refused !== undefined) {
+        throw new AppError(
+          ErrorCode.LOG_AUTH,
+          refused.side === 'client-certificate'
+            ? `Kafka at ${brokers} refused the TLS client certificate (${refused.reason}): check KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE (mutual TLS)`
+            : `the certificate of Kafka at ${brokers} is not trusted (${refused.reason}): check KAFKA_TLS_CA_FILE and KAFKA_TLS_SERVER_NAME`,
+          { context: { brokers, mechanism: 'TLS', reason: refused.reason }, cause: err },
+        );
+      }
       throw new AppError(ErrorCode.LOG_IO, `cannot reach Kafka at ${brokers}: ${(err as Error).message}`, {
         retriable: true,
         context: { brokers },
         cause: err,
       });
     }
+  }
+
+  /** A connection closed under TLS: was a certificate refused (by the broker, or ours of the broker's)? */
+  async #tlsRefusal(err: unknown): Promise<TlsRefusal | undefined> {
+    const tls = this.#settings.tls;
+    const first = this.#settings.brokers[0];
+    if (tls === undefined || first === undefined || !isNetworkError(err)) return undefined;
+    const at = first.lastIndexOf(':');
+    return probeTls(first.slice(0, at), Number(first.slice(at + 1)), tlsOptions(tls));
   }
 
   // ---- topics ----------------------------------------------------------------------------------
