@@ -3,10 +3,10 @@ import { checkDatabaseName } from './migrations.ts';
 import type { ClickHouse } from './port.ts';
 
 /**
- * Reads behind the dashboard's drill-downs (a word's history, time to read per sender, an alert's
- * burst), each bounded by what it is about — one word's ranked windows in a range, the given
- * senders' messages in a range, one sender's messages between two instants — never a scan of the
- * whole history of every sender. Values go in as `{name:Type}` parameters; times in and out as
+ * Reads behind the dashboard's summaries and drill-downs (totals of a range, read rate and time to
+ * read per sender, a word's history, an alert's burst), each bounded by what it is about — the
+ * messages of a time range (`messages` by its time), one word's ranked windows in a range, one
+ * sender's messages between two instants — never a scan of the whole history. Values go in as `{name:Type}` parameters; times in and out as
  * epoch milliseconds (see api-reads.ts).
  */
 
@@ -54,63 +54,97 @@ export async function wordHistory(
   }));
 }
 
-export interface SenderTimeToRead {
+export interface SenderReadStats {
   sender_id: string;
   /** Messages of the sender created in the range. */
   sent: number;
   /** …of which the receiver has read. */
   read_count: number;
+  /** read_count / sent, in percent (2 decimals); null when nothing was sent. */
+  read_rate: number | null;
   /** Median and 90th percentile of read_at − created_at over the read ones, ms (null: none read). */
   median_ms: number | null;
   p90_ms: number | null;
 }
 
+/** The messages created in [from, to) of the `messages` view (read state folded in), by its time. */
+const inRange = (db: string) =>
+  `${db}.messages WHERE created_at >= ${at('from')} AND created_at < ${at('to')}`;
+
 /**
- * Time to read per sender, for the given senders' messages created in [from, to): read_at is the
- * receiver's first view (as in `messages`), a view timestamped before its message counts as 0.
- * Every sender asked for gets a row (zeros when it sent nothing in the range), in the order asked.
+ * Read rate and time to read per sender over the messages created in [from, to), from `messages`
+ * (read_at: the receiver's first view; a view timestamped before its message counts as 0). Quantiles
+ * are ClickHouse's quantileExact: the value at position ⌊level·n⌋ of the sorted times. `senders`: a
+ * row for each, in that order (zeros when one sent nothing in the range); otherwise the `limit`
+ * senders with the most messages in the range, most first.
  */
-export async function timeToRead(
+export async function senderReadStats(
   ch: ClickHouse,
-  senders: readonly string[],
-  range: TimeRange,
+  options: TimeRange & { senders?: readonly string[]; limit: number },
   database = 'message_db',
-): Promise<SenderTimeToRead[]> {
-  if (senders.length === 0) return [];
+): Promise<SenderReadStats[]> {
   const db = checkDatabaseName(database);
-  const mine = `SELECT message_id FROM ${db}.message_index
-    WHERE sender_id IN {s:Array(String)} AND created_at >= ${at('from')} AND created_at < ${at('to')}`;
+  const senders = options.senders;
+  if (senders?.length === 0) return [];
+  const delay = `greatest(${ms('assumeNotNull(read_at)')} - ${ms('created_at')}, 0)`;
   const rows = await ch.query<Record<string, unknown>>(
-    `SELECT m.sender AS sender_id, count() AS sent, countIf(r.read_ms IS NOT NULL) AS read_count,
-            quantileExactIf(0.5)(greatest(r.read_ms - m.created_ms, 0), r.read_ms IS NOT NULL) AS median_ms,
-            quantileExactIf(0.9)(greatest(r.read_ms - m.created_ms, 0), r.read_ms IS NOT NULL) AS p90_ms
-     FROM (
-       SELECT message_id, any(sender_id) AS sender, any(read_key) AS key,
-              ${ms('any(created_at)')} AS created_ms
-       FROM ${db}.message_index
-       WHERE sender_id IN {s:Array(String)} AND created_at >= ${at('from')} AND created_at < ${at('to')}
-       GROUP BY message_id
-     ) AS m
-     LEFT JOIN (
-       SELECT read_key, toNullable(${ms('min(first_viewed_at)')}) AS read_ms
-       FROM ${db}.message_receipts WHERE message_id IN (${mine})
-       GROUP BY read_key
-     ) AS r ON m.key = r.read_key
-     GROUP BY m.sender`,
-    { s: senders, from: range.from, to: range.to },
+    `SELECT sender_id, count() AS sent, countIf(read_at IS NOT NULL) AS read_count,
+            quantileExactIf(0.5)(${delay}, read_at IS NOT NULL) AS median_ms,
+            quantileExactIf(0.9)(${delay}, read_at IS NOT NULL) AS p90_ms
+     FROM ${inRange(db)} ${senders === undefined ? '' : 'AND sender_id IN {s:Array(String)}'}
+     GROUP BY sender_id ORDER BY sent DESC, sender_id LIMIT {n:UInt32}`,
+    {
+      from: options.from,
+      to: options.to,
+      n: senders?.length ?? options.limit,
+      ...(senders ? { s: senders } : {}),
+    },
   );
-  const by = new Map(rows.map((r) => [String(r.sender_id), r]));
-  return senders.map((sender_id) => {
-    const r = by.get(sender_id);
+  const stats = (sender_id: string, r: Record<string, unknown> | undefined): SenderReadStats => {
+    const sent = num(r?.sent ?? 0);
     const read = num(r?.read_count ?? 0);
     return {
       sender_id,
-      sent: num(r?.sent ?? 0),
+      sent,
       read_count: read,
+      read_rate: sent === 0 ? null : Math.round((10_000 * read) / sent) / 100,
       median_ms: read === 0 ? null : num(r!.median_ms),
       p90_ms: read === 0 ? null : num(r!.p90_ms),
     };
-  });
+  };
+  if (senders === undefined) return rows.map((r) => stats(String(r.sender_id), r));
+  const by = new Map(rows.map((r) => [String(r.sender_id), r]));
+  return senders.map((s) => stats(s, by.get(s)));
+}
+
+export interface RangeSummary {
+  /** Messages created in the range. */
+  messages: number;
+  /** …of which the receiver has read (read_status = 'read'). */
+  read_count: number;
+  conversations: number;
+  senders: number;
+}
+
+/** Totals of the messages created in [from, to): one pass over `messages` in that range. */
+export async function rangeSummary(
+  ch: ClickHouse,
+  range: TimeRange,
+  database = 'message_db',
+): Promise<RangeSummary> {
+  const db = checkDatabaseName(database);
+  const [r] = await ch.query<Record<string, unknown>>(
+    `SELECT count() AS messages, countIf(read_status = 'read') AS read_count,
+            uniqExact(conversation_id) AS conversations, uniqExact(sender_id) AS senders
+     FROM ${inRange(db)}`,
+    { from: range.from, to: range.to },
+  );
+  return {
+    messages: num(r?.messages ?? 0),
+    read_count: num(r?.read_count ?? 0),
+    conversations: num(r?.conversations ?? 0),
+    senders: num(r?.senders ?? 0),
+  };
 }
 
 /** What locates an alert's burst: its sender, rule, first and last message times, first message. */

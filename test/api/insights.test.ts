@@ -35,14 +35,15 @@ function quantile(values: number[], level: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor(level * sorted.length))]!;
 }
 
-test('time to read per sender: receiver’s first view only, in the range, every sender asked for', async () => {
-  const senders = ['ann', 'bob', 'cyd'];
+test('summary and per-sender read rate and time to read: receiver’s first view only, in the range', async () => {
+  // 120 messages over 80 minutes from three senders (1 : 2 : 3); the range is [T0 + 10 min, T0 + 70 min).
+  const senders = ['ann', 'bob', 'bob', 'cyd', 'cyd', 'cyd'];
   const messages: MessageRow[] = [];
   const views: ReceiptRow[] = [];
-  const expected = new Map(senders.map((s) => [s, { sent: 0, delays: [] as number[] }]));
-  // 3 senders × 40 messages over 80 minutes; the range [T0 + 10 min, T0 + 70 min) holds 30 of each.
+  const expected = new Map(['ann', 'bob', 'cyd'].map((s) => [s, { sent: 0, delays: [] as number[] }]));
+  const conversations = new Set<string>();
   for (let i = 0; i < 120; i++) {
-    const sender = senders[i % 3]!;
+    const sender = senders[i % 6]!;
     const created = T0 + i * 40_000;
     const id = `t-${i}`;
     const receiver = `r-${i % 7}`;
@@ -56,6 +57,7 @@ test('time to read per sender: receiver’s first view only, in the range, every
     });
     const inRange = created >= T0 + 10 * MIN && created < T0 + 70 * MIN;
     if (inRange) expected.get(sender)!.sent++;
+    if (inRange) conversations.add(`c-${i % 4}`);
     if (i % 4 === 3) continue; // never read
     // delay grows with i and differs per sender; a view stamped before its message counts as 0
     const delay = i % 11 === 0 ? -5_000 : ((i * 7919) % 600) * 100;
@@ -72,32 +74,48 @@ test('time to read per sender: receiver’s first view only, in the range, every
 
   const from = iso(T0 + 10 * MIN);
   const to = iso(T0 + 70 * MIN);
-  const r = await get(`/api/v1/stats/time-to-read?sender=cyd&sender=ann&sender=nobody&from=${from}&to=${to}`);
-  const one = await get(`/api/v1/stats/time-to-read?sender=bob&from=${from}&to=${to}`);
+  const r = await get(`/api/v1/stats/senders?sender=cyd&sender=ann&sender=nobody&from=${from}&to=${to}`);
+  const top = await get(`/api/v1/stats/senders?limit=2&from=${from}&to=${to}`);
+  const summary = await get(`/api/v1/stats/summary?from=${from}&to=${to}`);
   const row = (s: string) => {
     const e = expected.get(s) ?? { sent: 0, delays: [] };
     return {
       sender_id: s,
       sent: e.sent,
       read_count: e.delays.length,
+      read_rate: e.sent === 0 ? null : Math.round((10_000 * e.delays.length) / e.sent) / 100,
       median_ms: quantile(e.delays, 0.5),
       p90_ms: quantile(e.delays, 0.9),
     };
   };
+  const all = [...expected.values()];
+  const sent = all.reduce((a, e) => a + e.sent, 0);
+  const read = all.reduce((a, e) => a + e.delays.length, 0);
   assert.deepStrictEqual(
-    [r.status, r.body, one.body.items],
+    [r.status, r.body, top.body.items, summary.body],
     [
       200,
-      { from: iso(T0 + 10 * MIN), to: iso(T0 + 70 * MIN), items: [row('cyd'), row('ann'), row('nobody')] },
-      [row('bob')],
+      { from, to, items: [row('cyd'), row('ann'), row('nobody')] },
+      [row('cyd'), row('bob')],
+      {
+        from,
+        to,
+        messages: sent,
+        read_count: read,
+        unread: sent - read,
+        read_rate: Math.round((10_000 * read) / sent) / 100,
+        conversations: conversations.size,
+        senders: 3,
+      },
     ],
   );
-  assert.ok(expected.get('ann')!.delays.length > 10 && expected.get('ann')!.delays.includes(0));
-  const missing = await get('/api/v1/stats/time-to-read');
+  assert.ok(expected.get('ann')!.delays.length > 5 && all.some((e) => e.delays.includes(0)));
+  assert.deepStrictEqual([sent, expected.get('cyd')!.sent], [90, 45]);
   const tooMany = await get(
-    `/api/v1/stats/time-to-read?${Array.from({ length: 101 }, (_, i) => `sender=s${i}`).join('&')}`,
+    `/api/v1/stats/senders?${Array.from({ length: 101 }, (_, i) => `sender=s${i}`).join('&')}`,
   );
-  assert.deepStrictEqual([missing.status, tooMany.status], [400, 400]);
+  const backwards = await get(`/api/v1/stats/summary?from=${to}&to=${from}`);
+  assert.deepStrictEqual([tooMany.status, backwards.status], [400, 400]);
 });
 
 test('a word’s history: its ranked windows in the range, oldest first, the latest emission of each', async () => {

@@ -1,11 +1,18 @@
 import { z } from 'zod';
 import { AppError, ErrorCode } from '../../errors/index.ts';
 import { AlertKind } from '../../events/index.ts';
-import { alertBurst, senderMessagesBetween, timeToRead, wordHistory } from '../../storage/index.ts';
+import {
+  alertBurst,
+  rangeSummary,
+  senderMessagesBetween,
+  senderReadStats,
+  wordHistory,
+} from '../../storage/index.ts';
 import type { ApiContext, ZodApp } from '../app.ts';
 import { errorResponses, instant, iso, limit, timeRange } from '../params.ts';
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const id = z.string().min(1).max(256);
 const range = { from: instant.optional(), to: instant.optional() };
 /** Senders one time-to-read request may name. */
@@ -19,10 +26,11 @@ const WordWindow = z.object({
   score: z.number(),
   rank: z.number(),
 });
-const SenderTimeToRead = z.object({
+const SenderReadStats = z.object({
   sender_id: z.string(),
   sent: z.number(),
   read_count: z.number(),
+  read_rate: z.number().nullable(),
   median_ms: z.number().nullable(),
   p90_ms: z.number().nullable(),
 });
@@ -35,8 +43,9 @@ const BurstMessage = z.object({
 });
 
 /**
- * Drill-downs the dashboard shows and a script can get the same way: a word's trend history, time to
- * read per sender, an alert's burst (reads in src/storage/insight-reads.ts).
+ * Summaries and drill-downs the dashboard shows and a script can get the same way: a range's totals,
+ * read rate and time to read per sender, a word's trend history, an alert's burst (reads in
+ * src/storage/insight-reads.ts).
  */
 export function insightRoutes(ctx: ApiContext) {
   const ch = () => ctx.deps.ch;
@@ -76,20 +85,59 @@ export function insightRoutes(ctx: ApiContext) {
       },
     );
     app.get(
-      '/api/v1/stats/time-to-read',
+      '/api/v1/stats/summary',
       {
         schema: {
           tags: ['stats'],
           summary:
-            'Time to read (receiver’s first view − sent) per sender over the messages created in [from, to) (default: the last 24 h): median and 90th percentile, with sent and read counts',
+            'Totals of the messages created in [from, to) (default: the last hour): messages, read, unread, read rate, conversations and senders',
+          querystring: z.object(range),
+          response: {
+            200: z.object({
+              from: z.string(),
+              to: z.string(),
+              messages: z.number(),
+              read_count: z.number(),
+              unread: z.number(),
+              read_rate: z.number().nullable(),
+              conversations: z.number(),
+              senders: z.number(),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => {
+        const r = timeRange(request.query, now(), HOUR);
+        const t = await rangeSummary(ch(), r, ctx.database);
+        return {
+          from: iso(r.from),
+          to: iso(r.to),
+          ...t,
+          unread: t.messages - t.read_count,
+          read_rate: t.messages === 0 ? null : Math.round((10_000 * t.read_count) / t.messages) / 100,
+        };
+      },
+    );
+    app.get(
+      '/api/v1/stats/senders',
+      {
+        schema: {
+          tags: ['stats'],
+          summary:
+            'Read rate and time to read (receiver’s first view − sent: median, 90th percentile) per sender over the messages created in [from, to) (default: the last 24 h): the given senders, or the most active ones',
           querystring: z.object({
             sender: z
               .union([id, z.array(id).min(1).max(MAX_SENDERS)])
-              .meta({ description: `a sender id; repeat for more (up to ${MAX_SENDERS})` }),
+              .optional()
+              .meta({
+                description: `a sender id; repeat for more (up to ${MAX_SENDERS}); absent: the \`limit\` senders with the most messages in the range`,
+              }),
+            limit: limit(20, MAX_SENDERS),
             ...range,
           }),
           response: {
-            200: z.object({ from: z.string(), to: z.string(), items: z.array(SenderTimeToRead) }),
+            200: z.object({ from: z.string(), to: z.string(), items: z.array(SenderReadStats) }),
             ...errorResponses,
           },
         },
@@ -97,11 +145,15 @@ export function insightRoutes(ctx: ApiContext) {
       async (request) => {
         const q = request.query;
         const r = timeRange(q, now(), DAY);
-        const senders = [...new Set([q.sender].flat())];
+        const senders = q.sender === undefined ? undefined : [...new Set([q.sender].flat())];
         return {
           from: iso(r.from),
           to: iso(r.to),
-          items: await timeToRead(ch(), senders, r, ctx.database),
+          items: await senderReadStats(
+            ch(),
+            { ...r, limit: q.limit, ...(senders === undefined ? {} : { senders }) },
+            ctx.database,
+          ),
         };
       },
     );

@@ -19,73 +19,26 @@ async function volume(ctx) {
   return r.buckets.map((b) => ({ x: time(b.start).slice(5, 16), y: b.messages }));
 }
 
-/** Every page of a list route (bounded: `pages` × MAX items). */
-async function all(path, pages = 5) {
-  const items = [];
-  let cursor = null;
-  for (let i = 0; i < pages; i++) {
-    const sep = path.includes('?') ? '&' : '?';
-    const r = await api(`${path}${sep}limit=${MAX}${cursor ? `&cursor=${enc(cursor)}` : ''}`);
-    items.push(...r.items);
-    cursor = r.next_cursor;
-    if (!cursor) break;
-  }
-  return { items, more: cursor !== null };
-}
-
-/**
- * Overview totals in one SQL console call (all-time sent/read from the read-rate rollup; distinct
- * conversations and senders in the range from the base table). Where the console is off (403: a
- * non-loopback HOST without API_TOKEN), the same numbers from the list routes, a page at a time.
- */
-async function totals(ctx) {
-  try {
-    const r = await api('/api/v1/query', {
-      sql: `SELECT (SELECT toUInt64(sum(sent)) FROM sender_read_rate_total) AS sent,
-        (SELECT toUInt64(sum(read_count)) FROM sender_read_rate_total) AS read_count,
-        toUInt64(uniqExact(conversation_id)) AS conversations, toUInt64(uniqExact(sender_id)) AS senders
-        FROM messages_base WHERE created_at >= parseDateTime64BestEffort({from:String}, 3)
-        AND created_at < parseDateTime64BestEffort({to:String}, 3)`,
-      params: { from: ctx.from, to: ctx.to },
-    });
-    const [sent, read, conversations, senders] = r.rows[0].map(Number);
-    return { sent, read, conversations, senders, more: '' };
-  } catch (e) {
-    if (e.status !== 403) throw e;
-  }
-  const [rates, convs] = await Promise.all([
-    all('/api/v1/stats/read-rates'),
-    all(`/api/v1/conversations?from=${ctx.from}&to=${ctx.to}`, 1),
-  ]);
-  return {
-    sent: rates.items.reduce((s, r) => s + r.sent, 0),
-    read: rates.items.reduce((s, r) => s + r.read_count, 0),
-    conversations: convs.items.length,
-    senders: rates.items.filter((r) => r.sent > 0).length,
-    more: rates.more || convs.more ? '+' : '',
-  };
-}
-
 export async function overview(ctx) {
   const hourAgo = new Date(Date.now() - 3600_000).toISOString();
   const [series, tot, alerts] = await Promise.all([
     volume(ctx),
-    totals(ctx),
+    api(`/api/v1/stats/summary?from=${ctx.from}&to=${ctx.to}`),
     api(`/api/v1/alerts?since=${hourAgo}&limit=100`),
   ]);
-  const total = series.reduce((s, p) => s + p.y, 0);
-  const { sent, read } = tot;
+  const sent = tot.messages;
+  const read = tot.read_count;
   const tick = ctx.live;
   return h(
     'div',
     {},
     kpis([
-      ['Messages in range', fmt(total), 'messages'],
+      ['Messages in range', fmt(sent), 'messages'],
       ['Msgs/s in (live)', tick ? fmt(tick.messages_in_per_s) : '…', 'rate'],
-      ['Active conversations', fmt(tot.conversations) + tot.more, 'conversations'],
-      ['Active senders', fmt(tot.senders) + tot.more, 'senders'],
-      ['Unread messages', fmt(sent - read), 'unread'],
-      ['Read rate', sent === 0 ? '–' : `${fmt((100 * read) / sent)} %`, 'read-rate'],
+      ['Active conversations', fmt(tot.conversations), 'conversations'],
+      ['Active senders', fmt(tot.senders), 'senders'],
+      ['Unread messages', fmt(tot.unread), 'unread'],
+      ['Read rate', tot.read_rate === null ? '–' : `${fmt(tot.read_rate)} %`, 'read-rate'],
       ['Alerts, last hour', fmt(alerts.items.length) + (alerts.next_cursor ? '+' : ''), 'alerts'],
       ['End-to-end lag (records)', tick ? fmt(tick.lag) : '…', 'lag'],
     ]),
@@ -98,9 +51,9 @@ export async function overview(ctx) {
       ),
     ),
     card(
-      'Status distribution (all time)',
+      'Status distribution (messages sent in the range)',
       sent === 0
-        ? empty('No messages stored yet.')
+        ? empty('No messages in this range.')
         : h(
             'div',
             {},
@@ -196,19 +149,10 @@ async function conversation(ctx, id) {
 }
 
 export async function users(ctx) {
-  // read-rates comes most active first: the top senders are its first page
-  const [act, rates] = await Promise.all([
+  const [act, senders] = await Promise.all([
     api(`/api/v1/users/activity?from=${ctx.from}&to=${ctx.to}`),
-    api('/api/v1/stats/read-rates?limit=20'),
+    api(`/api/v1/stats/senders?limit=20&from=${ctx.from}&to=${ctx.to}`),
   ]);
-  const top = rates.items;
-  const ttr =
-    top.length === 0
-      ? { items: [] }
-      : await api(
-          `/api/v1/stats/time-to-read?${top.map((r) => `sender=${enc(r.sender_id)}`).join('&')}&from=${ctx.from}&to=${ctx.to}`,
-        );
-  const read = new Map(ttr.items.map((t) => [t.sender_id, t]));
   return h(
     'div',
     {},
@@ -218,16 +162,15 @@ export async function users(ctx) {
       table(
         [
           { label: 'sender', get: (r) => r.sender_id },
-          { label: 'sent (all time)', get: (r) => fmt(r.sent), num: true },
-          { label: 'read (all time)', get: (r) => fmt(r.read_count), num: true },
+          { label: 'sent', get: (r) => fmt(r.sent), num: true },
+          { label: 'read', get: (r) => fmt(r.read_count), num: true },
           { label: 'read rate %', get: (r) => fmt(r.read_rate), num: true },
-          { label: 'read in range', get: (r) => fmt(read.get(r.sender_id)?.read_count), num: true },
-          { label: 'median time to read', get: (r) => duration(read.get(r.sender_id)?.median_ms), num: true },
-          { label: 'p90 time to read', get: (r) => duration(read.get(r.sender_id)?.p90_ms), num: true },
+          { label: 'median time to read', get: (r) => duration(r.median_ms), num: true },
+          { label: 'p90 time to read', get: (r) => duration(r.p90_ms), num: true },
         ],
-        top,
-        'No senders yet.',
-        'Read rate over all time; time to read (receiver’s first view − sent) over the messages sent in the range.',
+        senders.items,
+        'No messages in this range.',
+        'The senders with the most messages in the range; time to read = receiver’s first view − sent.',
       ),
     ),
   );
