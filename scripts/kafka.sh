@@ -61,45 +61,63 @@ POM
 answering() { (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
 # A CA, a broker certificate for 127.0.0.1/localhost and a client certificate (CN=msgtrack-client),
-# both signed by it, and a truststore with the CA (made once per KAFKA_HOME). The client's key is
-# written as PEM (PKCS#8) by a few lines of Java: keytool cannot export private keys.
+# both signed by it, and a truststore with the CA (made once per KAFKA_HOME): the keytool steps run
+# in one JVM (sun.security.tools.keytool.Main; a JVM start per step costs seconds), and the client's
+# key is written as PEM (PKCS#8) there too: keytool cannot export private keys.
 make_tls() {
-  local dir="$HOME_DIR/tls" pass=changeit
+  local dir="$HOME_DIR/tls"
   [ -f "$dir/client-key.pem" ] && return 0
-  command -v keytool >/dev/null || { echo "kafka.sh: the JDK's keytool is needed for KAFKA_SASL_PORT/KAFKA_MTLS_PORT" >&2; exit 1; }
+  command -v java >/dev/null || { echo "kafka.sh: Java 17+ is needed for KAFKA_SASL_PORT/KAFKA_MTLS_PORT" >&2; exit 1; }
   mkdir -p "$dir"
-  keytool -genkeypair -alias ca -dname CN=msgtrack-test-ca -keyalg RSA -keysize 2048 -validity 365 -ext bc:c \
-    -keystore "$dir/ca.p12" -storetype PKCS12 -storepass $pass >/dev/null 2>&1
-  keytool -exportcert -alias ca -keystore "$dir/ca.p12" -storepass $pass -rfc -file "$dir/ca.pem" >/dev/null 2>&1
-  keytool -genkeypair -alias broker -dname CN=localhost -keyalg RSA -keysize 2048 -validity 365 \
-    -keystore "$dir/broker.p12" -storetype PKCS12 -storepass $pass >/dev/null 2>&1
-  keytool -certreq -alias broker -keystore "$dir/broker.p12" -storepass $pass -file "$dir/broker.csr" >/dev/null 2>&1
-  keytool -gencert -alias ca -keystore "$dir/ca.p12" -storepass $pass -infile "$dir/broker.csr" -outfile "$dir/broker.pem" \
-    -rfc -validity 365 -ext SAN=dns:localhost,ip:127.0.0.1 >/dev/null 2>&1
-  keytool -importcert -alias ca -file "$dir/ca.pem" -keystore "$dir/broker.p12" -storepass $pass -noprompt >/dev/null 2>&1
-  keytool -importcert -alias broker -file "$dir/broker.pem" -keystore "$dir/broker.p12" -storepass $pass >/dev/null 2>&1
-  keytool -importcert -alias ca -file "$dir/ca.pem" -keystore "$dir/truststore.p12" -storetype PKCS12 -storepass $pass -noprompt >/dev/null 2>&1
-  keytool -genkeypair -alias client -dname CN=msgtrack-client -keyalg RSA -keysize 2048 -validity 365 \
-    -keystore "$dir/client.p12" -storetype PKCS12 -storepass $pass >/dev/null 2>&1
-  keytool -certreq -alias client -keystore "$dir/client.p12" -storepass $pass -file "$dir/client.csr" >/dev/null 2>&1
-  keytool -gencert -alias ca -keystore "$dir/ca.p12" -storepass $pass -infile "$dir/client.csr" -outfile "$dir/client.pem" \
-    -rfc -validity 365 >/dev/null 2>&1
-  cat > "$dir/PemKey.java" <<'JAVA'
+  cat > "$dir/Tls.java" <<'JAVA'
 import java.io.FileInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.KeyStore;
 import java.util.Base64;
-public class PemKey {
+import sun.security.tools.keytool.Main;
+
+public class Tls {
+  static final String P = "changeit";
+  static String dir;
+  static void keytool(String... args) throws Exception { Main.main(args); }
+  static String f(String name) { return dir + "/" + name; }
   public static void main(String[] a) throws Exception {
+    dir = a[0];
+    keytool("-genkeypair", "-alias", "ca", "-dname", "CN=msgtrack-test-ca", "-keyalg", "RSA", "-keysize", "2048", "-validity", "365", "-ext", "bc:c", "-keystore", f("ca.p12"), "-storetype", "PKCS12", "-storepass", P);
+    keytool("-exportcert", "-alias", "ca", "-keystore", f("ca.p12"), "-storepass", P, "-rfc", "-file", f("ca.pem"));
+    for (String who : new String[] {"broker", "client"}) {
+      String dname = who.equals("broker") ? "CN=localhost" : "CN=msgtrack-client";
+      keytool("-genkeypair", "-alias", who, "-dname", dname, "-keyalg", "RSA", "-keysize", "2048", "-validity", "365", "-keystore", f(who + ".p12"), "-storetype", "PKCS12", "-storepass", P);
+      keytool("-certreq", "-alias", who, "-keystore", f(who + ".p12"), "-storepass", P, "-file", f(who + ".csr"));
+      if (who.equals("broker"))
+        keytool("-gencert", "-alias", "ca", "-keystore", f("ca.p12"), "-storepass", P, "-infile", f(who + ".csr"), "-outfile", f(who + ".pem"), "-rfc", "-validity", "365", "-ext", "SAN=dns:localhost,ip:127.0.0.1");
+      else
+        keytool("-gencert", "-alias", "ca", "-keystore", f("ca.p12"), "-storepass", P, "-infile", f(who + ".csr"), "-outfile", f(who + ".pem"), "-rfc", "-validity", "365");
+    }
+    keytool("-importcert", "-alias", "ca", "-file", f("ca.pem"), "-keystore", f("broker.p12"), "-storepass", P, "-noprompt");
+    keytool("-importcert", "-alias", "broker", "-file", f("broker.pem"), "-keystore", f("broker.p12"), "-storepass", P);
+    keytool("-importcert", "-alias", "ca", "-file", f("ca.pem"), "-keystore", f("truststore.p12"), "-storetype", "PKCS12", "-storepass", P, "-noprompt");
     KeyStore ks = KeyStore.getInstance("PKCS12");
-    try (FileInputStream in = new FileInputStream(a[0])) { ks.load(in, a[1].toCharArray()); }
-    byte[] der = ks.getKey(a[2], a[1].toCharArray()).getEncoded();
+    try (FileInputStream in = new FileInputStream(f("client.p12"))) { ks.load(in, P.toCharArray()); }
+    byte[] der = ks.getKey("client", P.toCharArray()).getEncoded();
     String body = Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der);
-    System.out.print("-----BEGIN PRIVATE KEY-----\n" + body + "\n-----END PRIVATE KEY-----\n");
+    Files.writeString(Path.of(f("client-key.pem")), "-----BEGIN PRIVATE KEY-----\n" + body + "\n-----END PRIVATE KEY-----\n");
   }
 }
 JAVA
-  java "$dir/PemKey.java" "$dir/client.p12" $pass client > "$dir/client-key.pem.tmp"
-  mv "$dir/client-key.pem.tmp" "$dir/client-key.pem"
+  java --add-exports java.base/sun.security.tools.keytool=ALL-UNNAMED "$dir/Tls.java" "$dir" >"$dir/keytool.log" 2>&1 ||
+    { echo "kafka.sh: making the test CA and certificates failed; see $dir/keytool.log" >&2; exit 1; }
+}
+
+# A cluster id (Kafka's Uuid: 16 random bytes, base64url without padding, not starting with '-'),
+# made here rather than by a JVM (`StorageTool random-uuid`).
+cluster_id() {
+  local id
+  while :; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    [ "${id:0:1}" != "-" ] && { echo "$id"; return; }
+  done
 }
 
 start() {
@@ -186,7 +204,7 @@ LOG
     local scram=()
     [ -z "$SASL_PORT" ] || scram=(--add-scram "SCRAM-SHA-256=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]" \
       --add-scram "SCRAM-SHA-512=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]")
-    java -cp "$LIBS/*" kafka.tools.StorageTool format -t "$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
+    java -cp "$LIBS/*" kafka.tools.StorageTool format -t "$(cluster_id)" \
       -c "$HOME_DIR/server.properties" "${scram[@]}" >/dev/null 2>&1
   fi
   nohup java -Xms256m -Xmx768m -Dkafka.logs.dir="$HOME_DIR" -Dlog4j2.configurationFile="$HOME_DIR/log4j2.properties" \

@@ -129,6 +129,12 @@ export interface ConsumerOptions {
    * the group and loses its partitions. Default 300 000. Adapters without group sessions ignore it.
    */
   readonly maxPollIntervalMs?: number;
+  /**
+   * Kafka's `session.timeout.ms`: a member whose heartbeats stop for this long is removed from the
+   * group (within the broker's group.min/max.session.timeout.ms). Default 10 000. Adapters without
+   * group sessions ignore it.
+   */
+  readonly sessionTimeoutMs?: number;
 }
 
 /** What a transaction needs to commit offsets for a group and to fence zombie members. */

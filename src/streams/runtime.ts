@@ -102,6 +102,8 @@ export interface StreamsRuntimeOptions {
   readonly staticMembership?: boolean;
   /** The consumer's `max.poll.interval.ms` (see the Log port). Default: the adapter's (300 000). */
   readonly maxPollIntervalMs?: number;
+  /** The consumer's `session.timeout.ms` (see the Log port). Default: the adapter's (10 000). */
+  readonly sessionTimeoutMs?: number;
   /** How long (ms) polls and restores retry retriable errors before the runtime fails. Default 300 000. */
   readonly faultDeadlineMs?: number;
   /** `exactly_once` (default) or `at_least_once` (no transactions; see ./guarantee.ts). */
@@ -151,6 +153,7 @@ export class StreamsRuntime {
   readonly #purgeIntervalMs: number;
   readonly #staticMembership: boolean;
   readonly #maxPollIntervalMs: number | undefined;
+  readonly #sessionTimeoutMs: number | undefined;
   readonly #faultDeadlineMs: number;
   readonly #guarantee: ProcessingGuarantee;
   readonly #stopSignal = new AbortController();
@@ -216,6 +219,7 @@ export class StreamsRuntime {
     }
     this.#staticMembership = options.staticMembership ?? false;
     this.#maxPollIntervalMs = options.maxPollIntervalMs;
+    this.#sessionTimeoutMs = options.sessionTimeoutMs;
     this.#faultDeadlineMs = options.faultDeadlineMs ?? 300_000;
     this.#guarantee = options.processingGuarantee ?? ProcessingGuarantee.EXACTLY_ONCE;
     this.#repartitionTopics = new Set(this.topology.repartitionTopics.map((r) => r.topic));
@@ -264,6 +268,7 @@ export class StreamsRuntime {
         clientId: `${this.applicationId}-${this.instanceId}`,
         ...(this.#staticMembership ? { groupInstanceId: this.instanceId } : {}),
         ...(this.#maxPollIntervalMs === undefined ? {} : { maxPollIntervalMs: this.#maxPollIntervalMs }),
+        ...(this.#sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: this.#sessionTimeoutMs }),
       });
       this.#restoreConsumer = this.#log.consumer({
         groupId: `${this.applicationId}-restore`,

@@ -44,7 +44,7 @@ import {
   isRetriableFetchError,
   type PartitionState,
 } from './fetcher.ts';
-import { GroupClient, type JoinResult, REBALANCE_TIMEOUT_MS } from './group.ts';
+import { GroupClient, type JoinResult, REBALANCE_TIMEOUT_MS, SESSION_TIMEOUT_MS } from './group.ts';
 import { GroupMembership } from './membership.ts';
 import { clientOptions, type KafkaClientSettings } from './settings.ts';
 import { sleep, within } from './wire.ts';
@@ -98,11 +98,18 @@ export class KafkaConsumer implements Consumer {
         context: { maxPollIntervalMs },
       });
     }
+    const sessionMs = options.sessionTimeoutMs ?? SESSION_TIMEOUT_MS;
+    if (!Number.isInteger(sessionMs) || sessionMs <= 0) {
+      throw new AppError(ErrorCode.LOG_INVALID_ARGUMENT, 'sessionTimeoutMs must be a positive integer', {
+        context: { sessionTimeoutMs: sessionMs },
+      });
+    }
+    const rebalanceMs = Math.min(maxPollIntervalMs, REBALANCE_TIMEOUT_MS);
     this.#client = new LibConsumer({
       ...clientOptions(settings, options.clientId ?? `${settings.clientId}-consumer`),
       groupId: options.groupId,
       // A JoinGroup is answered only when the rebalance completes: allow for the rebalance timeout.
-      timeout: REBALANCE_TIMEOUT_MS + 5_000,
+      timeout: rebalanceMs + 5_000,
       retries: 3,
       retryDelay: 200,
       metadataMaxAge: 30_000,
@@ -115,7 +122,10 @@ export class KafkaConsumer implements Consumer {
       groupInstanceId: options.groupInstanceId,
       maxPollIntervalMs,
     });
-    this.#group = new GroupClient(this.#client, membership, this.#closing.signal, () => this.#polling);
+    this.#group = new GroupClient(this.#client, membership, this.#closing.signal, () => this.#polling, {
+      sessionMs,
+      rebalanceMs,
+    });
     this.#fetcher = new Fetcher({
       client: this.#client,
       settings: settings.fetch ?? DEFAULT_FETCH_SETTINGS,

@@ -30,10 +30,19 @@ import { getMetadata } from './wire.ts';
 type JoinGroupResponse = joinGroupV9.JoinGroupResponse;
 type SyncGroupResponse = syncGroupV5.SyncGroupResponse;
 
-/** Session timeout (ms): a member that stops heartbeating for this long leaves the group. */
+/** Default session timeout (ms): a member that stops heartbeating for this long leaves the group. */
 export const SESSION_TIMEOUT_MS = 10_000;
-/** Rebalance timeout (ms): how long a rebalance waits for members to rejoin (their `poll`). */
+/**
+ * Longest rebalance timeout (ms): how long a rebalance waits for members to rejoin (their `poll`).
+ * A member's is its poll interval (as Java's), at most this.
+ */
 export const REBALANCE_TIMEOUT_MS = 30_000;
+
+/** A member's group timeouts, ms. */
+export interface GroupTimeouts {
+  readonly sessionMs: number;
+  readonly rebalanceMs: number;
+}
 /** Heartbeat interval (ms): also how quickly a member learns that a rebalance started. */
 const HEARTBEAT_INTERVAL_MS = 300;
 const ASSIGNOR = 'range';
@@ -54,6 +63,7 @@ export class GroupClient {
   readonly #client: LibConsumer;
   readonly #coordinators: Coordinators;
   readonly #isPolling: () => boolean;
+  readonly #timeouts: GroupTimeouts;
   #beat: NodeJS.Timeout | undefined;
   /** Bumped by every start/stop: a heartbeat in flight from an older loop does not reschedule. */
   #beatLoop = 0;
@@ -64,8 +74,10 @@ export class GroupClient {
     membership: GroupMembership,
     signal: AbortSignal,
     isPolling: () => boolean,
+    timeouts: GroupTimeouts,
   ) {
     this.groupId = membership.groupId;
+    this.#timeouts = timeouts;
     this.membership = membership;
     this.#client = client;
     this.#coordinators = new Coordinators(client, 'group', signal);
@@ -96,8 +108,8 @@ export class GroupClient {
       try {
         joined = await this.call<JoinGroupResponse>('joining the group', 'JoinGroup', [
           this.groupId,
-          SESSION_TIMEOUT_MS,
-          REBALANCE_TIMEOUT_MS,
+          this.#timeouts.sessionMs,
+          this.#timeouts.rebalanceMs,
           m.joinMemberId,
           m.groupInstanceId,
           'consumer',

@@ -4,8 +4,9 @@
  *
  * - `subscribe()` only records the subscription: the member joins in `poll()`, and its assignment
  *   (with `onPartitionsAssigned`) arrives in a later `poll()`. Members notice a rebalance through their
- *   heartbeat (every 300 ms) and must keep polling while one runs (rebalance timeout 30 s); a member
- *   whose process stalls longer than the session timeout (10 s) is removed from the group, and its
+ *   heartbeat (every 300 ms) and must keep polling while one runs (rebalance timeout: the poll
+ *   interval, at most 30 s); a member whose process stalls longer than the session timeout
+ *   (`sessionTimeoutMs`, default 10 s) is removed from the group, and its
  *   next poll calls `onPartitionsRevoked` and rejoins (its commits meanwhile fail with LOG_FENCED).
  * - `position()` is known only once resolved from the broker (committed offset or reset policy):
  *   right after `assign()` it may throw a retriable LOG_INVALID_ARGUMENT; `poll()` and `seek*()` wait.
