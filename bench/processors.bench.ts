@@ -80,6 +80,9 @@ async function drainScenario(names: string[], source: string): Promise<void> {
     }
     await waitDrained(base.log, running.runtimes.values());
     const seconds = (performance.now() - started) / 1000;
+    const usage = process.resourceUsage();
+    // CPU time of the whole child (start-up and chDB included): steadier than wall time on a shared machine.
+    const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
     const processed = Object.fromEntries(
       [...running.runtimes].map(([n, r]) => [n, r.metrics().counters.recordsProcessed]),
     );
@@ -90,6 +93,8 @@ async function drainScenario(names: string[], source: string): Promise<void> {
         input_records: inputRecords,
         seconds,
         rps: Math.round(inputRecords / seconds),
+        cpu_s: Math.round(cpuSeconds * 10) / 10,
+        cpu_us_per_record: Math.round((cpuSeconds * 1e6) / inputRecords),
         processed,
         peak_rss_mb: mb(process.resourceUsage().maxRSS * 1024),
       })}\n`,
@@ -218,7 +223,7 @@ async function main(): Promise<void> {
       scenarios.push(r);
       result[`${name.replaceAll('-', '_')}_rps`] = r.rps;
       console.log(
-        `${name.padEnd(24)} ${String(r.rps).padStart(8)} records/s  ${String(r.seconds).slice(0, 5)} s  peak RSS ${r.peak_rss_mb} MB`,
+        `${name.padEnd(24)} ${String(r.rps).padStart(8)} records/s  ${String(r.seconds).slice(0, 5)} s  CPU ${r.cpu_us_per_record} µs/record  peak RSS ${r.peak_rss_mb} MB`,
       );
     }
     const all = child('drain', ['--source', source, ...names]);
@@ -226,7 +231,7 @@ async function main(): Promise<void> {
     result.all_rps = all.rps;
     result.all_peak_rss_mb = all.peak_rss_mb;
     console.log(
-      `${'all together'.padEnd(24)} ${String(all.rps).padStart(8)} records/s  ${String(all.seconds).slice(0, 5)} s  peak RSS ${all.peak_rss_mb} MB`,
+      `${'all together'.padEnd(24)} ${String(all.rps).padStart(8)} records/s  ${String(all.seconds).slice(0, 5)} s  CPU ${all.cpu_us_per_record} µs/record  peak RSS ${all.peak_rss_mb} MB`,
     );
     const latency = child('latency', []);
     console.log(

@@ -26,9 +26,13 @@ export interface Trend {
 
 /**
  * The truth about the episodes, counting only messages with event time before `beforeMs`: bursts
- * that met the rate rule (or, cut short, the duplicate rule alone), trends and peaks with at least
- * one message.
+ * that met the rate rule (or, cut short, the duplicate rule alone), trends with at least one
+ * message, and peaks with at least PEAK_MIN_MESSAGES: a planned peak whose members' rate limits
+ * thinned it (or that `beforeMs` cut short) to fewer is not a peak of its conversation.
  */
+/** The fewest messages an injected peak has (its planned 15–30, thinned by the members' rate limits). */
+export const PEAK_MIN_MESSAGES = 10;
+
 export function injectedTruth(
   episodes: {
     readonly bursts: readonly Burst[];
@@ -81,7 +85,7 @@ export function injectedTruth(
     }));
   const peaks: TruthPeak[] = episodes.peaks
     .map((p) => emittedBefore(p, ctx.beforeMs))
-    .filter((p) => p.ids.length > 0)
+    .filter((p) => p.ids.length >= PEAK_MIN_MESSAGES)
     .map((p) => ({
       conversationId: ctx.conversationIds[p.conversation]!,
       startMs: p.emittedMs[0]!,
