@@ -1,0 +1,60 @@
+/** Checks of what callers hand the embedded log: its options and topic specs. */
+
+import { AppError, ErrorCode } from '../../errors/index.ts';
+import { CleanupPolicy, type TopicDescription, type TopicSpec } from '../types.ts';
+import type { EmbeddedLogOptions } from './embedded-types.ts';
+
+const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+export function invalid(message: string, context?: Record<string, string | number | null>): AppError {
+  return new AppError(ErrorCode.LOG_INVALID_ARGUMENT, message, context === undefined ? {} : { context });
+}
+
+/** LOG_INVALID_ARGUMENT naming the option, the value and what was expected. */
+export function validateOptions(options: EmbeddedLogOptions): void {
+  if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
+    throw invalid('dataDir must be a non-empty path');
+  }
+  const fsync = options.fsync ?? 'interval';
+  if (!['always', 'interval', 'never'].includes(fsync)) {
+    throw invalid(`fsync must be 'always', 'interval' or 'never', got ${String(fsync)}`);
+  }
+  const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+  if (!Number.isInteger(segmentBytes) || segmentBytes < 1024) {
+    throw invalid(`segmentBytes must be an integer >= 1024, got ${segmentBytes}`);
+  }
+  const onCorruption = options.onCorruption ?? 'refuse';
+  if (onCorruption !== 'refuse' && onCorruption !== 'quarantine') {
+    throw invalid(`onCorruption must be 'refuse' or 'quarantine', got ${String(onCorruption)}`);
+  }
+}
+
+/** The description of a topic to create, defaults applied (retention 7 days, cleanup 'delete'). */
+export function topicDescription(spec: TopicSpec): TopicDescription {
+  if (
+    typeof spec.name !== 'string' ||
+    !TOPIC_NAME.test(spec.name) ||
+    spec.name === '.' ||
+    spec.name === '..'
+  ) {
+    throw invalid(`invalid topic name ${JSON.stringify(spec.name)}: use 1-249 of [a-zA-Z0-9._-]`);
+  }
+  if (!Number.isInteger(spec.partitions) || spec.partitions < 1 || spec.partitions > 10_000) {
+    throw invalid(`topic ${spec.name}: partitions must be an integer in 1..10000`, {
+      topic: spec.name,
+      partitions: spec.partitions,
+    });
+  }
+  const retentionMs = spec.retentionMs === undefined ? DEFAULT_RETENTION_MS : spec.retentionMs;
+  if (retentionMs !== null && !(Number.isFinite(retentionMs) && retentionMs >= 0)) {
+    throw invalid(`topic ${spec.name}: retentionMs must be >= 0 or null`, { topic: spec.name });
+  }
+  const cleanupPolicy = spec.cleanupPolicy ?? CleanupPolicy.DELETE;
+  if (!Object.values(CleanupPolicy).includes(cleanupPolicy)) {
+    throw invalid(`topic ${spec.name}: unknown cleanupPolicy ${String(cleanupPolicy)}`, {
+      topic: spec.name,
+    });
+  }
+  return { name: spec.name, partitions: spec.partitions, retentionMs, cleanupPolicy };
+}
