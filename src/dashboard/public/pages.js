@@ -498,7 +498,9 @@ function resultChart(r) {
 }
 
 export async function explore(ctx) {
-  const sql = ctx.q.sql ?? 'SELECT hour, messages FROM hourly_volume ORDER BY hour DESC LIMIT 24';
+  const sql =
+    ctx.q.sql ??
+    'SELECT toStartOfHour(created_at) AS hour, count() AS messages FROM messages\nWHERE created_at >= now() - INTERVAL 1 DAY GROUP BY hour ORDER BY hour DESC';
   const area = h('textarea', { id: 'sql', spellcheck: 'false' }, sql);
   const params = h('input', { id: 'params', value: ctx.q.params ?? '', placeholder: '{"user": "u1"}' });
   const rows = h('input', { id: 'max-rows', type: 'number', min: '1', value: ctx.q.max_rows ?? '1000' });
