@@ -70,14 +70,21 @@ export async function drained(log: Log, runtimes: Iterable<StreamsRuntime>): Pro
     const committed = new Map(
       (groups.get(runtime.applicationId)?.offsets ?? []).map((o) => [`${o.topic}/${o.partition}`, o.offset]),
     );
-    for (const topic of new Set(runtime.topology.subtopologies.flatMap((s) => s.sourceTopics))) {
-      const { partitions } = await log.describeTopic(topic);
-      for (let p = 0; p < partitions; p++) {
-        const { lastStable, earliest } = await log.partitionOffsets(topic, p);
-        if (lastStable === earliest) continue;
-        if ((committed.get(`${topic}/${p}`) ?? -1) < lastStable) return false;
-      }
-    }
+    // All partitions at once: on Kafka each look-up is a few round trips.
+    const topics = [...new Set(runtime.topology.subtopologies.flatMap((s) => s.sourceTopics))];
+    const behind = await Promise.all(
+      topics.map(async (topic) => {
+        const { partitions } = await log.describeTopic(topic);
+        const lagging = await Promise.all(
+          Array.from({ length: partitions }, async (_, p) => {
+            const { lastStable, earliest } = await log.partitionOffsets(topic, p);
+            return lastStable !== earliest && (committed.get(`${topic}/${p}`) ?? -1) < lastStable;
+          }),
+        );
+        return lagging.some(Boolean);
+      }),
+    );
+    if (behind.some(Boolean)) return false;
   }
   return true;
 }

@@ -180,6 +180,7 @@ export class StreamsRuntime {
   #stopPromise: Promise<void> | undefined;
   #lastCommit = 0;
   #lastLag = 0;
+  #lagRefresh: Promise<void> | undefined;
   #lag: Record<string, number> = {};
   readonly #closedCounters: TaskCounters = newCounters();
   #commits = 0;
@@ -531,7 +532,12 @@ export class StreamsRuntime {
               break; // the buffered records are read again from the committed offsets
             }
           }
-          if (now - this.#lastLag >= 1_000) await this.#refreshLag(now);
+          // In the background: on Kafka a lag refresh is a few round trips per partition.
+          if (now - this.#lastLag >= 1_000 && this.#lagRefresh === undefined) {
+            this.#lagRefresh = this.#refreshLag(now).finally(() => {
+              this.#lagRefresh = undefined;
+            });
+          }
           if (n === 0 || this.#stopping) break;
         }
       }
@@ -728,15 +734,17 @@ export class StreamsRuntime {
     this.#lastLag = now;
     const consumer = this.#consumer as Consumer;
     const lag: Record<string, number> = {};
-    for (const tp of consumer.assignment()) {
-      try {
-        const { lastStable } = await this.#log.partitionOffsets(tp.topic, tp.partition);
-        lag[tpKey(tp)] = Math.max(0, lastStable - consumer.position(tp));
-      } catch (err) {
-        // revoked meanwhile, or the broker is unreachable for a moment: lag is a metric, not a reason to stop
-        this.#publish({ type: 'error', stage: 'lag', partition: tpKey(tp), error: String(err) });
-      }
-    }
+    await Promise.all(
+      consumer.assignment().map(async (tp) => {
+        try {
+          const { lastStable } = await this.#log.partitionOffsets(tp.topic, tp.partition);
+          lag[tpKey(tp)] = Math.max(0, lastStable - consumer.position(tp));
+        } catch (err) {
+          // revoked meanwhile, or the broker is unreachable for a moment: lag is a metric, not a reason to stop
+          this.#publish({ type: 'error', stage: 'lag', partition: tpKey(tp), error: String(err) });
+        }
+      }),
+    );
     this.#lag = lag;
     this.#publish({ type: 'metrics', ...this.metrics() });
   }

@@ -30,6 +30,9 @@ const SCRIPT = fileURLToPath(new URL('../../scripts/kafka.sh', import.meta.url))
 const USERS = 23;
 
 test('connections cut and delayed during commits, then the broker stopped 10 s and restarted: the runtime survives, outputs exact', async (t) => {
+  const began = performance.now();
+  const phases: string[] = [];
+  const phase = (name: string) => phases.push(`${name} ${Math.round((performance.now() - began) / 1000)} s`);
   const home = await mkdtemp(join(tmpdir(), 'kafka-faults-'));
   const brokerPort = 20_000 + Math.floor(Math.random() * 9_000) * 2;
   const proxy = await TcpProxy.start(brokerPort);
@@ -46,6 +49,7 @@ test('connections cut and delayed during commits, then the broker stopped 10 s a
     await rm(home, { recursive: true, force: true });
   });
   await broker('start');
+  phase('broker started');
 
   const log = await openKafkaLog({ brokers: [`127.0.0.1:${proxy.port}`], connectTimeoutMs: 30_000 });
   t.after(() => log.close());
@@ -80,13 +84,16 @@ test('connections cut and delayed during commits, then the broker stopped 10 s a
   proxy.latencyMs = 0;
   await writing;
   await processed(3_000, 60_000);
+  phase('cuts and delays done');
 
   // 2. The broker stopped for 10 s mid-run, then started again on the same data.
   const writingMore = writeMessages(log, input, 3_000, 4_000, USERS);
   await broker('stop');
+  phase('broker stopped');
   const stoppedAt = runtime.metrics().counters.recordsProcessed;
   await new Promise((r) => setTimeout(r, 10_000));
   await broker('start');
+  phase('broker restarted');
   await writingMore;
   await writeMessages(log, input, 4_000, 5_000, USERS);
   await processed(5_000, 90_000);
@@ -97,7 +104,9 @@ test('connections cut and delayed during commits, then the broker stopped 10 s a
   );
   const state = runtime.state;
   await runtime.stop();
+  phase('outputs complete');
   t.diagnostic(`connections reset: ${resets}; processed when the broker stopped: ${stoppedAt}`);
+  t.diagnostic(`phases: ${phases.join(', ')}`);
   assert.deepStrictEqual(
     { state, failure: runtime.failure, resets: resets > 0, outputs: await actualCounts(log, output) },
     { state: 'running', failure: undefined, resets: true, outputs: expectedCounts(5_000, USERS) },

@@ -248,9 +248,9 @@ export class KafkaLog implements Log {
     return describeFrom(topic, n, configs.get(topic));
   }
 
-  async #partitionCount(topic: string): Promise<number> {
+  async #partitionCount(topic: string, fresh = true): Promise<number> {
     try {
-      const md = await getMetadata(this.#admin, [topic], { forceUpdate: true, retries: 0 });
+      const md = await getMetadata(this.#admin, [topic], { forceUpdate: fresh, retries: 0 });
       const n = md.topics.get(topic)?.partitionsCount;
       if (n !== undefined) return n;
     } catch (err) {
@@ -276,7 +276,9 @@ export class KafkaLog implements Log {
 
   async partitionOffsets(topic: string, partition: number): Promise<PartitionOffsets> {
     this.#assertOpen();
-    const n = await this.#partitionCount(topic);
+    // The cached partition count (the admin's metadata is at most 1 s old) unless it rules the partition out.
+    let n = await this.#partitionCount(topic, false);
+    if (partition >= n) n = await this.#partitionCount(topic);
     if (!Number.isInteger(partition) || partition < 0 || partition >= n) {
       throw new AppError(ErrorCode.LOG_UNKNOWN_PARTITION, `topic ${topic} has no partition ${partition}`, {
         context: { topic, partition, partitions: n },
