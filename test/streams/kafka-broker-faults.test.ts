@@ -39,6 +39,7 @@ test('connections cut and delayed during commits, then the broker stopped 10 s a
   const env = {
     ...process.env,
     KAFKA_HOME: home,
+    KAFKA_QUICK_JVM: '1',
     KAFKA_PORT: String(brokerPort),
     KAFKA_ADVERTISED_PORT: String(proxy.port),
   };

@@ -26,6 +26,7 @@ const port = 20_000 + Math.floor(Math.random() * 4_500) * 4;
 const env = {
   ...process.env,
   KAFKA_HOME: home,
+  KAFKA_QUICK_JVM: '1',
   KAFKA_PORT: String(port),
   KAFKA_SASL_PORT: String(port + 2),
   KAFKA_MTLS_PORT: String(port + 3),
