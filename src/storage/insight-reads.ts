@@ -4,10 +4,11 @@ import type { ClickHouse } from './port.ts';
 
 /**
  * Reads behind the dashboard's summaries and drill-downs (totals of a range, read rate and time to
- * read per sender, a word's history, an alert's burst), each bounded by what it is about — the
- * messages of a time range (`messages` by its time), one word's ranked windows in a range, one
- * sender's messages between two instants — never a scan of the whole history. Values go in as `{name:Type}` parameters; times in and out as
- * epoch milliseconds (see api-reads.ts).
+ * read per sender, a word's history, an alert's burst), each asking only for what it is about: the
+ * messages created in a time range (through the `messages` view, so the read state is the seed's),
+ * one word's ranked windows in a range (trending_words' sort key), one sender's messages between two
+ * instants. Values go in as `{name:Type}` parameters; times in and out as epoch milliseconds (see
+ * api-reads.ts).
  */
 
 const ms = (column: string) => `toUnixTimestamp64Milli(${column})`;
@@ -67,7 +68,7 @@ export interface SenderReadStats {
   p90_ms: number | null;
 }
 
-/** The messages created in [from, to) of the `messages` view (read state folded in), by its time. */
+/** The `messages` view (read state folded in) filtered to the messages created in [from, to). */
 const inRange = (db: string) =>
   `${db}.messages WHERE created_at >= ${at('from')} AND created_at < ${at('to')}`;
 

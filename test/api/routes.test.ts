@@ -350,6 +350,6 @@ test('topics, processors, SQL console with parameters, health, ready, metrics, o
   const doc = (await json(f.app, 'GET', '/openapi.json')).json();
   assert.deepStrictEqual(
     [doc.openapi, Object.keys(doc.paths).length, Object.keys(doc.paths['/api/v1/messages'])],
-    ['3.1.0', 22, ['post']],
+    ['3.1.0', 26, ['post']],
   );
 });
