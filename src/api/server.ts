@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { AppError, ErrorCode } from '../errors/index.ts';
 import { type ApiContext, type ApiDeps, buildApp, type ZodApp } from './app.ts';
 import { assertSafeBinding, isLoopback } from './guards.ts';
 import { buildOpsApp } from './ops-app.ts';
@@ -21,12 +22,24 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** Why HOST:PORT cannot be listened on, as the setting to change (the OS error codes of listen). */
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is in use: set PORT to a free port (or stop what listens there)',
+  EACCES: 'permission denied: a port below 1024 needs privileges, set PORT above it',
+  EADDRNOTAVAIL: 'no interface has this address: set HOST to one of this machine’s addresses',
+};
+
 async function listen(app: ZodApp, host: string, port: number): Promise<HttpServer> {
   try {
     await app.listen({ host, port });
   } catch (err) {
     await app.close();
-    throw err;
+    const why = LISTEN_ERRORS[(err as NodeJS.ErrnoException).code ?? ''];
+    if (why === undefined) throw err;
+    throw new AppError(ErrorCode.CONFIG_INVALID, `cannot listen on ${host}:${port}: ${why}`, {
+      context: { host, port },
+      cause: err,
+    });
   }
   const address = app.server.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
