@@ -9,8 +9,8 @@
  *   that cannot be parsed while a valid frame follows. The bad range ends where the next valid frame
  *   starts (found by a search for a frame with a plausible header and a matching CRC) or at the end of
  *   the file.
- * The scan reads in chunks and yields to the event loop between them, so that a process recovering a
- * large segment keeps answering.
+ * The scan reads in chunks, off the event loop, and yields between them, so that a process recovering
+ * or scrubbing a large segment keeps answering.
  */
 
 import * as fs from 'node:fs';
@@ -74,7 +74,7 @@ export async function scanSegment(
   let next = expectedNext;
   while (filePos < fileSize) {
     const want = Math.min(buf.length, fileSize - filePos);
-    const got = readFully(fd, buf, want, filePos);
+    const got = await readChunk(fd, buf, want, filePos);
     let pos = 0;
     let problem: { reason: string; complete: boolean } | undefined;
     while (pos < got) {
@@ -186,6 +186,25 @@ function isZero(fd: number, from: number, to: number): boolean {
     p += got;
   }
   return true;
+}
+
+/**
+ * `readFully` off the event loop (libuv's thread pool): a chunk read from a cold disk may take far
+ * longer than checking it, and the process must keep answering meanwhile.
+ */
+async function readChunk(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
+  let got = 0;
+  while (got < length) {
+    const n = await new Promise<number>((resolve, reject) => {
+      fs.read(fd, buf, got, length - got, position + got, (err, bytes) => {
+        if (err !== null) reject(err);
+        else resolve(bytes);
+      });
+    });
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
 }
 
 export function readFully(fd: number, buf: Buffer, length: number, position: number): number {
