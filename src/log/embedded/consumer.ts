@@ -8,7 +8,7 @@
  * 2. In its next `poll`, each member calls `onPartitionsRevoked` with everything it owns, drops its
  *    assignment and rejoins. Commits made in that callback still belong to the current generation.
  * 3. When every member has rejoined, the coordinator bumps the generation and computes the
- *    assignment (Kafka's RangeAssignor: per topic, contiguous ranges over members sorted by id).
+ *    assignment (Kafka's RangeAssignor, ../assignor.ts, the one both adapters use).
  * 4. In its next `poll`, each member takes its partitions, starts each at the group's committed
  *    offset (or `autoOffsetReset`) and calls `onPartitionsAssigned`, then fetches.
  * A member that does not come back to `poll` within `REBALANCE_TIMEOUT_MS` is removed from the group
@@ -17,6 +17,7 @@
  */
 
 import { AppError, ErrorCode } from '../../errors/index.ts';
+import { rangeAssign } from '../assignor.ts';
 import {
   type Consumer,
   type ConsumerGroupMetadata,
@@ -119,23 +120,13 @@ export class GroupCoordinator {
   #complete(): void {
     this.#finish();
     this.generation++;
-    const ids = [...this.members.keys()].sort();
-    const assignment = new Map<string, TopicPartition[]>(ids.map((id) => [id, []]));
-    const topics = new Set<string>();
-    for (const m of this.members.values()) for (const t of m.subscription) topics.add(t);
-    for (const topic of [...topics].sort()) {
-      const n = this.#host.partitionCount(topic);
-      if (n === undefined) continue;
-      const subs = ids.filter((id) => this.members.get(id)!.subscription.includes(topic));
-      const per = Math.floor(n / subs.length);
-      const extra = n % subs.length;
-      let p = 0;
-      subs.forEach((id, i) => {
-        const count = per + (i < extra ? 1 : 0);
-        for (let k = 0; k < count; k++) assignment.get(id)!.push({ topic, partition: p++ });
-      });
+    const subscriptions = new Map([...this.members].map(([id, m]) => [id, m.subscription] as const));
+    const counts = new Map<string, number | undefined>();
+    for (const topics of subscriptions.values()) {
+      for (const t of topics) counts.set(t, this.#host.partitionCount(t));
     }
-    for (const [id, tps] of assignment) this.members.get(id)!.deliver(this.generation, tps);
+    for (const [id, tps] of rangeAssign(subscriptions, counts))
+      this.members.get(id)!.deliver(this.generation, tps);
   }
 
   /** A commit from a group member must come from a live member of the current generation. */

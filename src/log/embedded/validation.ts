@@ -1,11 +1,11 @@
 /** Checks of what callers hand the embedded log: its options and topic specs. */
 
 import { AppError, ErrorCode } from '../../errors/index.ts';
+import { validateTopicSpec } from '../assignor.ts';
 import { CleanupPolicy, type TopicDescription, type TopicSpec } from '../types.ts';
 import type { EmbeddedLogOptions } from './embedded-types.ts';
 
 const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 export function invalid(message: string, context?: Record<string, string | number | null>): AppError {
   return new AppError(ErrorCode.LOG_INVALID_ARGUMENT, message, context === undefined ? {} : { context });
@@ -32,29 +32,8 @@ export function validateOptions(options: EmbeddedLogOptions): void {
 
 /** The description of a topic to create, defaults applied (retention 7 days, cleanup 'delete'). */
 export function topicDescription(spec: TopicSpec): TopicDescription {
-  if (
-    typeof spec.name !== 'string' ||
-    !TOPIC_NAME.test(spec.name) ||
-    spec.name === '.' ||
-    spec.name === '..'
-  ) {
-    throw invalid(`invalid topic name ${JSON.stringify(spec.name)}: use 1-249 of [a-zA-Z0-9._-]`);
-  }
-  if (!Number.isInteger(spec.partitions) || spec.partitions < 1 || spec.partitions > 10_000) {
-    throw invalid(`topic ${spec.name}: partitions must be an integer in 1..10000`, {
-      topic: spec.name,
-      partitions: spec.partitions,
-    });
-  }
+  validateTopicSpec(spec); // the rules both adapters share (../assignor.ts)
   const retentionMs = spec.retentionMs === undefined ? DEFAULT_RETENTION_MS : spec.retentionMs;
-  if (retentionMs !== null && !(Number.isFinite(retentionMs) && retentionMs >= 0)) {
-    throw invalid(`topic ${spec.name}: retentionMs must be >= 0 or null`, { topic: spec.name });
-  }
   const cleanupPolicy = spec.cleanupPolicy ?? CleanupPolicy.DELETE;
-  if (!Object.values(CleanupPolicy).includes(cleanupPolicy)) {
-    throw invalid(`topic ${spec.name}: unknown cleanupPolicy ${String(cleanupPolicy)}`, {
-      topic: spec.name,
-    });
-  }
   return { name: spec.name, partitions: spec.partitions, retentionMs, cleanupPolicy };
 }
