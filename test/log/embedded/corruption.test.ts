@@ -213,6 +213,34 @@ for (const [segment, si] of [
   }
 }
 
+test('corruption: under quarantine the scrub repairs the active segment while the log runs: sealed, the frame moved aside, appends go on in a new segment', async (t) => {
+  const { dataDir, segs, part } = await setup(t);
+  flip(segs[4]!, 4);
+  const log = await openLog(t, { dataDir, onCorruption: 'quarantine' });
+  const [during] = await log.producer().send(TOPIC, [{ value: 'during', partition: 0 }]);
+  const scrub = await log.scrub();
+  const segments = readdirSync(part).filter((f) => f.endsWith('.seg')).length;
+  const records = await readPartition(log, 0);
+  assert.deepStrictEqual(
+    {
+      during: during!.offset,
+      scrub: { corrupt: scrub.corrupt, quarantinedBytes: scrub.quarantinedBytes },
+      actions: log.recovery.events.map((e) => e.action),
+      quarantined: quarantined(part),
+      segments,
+      records,
+    },
+    {
+      during: RECORDS,
+      scrub: { corrupt: [], quarantinedBytes: 123 },
+      actions: ['quarantined'],
+      quarantined: [123],
+      segments: 6, // the repaired one sealed, a new active one
+      records: [...survivors([36]), [RECORDS, 'during']],
+    },
+  );
+});
+
 test('corruption: a read that reaches damage before the scrub refuses m:0; under quarantine the scrub then repairs it and m:0 serves again', async (t) => {
   const { dataDir, segs, part } = await setup(t);
   const pos = flip(segs[1]!, 4);
