@@ -20,7 +20,10 @@
  * - Null-key records go round-robin per producer (the Java client is "sticky" instead); keyed ones
  *   land exactly where the Java client puts them.
  * - `listGroups()` lists every group of the cluster; `setGroupOffsets()` fails while the group has
- *   members. Topics get the broker's default replication factor.
+ *   members. Topics get `replicationFactor` and `min.insync.replicas` from the options (default
+ *   1/1 on a one-broker cluster, else 3/2).
+ * - `sessionTimeoutMs` and `maxPollIntervalMs` (which is also the rebalance timeout, at most 30 s) are
+ *   the consumer's; fetching runs ahead of `poll` (./fetcher.ts) with the sizes of `fetch`.
  */
 export type { FetchSettings } from './fetcher.ts';
 export { KafkaLog, type KafkaLogOptions, openKafkaLog } from './kafka-log.ts';

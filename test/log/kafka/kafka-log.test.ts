@@ -1,6 +1,7 @@
 /**
  * What the Kafka adapter does beyond the conformance suite: topic configs, errors parsed at the edge,
- * and transactions carrying a live group member's metadata (a zombie member's offsets are refused).
+ * transactions carrying a live group member's metadata (a zombie member's offsets are refused), and
+ * the producer's send batching and the consumer's prefetch.
  */
 
 import assert from 'node:assert/strict';
@@ -179,4 +180,51 @@ test('concurrent sends in one transaction each add their partitions (no TRANSACT
   );
   const got = await pollRecords(reader, 4, 10_000);
   assert.deepStrictEqual(got.map((r) => r.value?.toString()).sort(), ['a0', 'a2', 'b0', 'b1']);
+});
+
+test('sends of one tick go out together and each gets its own offsets; a seek drops what was prefetched', async (t) => {
+  const log = await kafka(t);
+  const [a, b] = [uniqueName('batch-a'), uniqueName('batch-b')];
+  await log.createTopics([
+    { name: a, partitions: 1 },
+    { name: b, partitions: 2 },
+  ]);
+  const producer = log.producer();
+  t.after(() => producer.close());
+  const batch = (topic: string, n: number, partition = 0) =>
+    Array.from({ length: n }, (_, i) => ({ value: `${topic}-${i}`, partition }));
+  // Three sends in one tick: one batch, whose offsets are split back per send.
+  const sent = await Promise.all([
+    producer.send(a, batch(a, 3)),
+    producer.send(b, batch(b, 2, 1)),
+    producer.send(a, batch(a, 2)),
+  ]);
+  const consumer = log.consumer({ groupId: uniqueName('prefetch'), maxPollRecords: 2 });
+  t.after(() => consumer.close());
+  const tp = { topic: a, partition: 0 };
+  consumer.assign([tp]);
+  const read: number[][] = [];
+  read.push((await pollRecords(consumer, 2)).map((r) => r.offset)); // the next fetch is now ahead
+  consumer.seek(tp, 1);
+  read.push((await pollRecords(consumer, 2)).map((r) => r.offset));
+  consumer.seek(tp, 0);
+  read.push((await pollRecords(consumer, 5)).map((r) => r.offset));
+  assert.deepStrictEqual(
+    {
+      sent: sent.map((list) => list.map((m) => `${m.topic === a ? 'a' : 'b'}${m.partition}@${m.offset}`)),
+      read,
+    },
+    {
+      sent: [
+        ['a0@0', 'a0@1', 'a0@2'],
+        ['b1@0', 'b1@1'],
+        ['a0@3', 'a0@4'],
+      ],
+      read: [
+        [0, 1],
+        [1, 2],
+        [0, 1, 2, 3, 4],
+      ],
+    },
+  );
 });
