@@ -622,17 +622,7 @@ export class StreamsRuntime {
         list = [];
         byTopic.set(r.topic, list);
       }
-      list.push(
-        r.partition === undefined
-          ? { key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }
-          : {
-              key: r.key,
-              value: r.value,
-              headers: r.headers,
-              timestamp: r.timestamp,
-              partition: r.partition,
-            },
-      );
+      list.push(r); // an OutgoingRecord is a ProducerRecord (its `topic` is not read): no copy per record
     };
     const offsets: TopicPartitionOffset[] = [];
     let records = 0;

@@ -64,26 +64,55 @@ export function addMessage(
   for (const p of people) if (!set.includes(p)) set.push(p);
 }
 
-/** The metric of window [start, start + windowMs) from the buckets (count 0 when empty). */
-export function windowMetric(
+/**
+ * The metric of window [start, start + windowMs) from the buckets, or null when it holds no message
+ * (checked first: a quiet conversation's empty windows cost a short scan, not a record).
+ */
+function windowMetric(
   rules: ConversationRules,
   conversationId: string,
   buckets: readonly Bucket[],
   start: number,
-): ConversationMetric {
+): ConversationMetric | null {
   const end = start + rules.windowMs;
-  const from = start - rules.baselineMs;
+  let lo = firstBucketAtOrAfter(buckets, start);
   let count = 0;
-  let before = 0;
+  for (let i = lo; i < buckets.length && (buckets[i] as Bucket)[0] < end; i++)
+    count += (buckets[i] as Bucket)[1];
+  if (count === 0) return null;
   const people = new Set<string>();
-  for (const [s, n, p] of buckets) {
-    if (s >= from && s < start) before += n;
-    else if (s >= start && s < end) {
-      count += n;
-      for (const x of p ?? []) people.add(x);
-    }
+  for (let i = lo; i < buckets.length && (buckets[i] as Bucket)[0] < end; i++) {
+    for (const x of (buckets[i] as Bucket)[2] ?? []) people.add(x);
   }
+  const from = start - rules.baselineMs;
+  let before = 0;
+  while (lo > 0 && (buckets[lo - 1] as Bucket)[0] >= from) before += (buckets[--lo] as Bucket)[1];
   return metricOf(rules, conversationId, start, count, people.size, before);
+}
+
+/** The index of the first bucket starting at or after `t` (buckets ascending by start). */
+function firstBucketAtOrAfter(buckets: readonly Bucket[], t: number): number {
+  let lo = 0;
+  let hi = buckets.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((buckets[mid] as Bucket)[0] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Windows close in end order, many conversations per end: the last bounds formatted are reused. */
+const lastBounds = { start: Number.NaN, windowMs: 0, startText: '', endText: '' };
+
+function boundsOf(start: number, windowMs: number): { startText: string; endText: string } {
+  if (lastBounds.start !== start || lastBounds.windowMs !== windowMs) {
+    lastBounds.start = start;
+    lastBounds.windowMs = windowMs;
+    lastBounds.startText = formatRfc3339(start);
+    lastBounds.endText = formatRfc3339(start + windowMs);
+  }
+  return lastBounds;
 }
 
 /**
@@ -119,10 +148,11 @@ export function metricOf(
 ): ConversationMetric {
   const baseline = (before * rules.windowMs) / rules.baselineMs;
   const threshold = peakThreshold(rules, baseline);
+  const bounds = boundsOf(start, rules.windowMs);
   return {
     conversation_id: conversationId,
-    window_start: formatRfc3339(start),
-    window_end: formatRfc3339(start + rules.windowMs),
+    window_start: bounds.startText,
+    window_end: bounds.endText,
     window_kind: rules.hopMs === rules.windowMs ? 'tumbling' : 'hopping',
     message_count: count,
     participant_count: participants,
@@ -134,12 +164,19 @@ export function metricOf(
 
 /** The least count of a peak window at `baseline` messages per window (see metricOf). */
 export function peakThreshold(rules: ConversationRules, baseline: number): number {
-  return Math.max(
-    rules.peakMinCount,
-    rules.peakFactor * baseline,
-    poissonUpperQuantile(Math.max(baseline, rules.baselineFloor), rules.peakSignificance),
-  );
+  const lambda = Math.max(baseline, rules.baselineFloor);
+  const key = `${lambda}/${rules.peakSignificance}`;
+  let q = quantiles.get(key);
+  if (q === undefined) {
+    q = poissonUpperQuantile(lambda, rules.peakSignificance);
+    if (quantiles.size >= 10_000) quantiles.clear();
+    quantiles.set(key, q);
+  }
+  return Math.max(rules.peakMinCount, rules.peakFactor * baseline, q);
 }
+
+/** Quantiles by (rate, significance): baselines take few distinct values (multiples of window/span). */
+const quantiles = new Map<string, number>();
 
 /**
  * Close every window of the conversation with end <= closedEnd (a multiple of hopMs): call `emit`
@@ -162,7 +199,7 @@ export function closeWindows(
     const to = Math.min(closedEnd, last[0] + windowMs);
     for (let end = from; end <= to; end += hopMs) {
       const m = windowMetric(rules, conversationId, buckets, end - windowMs);
-      if (m.message_count > 0) emit(end, m);
+      if (m !== null) emit(end, m);
     }
   }
   state.e = state.e === null ? closedEnd : Math.max(state.e, closedEnd);
