@@ -19,6 +19,12 @@ export interface TimeRange {
 const ms = (column: string) => `toUnixTimestamp64Milli(${column})`;
 const at = (param: string) => `fromUnixTimestamp64Milli({${param}:Int64}, 'UTC')`;
 const num = (v: unknown) => Number(v);
+/**
+ * Reads by time range use message_rows (sorted by created_at, so a range reads its own granules, not
+ * the history): each message once, plus a patch row per read whose other columns are ''. Counting
+ * distinct ids needs no filter; anything grouped by a message's column keeps message rows only.
+ */
+const MESSAGE_ROW = "sender_id != ''";
 
 export interface StoredMessage extends MessageStatus {
   content: string;
@@ -124,6 +130,56 @@ export async function conversationHistory(
   });
 }
 
+export interface SentMessage {
+  message_id: string;
+  conversation_id: string;
+  receiver_id: string;
+  created_at: number;
+  read_status: 'sent' | 'read';
+  read_at: number | null;
+}
+
+/**
+ * A sender's messages, newest first, strictly older than `before` when given: message_index's
+ * `by_sender` projection (sorted by sender and time) finds them, then their status by id.
+ */
+export async function senderMessages(
+  ch: ClickHouse,
+  senderId: string,
+  options: { limit: number; before?: HistoryKey },
+  database = 'message_db',
+): Promise<SentMessage[]> {
+  const db = checkDatabaseName(database);
+  const before = options.before;
+  const rows = await ch.query<{ message_id: string }>(
+    `SELECT DISTINCT message_id, created_at FROM ${db}.message_index
+     WHERE sender_id = {s:String}
+       ${before === undefined ? '' : `AND (created_at < ${at('bt')} OR (created_at = ${at('bt')} AND message_id < {bid:String}))`}
+     ORDER BY created_at DESC, message_id DESC
+     LIMIT {n:UInt32}`,
+    {
+      s: senderId,
+      n: options.limit,
+      ...(before ? { bt: before.created_at, bid: before.message_id } : {}),
+    },
+  );
+  const status = await messageStatus(
+    ch,
+    rows.map((r) => r.message_id),
+    db,
+  );
+  return status
+    .map((m) => ({
+      message_id: m.message_id,
+      conversation_id: m.conversation_id,
+      receiver_id: m.receiver_id,
+      created_at: m.created_at,
+      read_status: m.read_status,
+      read_at: m.read_at,
+    }))
+    .sort((a, b) => b.created_at - a.created_at || (a.message_id < b.message_id ? 1 : -1));
+}
+
 export interface ConversationWindow {
   window_start: number;
   window_end: number;
@@ -192,8 +248,8 @@ export async function rankedConversations(
       ? `SELECT conversation_id, uniqExact(message_id) AS messages,
                 uniqExact(sender_id) AS participants, toUInt64(0) AS peaks,
                 ${ms('max(created_at)')} AS last_message_at
-         FROM ${db}.message_index
-         WHERE created_at >= ${at('from')} AND created_at < ${at('to')}
+         FROM ${db}.message_rows
+         WHERE created_at >= ${at('from')} AND created_at < ${at('to')} AND ${MESSAGE_ROW}
          GROUP BY conversation_id ORDER BY messages DESC, conversation_id LIMIT {n:UInt32} OFFSET {o:UInt64}`
       : `SELECT conversation_id, toUInt64(sum(message_count)) AS messages,
                 toUInt64(max(participant_count)) AS participants, countIf(is_peak) AS peaks,
@@ -212,7 +268,10 @@ export async function rankedConversations(
   }));
 }
 
-/** Distinct messages per bucket of `stepMs` (epoch-aligned, UTC) in [from, to): the seed's hourly query as data. */
+/**
+ * Distinct messages per bucket of `stepMs` (epoch-aligned, UTC) in [from, to): the seed's hourly query
+ * as data, reading only the range (message_rows is sorted by time).
+ */
 export async function messageVolume(
   ch: ClickHouse,
   options: TimeRange & { stepMs: number },
@@ -221,7 +280,7 @@ export async function messageVolume(
   const db = checkDatabaseName(database);
   const rows = await ch.query<Record<string, unknown>>(
     `SELECT intDiv(${ms('created_at')}, {step:Int64}) * {step:Int64} AS start, uniqExact(message_id) AS messages
-     FROM ${db}.message_index
+     FROM ${db}.message_rows
      WHERE created_at >= ${at('from')} AND created_at < ${at('to')}
      GROUP BY start ORDER BY start`,
     { from: options.from, to: options.to, step: options.stepMs },
@@ -312,8 +371,8 @@ export async function activityHeatmap(
   const rows = await ch.query<Record<string, unknown>>(
     `SELECT toString(toDate(created_at)) AS day, toHour(created_at) AS hour,
             uniqExact(message_id) AS messages, uniqExact(sender_id) AS active_users
-     FROM ${db}.message_index
-     WHERE created_at >= ${at('from')} AND created_at < ${at('to')}
+     FROM ${db}.message_rows
+     WHERE created_at >= ${at('from')} AND created_at < ${at('to')} AND ${MESSAGE_ROW}
      GROUP BY day, hour ORDER BY day, hour`,
     { from: range.from, to: range.to },
   );

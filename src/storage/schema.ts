@@ -7,6 +7,8 @@
  * `toStartOfHour(created_at)` means the same hour on every host.
  */
 
+import { DEDUP, M7_MESSAGE_ROWS } from './schema-messages.ts';
+
 export const DEFAULT_DATABASE = 'message_db';
 
 /** Table names (unqualified). */
@@ -25,6 +27,7 @@ export const Tables = {
   senderReadRate: 'sender_read_rate',
   senderReadRateTotal: 'sender_read_rate_total',
   messageIndex: 'message_index',
+  messageRows: 'message_rows',
   sinkProgress: 'sink_progress',
   storeWatermarks: 'store_watermarks',
   earlyViews: 'early_views',
@@ -38,11 +41,10 @@ export interface Migration {
   readonly statements: readonly string[];
 }
 
-/** Settings on every MergeTree we insert into: keep the last 1000 insert tokens for dedup. */
-const DEDUP = 'non_replicated_deduplication_window = 1000';
-
 /*
- * Messages and read receipts — why `messages` is a VIEW.
+ * Messages and read receipts — why `messages` was a VIEW over a join (migrations 1–6; migration 7 in
+ * schema-messages.ts replaces the view by one over `message_rows`, which stays fast at 100M messages:
+ * the comparison is there).
  *
  * The seed's queries count rows of `message_db.messages` (count(*), countIf(read_status = 'read')), so
  * one message must be exactly one row at every moment, without FINAL, while receipts keep arriving
@@ -510,11 +512,12 @@ export const MIGRATIONS: readonly Migration[] = [
   M4_SINK_PROGRESS,
   M5_PROCESSOR_TABLES,
   M6_STORE_CHECK,
+  M7_MESSAGE_ROWS,
 ];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */
 export interface Retention {
-  /** messages_base (default 0: forever). */
+  /** messages_base and message_rows (default 0: forever). */
   messagesDays: number;
   /** message_views (the raw view events) and early_views (default 30, like the `message-views` topic). */
   viewsDays: number;
@@ -534,6 +537,7 @@ export const DEFAULT_RETENTION: Retention = Object.freeze({
 /** Which table each retention knob governs, and the row time its TTL counts from. */
 export const RETENTION_TARGETS: readonly { table: TableName; column: string; key: keyof Retention }[] = [
   { table: Tables.messagesBase, column: 'created_at', key: 'messagesDays' },
+  { table: Tables.messageRows, column: 'created_at', key: 'messagesDays' },
   { table: Tables.messageViews, column: 'viewed_at', key: 'viewsDays' },
   { table: Tables.earlyViews, column: 'viewed_at', key: 'viewsDays' },
   { table: Tables.realtimeUserActivity, column: 'window_start', key: 'metricsDays' },

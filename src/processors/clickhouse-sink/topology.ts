@@ -85,6 +85,14 @@ export function clickhouseSinkTopology(deps: ClickHouseSinkDeps, options: ClickH
   const database = options.database ?? 'message_db';
   const batchRows = options.batchRows ?? 50_000;
   const state = deps.state ?? new ClickHouseSinkState(deps.ch, database);
+  // Message and view inserts one at a time, never overlapping (on a server too): each looks up the
+  // other's table for a view that came before its message (see src/storage/schema-messages.ts).
+  let readPath: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(insert: () => Promise<T>): Promise<T> => {
+    const run = readPath.then(insert, insert);
+    readPath = run.catch(() => undefined);
+    return run;
+  };
   const sinkFor = <V, Row>(
     codec: Codec<V>,
     toRow: (v: V) => Row,
@@ -111,7 +119,7 @@ export function clickhouseSinkTopology(deps: ClickHouseSinkDeps, options: ClickH
       .sink(
         () =>
           sinkFor(chatMessageCodec, messageRow, (rows, token) =>
-            insertMessages(deps.ch, rows, token, database),
+            oneAtATime(() => insertMessages(deps.ch, rows, token, database)),
           ),
         {
           name: 'messages-sink',
@@ -126,7 +134,7 @@ export function clickhouseSinkTopology(deps: ClickHouseSinkDeps, options: ClickH
       .sink(
         () =>
           sinkFor(messageViewCodec, receiptRow, (rows, token) =>
-            insertReceipts(deps.ch, rows, token, database),
+            oneAtATime(() => insertReceipts(deps.ch, rows, token, database)),
           ),
         {
           name: 'views-sink',

@@ -1,0 +1,118 @@
+import type { Migration } from './schema.ts';
+
+/** Settings on every MergeTree we insert into: keep the last 1000 insert tokens for dedup. */
+export const DEDUP = 'non_replicated_deduplication_window = 1000';
+
+/*
+ * Messages at a hundred million rows — why `messages` reads `message_rows` FINAL (migration 7).
+ *
+ * Until migration 7, `messages` joined `messages_base` FINAL to every receipt at query time: correct,
+ * but linear in the whole history on both sides (26 s / 45 s for the seed's two queries at 64M,
+ * 8.3 s for one message's status through the view). Candidates measured on chDB (ClickHouse 26.7,
+ * 2 shared vCPUs, load 3–8 from other builds), the seed's hourly / read-rate query in ms, a live
+ * sink's parts (10k–100k-row inserts, no OPTIMIZE) — `npm run bench:storage` reruns the winner at
+ * 1M/10M/100M, `npm run bench:sink -- --designs` the older candidates:
+ *
+ *                                                              1M           4M
+ *   VIEW: base FINAL ⟕ all receipts (migrations 1–6)        358 / 490   2200 / 3600 (issue 13)
+ *   plain MergeTree scan, no read state (lower bound)         35 /  51    150 /  156
+ *   VIEW over AggregatingMergeTree FINAL on the seed's key      —           17 s / 55 s at 64M unmerged,
+ *     (conversation, time, id): every patch part overlaps      1.9 s / 6.7 s after OPTIMIZE (issue 13)
+ *     every other part, so FINAL merges the whole table
+ *   VIEW over AggregatingMergeTree FINAL, key (time, id),     85 / 102    130 / 367 (live parts)
+ *     monthly partitions — a patch overlaps only recent parts             174 / 313 (after OPTIMIZE)
+ *   same, ReplacingMergeTree(version) with full-row versions    —         214 / 989 (live parts)
+ *     (a read must re-write the message's every column)
+ *   MergeTree + batched lightweight UPDATE (bench:sink --designs) 20 / 80, but each UPDATE 0.8–1.5 s
+ *   dictionary / Join engine holding every read key             in memory: grows with the history
+ *
+ * The winner: `message_rows`, an AggregatingMergeTree sorted by (created_at, message_id). Each message
+ * is one row written when it arrives; a read is a small patch row (key + read_at) written when the
+ * receiver's view arrives, and the engine folds the two (read_at: min, every other column: max, the
+ * patch's '' never beating a value). `messages` is a VIEW over it read FINAL: because the key starts
+ * with the time, new messages and their patches sort after (or among the last few minutes of) the
+ * merged history, so only the recent, still-unmerged ranges are merged at query time and the rest is
+ * read like a plain MergeTree (split_parts_ranges_into_intersecting_and_non_intersecting_final) —
+ * measured within noise of the plain scan at 4M, where the seed's key was 10× slower unmerged. A read
+ * rewrites nothing (a patch is ~30 bytes), no mutation ever runs, and the hourly query reads two
+ * columns. The price: one more copy of each message (messages_base stays: the sink's insert target,
+ * sorted by conversation for histories), and one lookup per view batch in message_index (by
+ * primary key, as the rollup already did).
+ *
+ * The invariants, each enforced by the engine rather than by query-time joins:
+ *   - one row per message: FINAL folds a message's row, its patches and any replayed copy (a replay
+ *     under another dedup token: `max` of equal values is the value);
+ *   - the receiver's first view sets read_status = 'read' and read_at: a patch is written only for a
+ *     view whose reader is the message's receiver (read_key = sipHash128(message_id, receiver));
+ *   - later or repeated views never move read_at (min);
+ *   - a view that arrives before its message waits in early_views (migration 3: views whose message
+ *     message_index did not know); the message's own row looks those up when it is written (a
+ *     batch-sized lookup: in a materialized view the source table means the inserted block);
+ *   - nothing is ever updated in place; every write is an idempotent insert, so retries, replays and
+ *     the carry-over below may write a row twice without changing any result.
+ * A view and its message must not be looked up at the same instant by two writers (each would miss
+ * the other): in one process (chDB) statements run one at a time, and the clickhouse-sink runs its
+ * message and view inserts one at a time on a server too; two sink processes on one server share
+ * that window, as the rollup of migration 3 always did.
+ */
+export const M7_MESSAGE_ROWS: Migration = {
+  version: 7,
+  name: 'message_rows',
+  statements: [
+    `CREATE TABLE IF NOT EXISTS $db.message_rows (
+      created_at DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+      message_id String CODEC(ZSTD(1)),
+      conversation_id SimpleAggregateFunction(max, String) CODEC(ZSTD(1)),
+      sender_id SimpleAggregateFunction(max, String) CODEC(ZSTD(1)),
+      receiver_id SimpleAggregateFunction(max, String) CODEC(ZSTD(1)),
+      content SimpleAggregateFunction(max, String) CODEC(ZSTD(1)),
+      message_type SimpleAggregateFunction(max, LowCardinality(String)),
+      user_id SimpleAggregateFunction(max, String) CODEC(ZSTD(1)),
+      event_type SimpleAggregateFunction(max, LowCardinality(String)),
+      read_at SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC')))
+    )
+    ENGINE = AggregatingMergeTree
+    PARTITION BY toYYYYMM(created_at)
+    ORDER BY (created_at, message_id)
+    SETTINGS ${DEDUP}`,
+    // The message's row, already read when its receiver's view came first (early_views).
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.message_rows_msg_mv TO $db.message_rows AS
+    SELECT m.created_at AS created_at, m.message_id AS message_id, m.conversation_id AS conversation_id,
+           m.sender_id AS sender_id, m.receiver_id AS receiver_id, m.content AS content,
+           m.message_type AS message_type, m.user_id AS user_id, m.event_type AS event_type,
+           e.first_read AS read_at
+    FROM $db.messages_base AS m
+    LEFT JOIN (
+      SELECT read_key, toNullable(min(viewed_at)) AS first_read FROM $db.early_views
+      WHERE message_id IN (SELECT message_id FROM $db.messages_base)
+      GROUP BY read_key
+    ) AS e ON m.read_key = e.read_key`,
+    // A receiver's view of a stored message: a patch row (key + read_at).
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.message_rows_read_mv TO $db.message_rows AS
+    SELECT i.created_at AS created_at, i.message_id AS message_id, toNullable(v.viewed_at) AS read_at
+    FROM $db.message_views AS v
+    INNER JOIN (
+      SELECT message_id, created_at, read_key FROM $db.message_index
+      WHERE message_id IN (SELECT message_id FROM $db.message_views)
+    ) AS i ON sipHash128(v.message_id, v.reader_id) = i.read_key`,
+    // Carry-over of an installation's data. The views above exist first, so a message or view written
+    // meanwhile is in message_rows either way; writing one twice changes nothing (max/min).
+    `INSERT INTO $db.message_rows
+    SELECT m.created_at, m.message_id, m.conversation_id, m.sender_id, m.receiver_id, m.content,
+           m.message_type, m.user_id, m.event_type, r.first_read
+    FROM $db.messages_base AS m FINAL
+    LEFT JOIN (
+      SELECT read_key, toNullable(min(first_viewed_at)) AS first_read
+      FROM $db.message_receipts GROUP BY read_key
+    ) AS r ON m.read_key = r.read_key`,
+    // A sender's recent messages: message_index (by id) gets a projection sorted by sender and time,
+    // rebuilt when merges fold replayed copies of a message.
+    `ALTER TABLE $db.message_index MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild'`,
+    'ALTER TABLE $db.message_index ADD PROJECTION IF NOT EXISTS by_sender (SELECT * ORDER BY sender_id, created_at)',
+    'ALTER TABLE $db.message_index MATERIALIZE PROJECTION by_sender',
+    `CREATE OR REPLACE VIEW $db.messages AS
+    SELECT message_id, conversation_id, sender_id, receiver_id, content, created_at, message_type,
+           user_id, event_type, if(read_at IS NULL, 'sent', 'read') AS read_status, read_at
+    FROM $db.message_rows FINAL`,
+  ],
+};

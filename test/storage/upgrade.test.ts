@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/clock/index.ts';
+import {
+  type ClickHouse,
+  insertMessages,
+  insertReceipts,
+  type MessageRow,
+  MIGRATIONS,
+  migrate,
+} from '../../src/storage/index.ts';
+import { openFresh, SEED_HOURLY, SEED_READ_RATE } from './helpers.ts';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 4, 31, 22); // two monthly partitions
+
+function msg(i: number): MessageRow {
+  const sender = `user_${i % 5}`;
+  const receiver = `user_${(i + 1 + (i % 3)) % 5}`;
+  return {
+    message_id: `m${i}`,
+    conversation_id: `conv_${[sender, receiver].sort().join('_')}`,
+    sender_id: sender,
+    receiver_id: receiver,
+    content: `message ${i}`,
+    created_at: T0 + i * 37_000,
+  };
+}
+
+/** The seed's two queries and every message's read state through `messages`. */
+async function answers(ch: ClickHouse) {
+  return {
+    hourly: await ch.query(SEED_HOURLY),
+    rate: await ch.query(SEED_READ_RATE),
+    states: await ch.query(
+      'SELECT message_id, read_status, toString(read_at) AS read_at FROM message_db.messages ORDER BY message_id',
+    ),
+  };
+}
+
+test('a store of migrations 1–6 with data upgrades to 7: the seed queries answer the same, and new data lands', async (t) => {
+  const ch = await openFresh(t);
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const previous = MIGRATIONS.filter((m) => m.version <= 6);
+  assert.deepStrictEqual(await migrate(ch, { clock, migrations: previous }), [1, 2, 3, 4, 5, 6]);
+
+  const messages = Array.from({ length: 400 }, (_, i) => msg(i));
+  // Receipts: by the receiver (first, later, duplicated), by others, and one before its message.
+  await insertReceipts(
+    ch,
+    [{ message_id: 'm399', reader_id: messages[399]!.receiver_id, viewed_at: T0 }],
+    'v/early',
+  );
+  await insertMessages(ch, messages.slice(0, 200), 'm/0');
+  await insertMessages(ch, messages.slice(200), 'm/1');
+  await insertMessages(ch, messages.slice(50, 80), 'm/replayed-under-another-token');
+  const views = messages.flatMap((m, i) =>
+    i % 3 === 0
+      ? [
+          { message_id: m.message_id, reader_id: m.receiver_id, viewed_at: m.created_at + 5000 },
+          { message_id: m.message_id, reader_id: m.receiver_id, viewed_at: m.created_at + 9000 },
+        ]
+      : i % 3 === 1
+        ? [{ message_id: m.message_id, reader_id: m.sender_id, viewed_at: m.created_at + 1000 }]
+        : [],
+  );
+  await insertReceipts(ch, views, 'v/0');
+  await insertReceipts(ch, views.slice(0, 40), 'v/duplicates');
+  const before = await answers(ch);
+  assert.equal(before.states.length, 400);
+  assert.ok(before.states.filter((s) => (s as { read_status: string }).read_status === 'read').length > 100);
+
+  assert.deepStrictEqual(await migrate(ch, { clock }), [7]);
+  const after = await answers(ch);
+  const [rows] = await ch.query<{ n: string }>(
+    'SELECT toString(count()) AS n FROM message_db.message_rows FINAL',
+  );
+
+  // After the upgrade, the live paths write message_rows: a read of an old message, a new message
+  // whose receipt came first, a later view that must not move read_at.
+  const m2 = messages[2]!;
+  await insertReceipts(
+    ch,
+    [
+      { message_id: 'm2', reader_id: m2.receiver_id, viewed_at: m2.created_at + 700 },
+      { message_id: 'm3', reader_id: messages[3]!.receiver_id, viewed_at: messages[3]!.created_at + HOUR },
+      { message_id: 'm400', reader_id: msg(400).receiver_id, viewed_at: msg(400).created_at + 100 },
+    ],
+    'v/after',
+  );
+  await insertMessages(ch, [msg(400)], 'm/after');
+  const later = await ch.query(
+    "SELECT message_id, read_status, toString(read_at) AS read_at FROM message_db.messages WHERE message_id IN ('m2', 'm3', 'm400') ORDER BY message_id",
+  );
+  const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+  assert.deepStrictEqual(
+    { after, rows: Number(rows?.n), later },
+    {
+      after: before,
+      rows: 400, // one row per message: replayed copies and reads folded
+      later: [
+        { message_id: 'm2', read_status: 'read', read_at: iso(m2.created_at + 700) },
+        { message_id: 'm3', read_status: 'read', read_at: iso(messages[3]!.created_at + 5000) },
+        { message_id: 'm400', read_status: 'read', read_at: iso(msg(400).created_at + 100) },
+      ],
+    },
+  );
+});
