@@ -1,0 +1,212 @@
+/**
+ * Storage at scale (a script, not a test): loads messages with ~0.7 views each through the sink's
+ * insert path (`insertMessages` / `insertReceipts` with dedup tokens, 50k-message batches, the full
+ * schema with every materialized view), and at each size — 1M, 10M, 100M by default — times, on the
+ * live parts (no OPTIMIZE): the seed's two queries verbatim on `message_db.messages` and the four API
+ * reads (a message by id, a conversation's latest 50 with read status, a sender's latest 50, the
+ * message counts of the last hour per minute). Prints a progress line per 1M rows loaded and a result
+ * line per size; the last line is one JSON object (also bench/results/storage.json, rewritten after
+ * each size so that an interrupted run keeps what it measured).
+ *
+ *   npm run bench:storage                       # 1M, 10M, 100M (hours on 2 shared cores)
+ *   npm run bench:storage -- --sizes 1e6,4e6    # other sizes
+ *   npm run bench:storage -- --dir /some/dir    # keep the data (default: a temp dir, removed)
+ *
+ * Traffic: 100k users, 500k two-person conversations, one message every 10 ms of event time; views
+ * come from the last ~30 min of messages, 70 % by the receiver (some twice), 30 % by someone else,
+ * and 1 % name a message of the next batch (a view before its message).
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../src/clock/index.ts';
+import {
+  conversationHistory,
+  insertMessages,
+  insertReceipts,
+  type MessageRow,
+  messageById,
+  messageVolume,
+  migrate,
+  openChdb,
+  type ReceiptRow,
+  senderMessages,
+} from '../src/storage/index.ts';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+};
+const SIZES = (arg('--sizes') ?? '1e6,1e7,1e8').split(',').map(Number);
+const keepDir = arg('--dir');
+const BATCH = 50_000;
+const USERS = 100_000;
+const CONVERSATIONS = 500_000;
+const STEP_MS = 10;
+const T0 = Date.UTC(2026, 0, 1);
+const WINDOW = 180_000; // views name one of the last ~30 min of messages
+const WORDS =
+  'hello world meeting tomorrow lunch project deadline coffee weekend football music travel release deploy review budget launch design photo birthday concert'.split(
+    ' ',
+  );
+
+/** A 32-bit integer hash (deterministic traffic: message i is always the same message). */
+function mix(x: number): number {
+  let h = Math.imul(x ^ 0x9e3779b9, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function message(i: number): MessageRow {
+  const h = mix(i);
+  const conv = h % CONVERSATIONS;
+  const a = `user_${conv % USERS}`;
+  const b = `user_${(conv * 7 + 1) % USERS}`;
+  const [sender, receiver] = (h >>> 20) & 1 ? [a, b] : [b, a];
+  const words: string[] = [];
+  for (let w = 5 + ((h >>> 8) % 10), k = h; w > 0; w--, k = mix(k)) words.push(WORDS[k % WORDS.length]!);
+  return {
+    message_id: `msg_${i.toString(36)}`,
+    conversation_id: `conv_${conv}`,
+    sender_id: sender,
+    receiver_id: receiver,
+    content: words.join(' '),
+    created_at: T0 + i * STEP_MS,
+    user_id: sender,
+  };
+}
+
+/** ~0.7 views per message of batch [from, to): of recent messages, 1 % of the next batch's. */
+function views(from: number, to: number): ReceiptRow[] {
+  const out: ReceiptRow[] = [];
+  const n = Math.round((to - from) * 0.7);
+  for (let j = 0; j < n; j++) {
+    const h = mix(from * 7 + j);
+    const early = h % 100 === 0;
+    const i = early ? to + (h % BATCH) : Math.max(0, to - 1 - (h % WINDOW));
+    const m = message(i);
+    const byReceiver = (h >>> 8) % 10 < 7;
+    out.push({
+      message_id: m.message_id,
+      reader_id: byReceiver ? m.receiver_id : `user_${(h >>> 4) % USERS}`,
+      viewed_at: m.created_at + 1000 + ((h >>> 12) % 600_000),
+      device: (h >>> 3) & 1 ? 'mobile' : 'web',
+    });
+  }
+  return out;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return Number(s[Math.floor(s.length / 2)]!.toFixed(1));
+};
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+const SEED_HOURLY = `SELECT toStartOfHour(created_at) AS hour, count(*) AS messages
+FROM message_db.messages GROUP BY hour ORDER BY hour DESC;`;
+const SEED_READ_RATE = `SELECT sender_id, count(*) AS sent, countIf(read_status = 'read') AS read_count,
+       round(read_count * 100.0 / sent, 2) AS read_rate
+FROM message_db.messages GROUP BY sender_id;`;
+
+const dataDir = keepDir ?? (await mkdtemp(join(tmpdir(), 'storage-bench-')));
+await mkdir(dataDir, { recursive: true });
+const ch = await openChdb({ dataDir });
+await migrate(ch, { clock: systemClock });
+const result: Record<string, unknown> = { bench: 'storage', engine: 'chdb', sizes: {} };
+const sizes = result.sizes as Record<string, unknown>;
+const label = (n: number): string => (n >= 1e6 ? `${n / 1e6}m` : `${n / 1e3}k`);
+let loaded = 0;
+let loadRows = 0;
+let loadMs = 0;
+const started = performance.now();
+try {
+  for (const size of SIZES) {
+    // Load up to `size`: each message batch, then its views (the insert of one overlaps generating
+    // the next).
+    const segmentStart = performance.now();
+    let segmentRows = 0;
+    while (loaded < size) {
+      const to = Math.min(size, loaded + BATCH);
+      const batch = Array.from({ length: to - loaded }, (_, k) => message(loaded + k));
+      const seen = views(loaded, to);
+      const t0 = performance.now();
+      await insertMessages(ch, batch, `chat.messages/0/${loaded}-${to - 1}`);
+      await insertReceipts(ch, seen, `message-views/0/${loaded}-${to - 1}`);
+      loadMs += performance.now() - t0;
+      segmentRows += batch.length + seen.length;
+      loadRows += batch.length + seen.length;
+      if (Math.floor(to / 1e6) > Math.floor(loaded / 1e6)) {
+        const rate = Math.round(loadRows / (loadMs / 1000));
+        console.log(
+          `loaded ${to.toLocaleString('en')} messages (${loadRows.toLocaleString('en')} rows, ${rate} rows/s inserting, ${Math.round((performance.now() - started) / 1000)} s)`,
+        );
+      }
+      loaded = to;
+    }
+    const segmentS = (performance.now() - segmentStart) / 1000;
+    // Reads on the live parts, as a running sink leaves them.
+    const parts = await ch.query<{ table: string; parts: string }>(
+      `SELECT table, toString(count()) AS parts FROM system.parts
+       WHERE database = 'message_db' AND active AND table IN ('message_rows', 'messages_base', 'message_index')
+       GROUP BY table ORDER BY table`,
+    );
+    const hourly: number[] = [];
+    const rate: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      hourly.push(await timed(() => ch.query(SEED_HOURLY)));
+      rate.push(await timed(() => ch.query(SEED_READ_RATE)));
+    }
+    const [check] = await ch.query<{ n: string; read: string }>(
+      `SELECT toString(count()) AS n, toString(countIf(read_status = 'read')) AS read FROM message_db.messages`,
+    );
+    const point: number[] = [];
+    const history: number[] = [];
+    const sender: number[] = [];
+    const range: number[] = [];
+    let found = 0;
+    for (let r = 0; r < 7; r++) {
+      const m = message(mix(r + size) % size);
+      point.push(
+        await timed(async () => {
+          if ((await messageById(ch, m.message_id)) !== undefined) found++;
+        }),
+      );
+      history.push(await timed(() => conversationHistory(ch, m.conversation_id, { limit: 50 })));
+      sender.push(await timed(() => senderMessages(ch, m.sender_id, { limit: 50 })));
+      const end = T0 + size * STEP_MS;
+      range.push(await timed(() => messageVolume(ch, { from: end - 3_600_000, to: end, stepMs: 60_000 })));
+    }
+    const out = {
+      messages: Number(check?.n),
+      read: Number(check?.read),
+      load_s: Number(segmentS.toFixed(1)),
+      load_rows_per_s: Math.round(segmentRows / segmentS),
+      parts: Object.fromEntries(parts.map((p) => [p.table, Number(p.parts)])),
+      seed_hourly_ms: median(hourly),
+      seed_read_rate_ms: median(rate),
+      point_read_ms: median(point),
+      point_reads_found: `${found}/${point.length}`,
+      conversation_latest_50_ms: median(history),
+      sender_latest_50_ms: median(sender),
+      last_hour_counts_ms: median(range),
+    };
+    sizes[label(size)] = out;
+    result[`seed_hourly_ms_${label(size)}`] = out.seed_hourly_ms;
+    result[`seed_read_rate_ms_${label(size)}`] = out.seed_read_rate_ms;
+    result[`point_read_ms_${label(size)}`] = out.point_read_ms;
+    result.insert_rows_per_s = Math.round(loadRows / (loadMs / 1000));
+    console.log(`${label(size)}: ${JSON.stringify(out)}`);
+    await mkdir('bench/results', { recursive: true });
+    await writeFile('bench/results/storage.json', `${JSON.stringify(result, null, 2)}\n`);
+  }
+} finally {
+  await ch.close();
+  if (keepDir === undefined) await rm(dataDir, { recursive: true, force: true });
+}
+console.log(JSON.stringify(result));
