@@ -87,14 +87,44 @@ export const M7_MESSAGE_ROWS: Migration = {
       WHERE message_id IN (SELECT message_id FROM $db.messages_base)
       GROUP BY read_key
     ) AS e ON m.read_key = e.read_key`,
+    // One lookup of message_index per view batch, shared by everything a view feeds (migration 3 had
+    // one per materialized view): a Null table carries each view with what the lookup found.
+    `CREATE TABLE IF NOT EXISTS $db.view_lookups (
+      message_id String,
+      reader_id String,
+      viewed_at DateTime64(3, 'UTC'),
+      read_key FixedString(16),
+      found Bool,
+      by_receiver Bool,
+      sender_id String,
+      created_at DateTime64(3, 'UTC')
+    )
+    ENGINE = Null`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.view_lookups_mv TO $db.view_lookups AS
+    SELECT v.message_id AS message_id, v.reader_id AS reader_id, v.viewed_at AS viewed_at,
+           sipHash128(v.message_id, v.reader_id) AS read_key, i.message_id != '' AS found,
+           i.read_key = sipHash128(v.message_id, v.reader_id) AS by_receiver,
+           i.sender_id AS sender_id, i.created_at AS created_at
+    FROM $db.message_views AS v
+    LEFT JOIN (
+      SELECT message_id, any(sender_id) AS sender_id, any(created_at) AS created_at, any(read_key) AS read_key
+      FROM $db.message_index WHERE message_id IN (SELECT message_id FROM $db.message_views)
+      GROUP BY message_id
+    ) AS i ON v.message_id = i.message_id`,
     // A receiver's view of a stored message: a patch row (key + read_at).
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.message_rows_read_mv TO $db.message_rows AS
-    SELECT i.created_at AS created_at, i.message_id AS message_id, toNullable(v.viewed_at) AS read_at
-    FROM $db.message_views AS v
-    INNER JOIN (
-      SELECT message_id, created_at, read_key FROM $db.message_index
-      WHERE message_id IN (SELECT message_id FROM $db.message_views)
-    ) AS i ON sipHash128(v.message_id, v.reader_id) = i.read_key`,
+    SELECT created_at, message_id, toNullable(viewed_at) AS read_at
+    FROM $db.view_lookups WHERE by_receiver`,
+    // Migration 3's two view-side materialized views, now fed from the shared lookup.
+    'DROP VIEW IF EXISTS $db.early_views_mv SYNC',
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.early_views_mv TO $db.early_views AS
+    SELECT message_id, read_key, viewed_at FROM $db.view_lookups WHERE NOT found`,
+    'DROP VIEW IF EXISTS $db.sender_read_rate_view_mv SYNC',
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.sender_read_rate_view_mv TO $db.sender_read_rate AS
+    SELECT sender_id, toStartOfHour(created_at) AS hour,
+           uniqExactStateIf(message_id, false) AS sent, uniqExactState(message_id) AS read
+    FROM $db.view_lookups WHERE by_receiver
+    GROUP BY sender_id, hour`,
     // Carry-over of an installation's data. The views above exist first, so a message or view written
     // meanwhile is in message_rows either way; writing one twice changes nothing (max/min).
     `INSERT INTO $db.message_rows

@@ -97,6 +97,8 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
         { name: 'trending_words', engine: 'ReplacingMergeTree' },
         { name: 'user_stats', engine: 'AggregatingMergeTree' },
         { name: 'user_stats_mv', engine: 'MaterializedView' },
+        { name: 'view_lookups', engine: 'Null' },
+        { name: 'view_lookups_mv', engine: 'MaterializedView' },
       ],
     },
   );
