@@ -4,7 +4,8 @@
  * schema with every materialized view), and at each size — 1M, 10M, 100M by default — times, on the
  * live parts (no OPTIMIZE): the seed's two queries verbatim on `message_db.messages` and the four API
  * reads (a message by id, a conversation's latest 50 with read status, a sender's latest 50, the
- * message counts of the last hour per minute). Prints a progress line per 1M rows loaded and a result
+ * message counts of the last hour per minute), and up to 10M the seed queries on the view of
+ * migrations 1–5 in the same runs (`v5_view_*`). Prints a progress line per 1M rows loaded and a result
  * line per size; the last line is one JSON object (also bench/results/storage.json, rewritten after
  * each size so that an interrupted run keeps what it measured).
  *
@@ -118,6 +119,13 @@ const dataDir = keepDir ?? (await mkdtemp(join(tmpdir(), 'storage-bench-')));
 await mkdir(dataDir, { recursive: true });
 const ch = await openChdb({ dataDir });
 await migrate(ch, { clock: systemClock });
+// The `messages` view of migrations 1–5, for comparison (the tables it joins are still filled).
+await ch.command(`CREATE VIEW IF NOT EXISTS message_db.messages_v5 AS
+  SELECT m.message_id AS message_id, m.sender_id AS sender_id, m.created_at AS created_at,
+         if(r.first_read IS NULL, 'sent', 'read') AS read_status, r.first_read AS read_at
+  FROM message_db.messages_base AS m FINAL
+  LEFT JOIN (SELECT read_key, toNullable(min(first_viewed_at)) AS first_read
+             FROM message_db.message_receipts GROUP BY read_key) AS r ON m.read_key = r.read_key`);
 const result: Record<string, unknown> = { bench: 'storage', engine: 'chdb', sizes: {} };
 const sizes = result.sizes as Record<string, unknown>;
 const label = (n: number): string => (n >= 1e6 ? `${n / 1e6}m` : `${n / 1e3}k`);
@@ -162,6 +170,22 @@ try {
       hourly.push(await timed(() => ch.query(SEED_HOURLY)));
       rate.push(await timed(() => ch.query(SEED_READ_RATE)));
     }
+    // The same queries on the view of migrations 1–5 (a join over all receipts), in the same
+    // interleaved runs, up to 10M (it grows linearly: ~70 s at 100M).
+    const oldHourly: number[] = [];
+    const oldRate: number[] = [];
+    if (size <= 10_000_000) {
+      for (let r = 0; r < 3; r++) {
+        oldHourly.push(
+          await timed(() => ch.query(SEED_HOURLY.replace('message_db.messages ', 'message_db.messages_v5 '))),
+        );
+        oldRate.push(
+          await timed(() =>
+            ch.query(SEED_READ_RATE.replace('message_db.messages ', 'message_db.messages_v5 ')),
+          ),
+        );
+      }
+    }
     const [check] = await ch.query<{ n: string; read: string }>(
       `SELECT toString(count()) AS n, toString(countIf(read_status = 'read')) AS read FROM message_db.messages`,
     );
@@ -190,6 +214,9 @@ try {
       parts: Object.fromEntries(parts.map((p) => [p.table, Number(p.parts)])),
       seed_hourly_ms: median(hourly),
       seed_read_rate_ms: median(rate),
+      ...(oldHourly.length === 0
+        ? {}
+        : { v5_view_seed_hourly_ms: median(oldHourly), v5_view_seed_read_rate_ms: median(oldRate) }),
       point_read_ms: median(point),
       point_reads_found: `${found}/${point.length}`,
       conversation_latest_50_ms: median(history),
