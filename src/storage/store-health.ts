@@ -49,7 +49,8 @@ export async function rowCounts(
  * What rebuilding `tables` from their sources touches: the tables themselves, every table filled
  * from them by materialized views (transitively), and — because such a table may also be filled
  * from elsewhere (`sender_read_rate` from both messages and views) — every other source table that
- * feeds one of those. Rebuilding means emptying `emptied` and re-ingesting all of `sources`.
+ * feeds one of those (or, when that table is itself filled by views, the tables it is filled from).
+ * Rebuilding means emptying `emptied` and re-ingesting all of `sources`.
  */
 export async function rebuildClosure(
   ch: ClickHouse,
@@ -69,10 +70,19 @@ export async function rebuildClosure(
       targetOf.set(r.name, r.target.replace(`${db}.`, ''));
   }
   const feeds = new Map<string, string[]>(); // source table → tables its views fill
+  const fedBy = new Map<string, string[]>(); // table → the source tables of the views that fill it
   for (const r of rows) {
     const targets = r.deps.map((v) => targetOf.get(v)).filter((t): t is string => t !== undefined);
     if (targets.length > 0) feeds.set(r.name, targets);
+    for (const t of targets) fedBy.set(t, [...(fedBy.get(t) ?? []), r.name]);
   }
+  // A table filled by views (e.g. the Null table view_lookups) is rebuilt from where it is filled.
+  const roots = (t: string, seen = new Set<string>()): string[] => {
+    const up = (fedBy.get(t) ?? []).filter((s) => !seen.has(s));
+    if (up.length === 0) return [t];
+    seen.add(t);
+    return up.flatMap((s) => roots(s, seen));
+  };
   const sources = new Set(tables);
   const emptied = new Set<string>();
   for (let changed = true; changed; ) {
@@ -87,10 +97,12 @@ export async function rebuildClosure(
     for (const [source, targets] of feeds) {
       // A table filled from `source` too must be rebuilt from it as well.
       if (!sources.has(source) && !emptied.has(source) && targets.some((t) => emptied.has(t))) {
-        sources.add(source);
+        for (const root of roots(source)) sources.add(root);
         changed = true;
       }
     }
   }
-  return { sources: [...sources].sort(), emptied: [...emptied].sort() };
+  // A Null table (view_lookups) holds nothing: rebuilt by passing through it, never emptied.
+  const holdsNothing = new Set(rows.filter((r) => r.engine === 'Null').map((r) => r.name));
+  return { sources: [...sources].sort(), emptied: [...emptied].filter((t) => !holdsNothing.has(t)).sort() };
 }
