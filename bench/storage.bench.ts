@@ -5,7 +5,7 @@
  * live parts (no OPTIMIZE): the seed's two queries verbatim on `message_db.messages` and the four API
  * reads (a message by id, a conversation's latest 50 with read status, a sender's latest 50, the
  * message counts of the last hour per minute), and up to 10M the seed queries on the view of
- * migrations 1–5 in the same runs (`v5_view_*`). Prints a progress line per 1M rows loaded and a result
+ * migrations 1–6 in the same runs (`v5_view_*`). Prints a progress line per 1M rows loaded and a result
  * line per size; the last line is one JSON object (also bench/results/storage.json, rewritten after
  * each size so that an interrupted run keeps what it measured).
  *
@@ -119,7 +119,7 @@ const dataDir = keepDir ?? (await mkdtemp(join(tmpdir(), 'storage-bench-')));
 await mkdir(dataDir, { recursive: true });
 const ch = await openChdb({ dataDir });
 await migrate(ch, { clock: systemClock });
-// The `messages` view of migrations 1–5, for comparison (the tables it joins are still filled).
+// The `messages` view of migrations 1–6, for comparison (the tables it joins are still filled).
 await ch.command(`CREATE VIEW IF NOT EXISTS message_db.messages_v5 AS
   SELECT m.message_id AS message_id, m.sender_id AS sender_id, m.created_at AS created_at,
          if(r.first_read IS NULL, 'sent', 'read') AS read_status, r.first_read AS read_at
@@ -170,7 +170,7 @@ try {
       hourly.push(await timed(() => ch.query(SEED_HOURLY)));
       rate.push(await timed(() => ch.query(SEED_READ_RATE)));
     }
-    // The same queries on the view of migrations 1–5 (a join over all receipts), in the same
+    // The same queries on the view of migrations 1–6 (a join over all receipts), in the same
     // interleaved runs, up to 10M (it grows linearly: ~70 s at 100M).
     const oldHourly: number[] = [];
     const oldRate: number[] = [];
