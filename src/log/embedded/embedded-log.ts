@@ -38,20 +38,19 @@
 import * as path from 'node:path';
 import { type Clock, systemClock } from '../../clock/index.ts';
 import { AppError, ErrorCode } from '../../errors/index.ts';
-import {
-  CleanupPolicy,
-  type Consumer,
-  type ConsumerOptions,
-  type GroupDescription,
-  type PartitionOffsets,
-  type Producer,
-  type ProducerRecord,
-  type RecordMetadata,
-  type TopicDescription,
-  type TopicPartition,
-  type TopicPartitionOffset,
-  type TopicSpec,
-  type TransactionalProducer,
+import type {
+  Consumer,
+  ConsumerOptions,
+  GroupDescription,
+  PartitionOffsets,
+  Producer,
+  ProducerRecord,
+  RecordMetadata,
+  TopicDescription,
+  TopicPartition,
+  TopicPartitionOffset,
+  TopicSpec,
+  TransactionalProducer,
 } from '../types.ts';
 import { type ConsumerHost, EmbeddedConsumer, GroupCoordinator } from './consumer.ts';
 import { fsError, prepareDataDir } from './data-dir.ts';
@@ -73,7 +72,13 @@ import type { CorruptionPolicy, RecoveryEvent } from './partition-recovery.ts';
 import { partitionRecords } from './produce.ts';
 import { type ScrubReport, scrubPartitions } from './scrub.ts';
 import { TransactionCoordinator } from './transaction-coordinator.ts';
-import { invalid, topicDescription, validateOptions } from './validation.ts';
+import {
+  checkDeleteRecords,
+  invalid,
+  offsetsTuples,
+  topicDescription,
+  validateOptions,
+} from './validation.ts';
 
 export type { EmbeddedLog, EmbeddedLogOptions, FsyncPolicy, MaintenanceReport, RecoveryReport };
 
@@ -262,17 +267,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost {
   }
 
   #validateOffsets(offsets: readonly TopicPartitionOffset[]): OffsetsTuple[] {
-    return offsets.map((o) => {
-      this.partitionOf(o.topic, o.partition);
-      if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
-        throw invalid(`committed offset must be a non-negative integer`, {
-          topic: o.topic,
-          partition: o.partition,
-          offset: o.offset,
-        });
-      }
-      return [o.topic, o.partition, o.offset, o.metadata ?? null];
-    });
+    return offsetsTuples(offsets, (o) => this.partitionOf(o.topic, o.partition));
   }
 
   async commitGroupOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
@@ -438,20 +433,11 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost {
       ...this.#meta.offsets.keys(),
       ...[...this.#groups].filter(([, g]) => g.members.size > 0).map(([id]) => id),
     ]);
-    return [...ids].sort().map((groupId) => {
-      const offsets: TopicPartitionOffset[] = [];
-      for (const [key, e] of this.#meta.offsets.get(groupId) ?? []) {
-        const i = key.lastIndexOf(':');
-        offsets.push({
-          topic: key.slice(0, i),
-          partition: Number(key.slice(i + 1)),
-          offset: e.offset,
-          ...(e.metadata === null ? {} : { metadata: e.metadata }),
-        });
-      }
-      offsets.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-      return { groupId, members: this.#groups.get(groupId)?.members.size ?? 0, offsets };
-    });
+    return [...ids].sort().map((groupId) => ({
+      groupId,
+      members: this.#groups.get(groupId)?.members.size ?? 0,
+      offsets: this.#meta.groupOffsets(groupId),
+    }));
   }
 
   async setGroupOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
@@ -462,26 +448,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost {
     this.#assertWritable();
     const t = this.#topic(topic);
     const p = this.partitionOf(topic, partition);
-    if (!Number.isSafeInteger(beforeOffset) || beforeOffset < 0) {
-      throw invalid('deleteRecords: beforeOffset must be a non-negative integer', {
-        topic,
-        partition,
-        offset: beforeOffset,
-      });
-    }
-    if (t.desc.cleanupPolicy === CleanupPolicy.COMPACT) {
-      throw invalid(`records of topic ${topic} cannot be deleted: its cleanup policy is compact`, {
-        topic,
-        partition,
-      });
-    }
-    if (beforeOffset > p.highWatermark) {
-      throw new AppError(
-        ErrorCode.LOG_OFFSET_OUT_OF_RANGE,
-        `deleteRecords: offset ${beforeOffset} is beyond the high watermark ${p.highWatermark} of ${topic}:${partition}`,
-        { context: { topic, partition, offset: beforeOffset, highWatermark: p.highWatermark } },
-      );
-    }
+    checkDeleteRecords(t.desc, p.highWatermark, partition, beforeOffset);
     if (beforeOffset <= p.logStartOffset) return;
     // Readers stop seeing the records at once; files go only once the new start offset is durable.
     p.advanceLogStartOffset(beforeOffset);

@@ -6,7 +6,13 @@
  * snapshot, appended to as things change, and rewritten again when it grows past 16 MiB.
  */
 
-import { type CleanupPolicy, type TopicDescription, type TopicPartition, tpKey } from '../types.ts';
+import {
+  type CleanupPolicy,
+  type TopicDescription,
+  type TopicPartition,
+  type TopicPartitionOffset,
+  tpKey,
+} from '../types.ts';
 import { syncFds } from './group-commit.ts';
 import { Journal } from './journal.ts';
 import { writeError } from './partition-append.ts';
@@ -172,6 +178,21 @@ export class LogMetadata {
     for (const [topic, partition, offset, metadata] of offsets) {
       m.set(tpKey({ topic, partition }), { offset, metadata });
     }
+  }
+
+  /** A group's committed offsets, by topic and partition. */
+  groupOffsets(groupId: string): TopicPartitionOffset[] {
+    const offsets: TopicPartitionOffset[] = [];
+    for (const [key, e] of this.offsets.get(groupId) ?? []) {
+      const i = key.lastIndexOf(':');
+      offsets.push({
+        topic: key.slice(0, i),
+        partition: Number(key.slice(i + 1)),
+        offset: e.offset,
+        ...(e.metadata === null ? {} : { metadata: e.metadata }),
+      });
+    }
+    return offsets.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   }
 
   committedOffset(groupId: string, tp: TopicPartition): number | undefined {
