@@ -5,7 +5,7 @@ import type { ClickHouse } from './port.ts';
 /**
  * Reads behind the dashboard's summaries and drill-downs (totals of a range, read rate and time to
  * read per sender, a word's history, an alert's burst), each asking only for what it is about: the
- * messages created in a time range (through the `messages` view, so the read state is the seed's),
+ * messages created in a time range (message_rows, sorted by time: a range reads its own granules),
  * one word's ranked windows in a range (trending_words' sort key), one sender's messages between two
  * instants. Values go in as `{name:Type}` parameters; times in and out as epoch milliseconds (see
  * api-reads.ts).
@@ -68,13 +68,19 @@ export interface SenderReadStats {
   p90_ms: number | null;
 }
 
-/** The `messages` view (read state folded in) filtered to the messages created in [from, to). */
+/**
+ * The messages created in [from, to), one row each with its read state: message_rows FINAL (what the
+ * `messages` view reads) with the range on its sort key inside the FINAL — through the view the range
+ * is applied after FINAL and the read grows with the history (1 h of 1M messages: 715 vs 239 ms).
+ * A message's row and its read patches fold into one (read_at: the receiver's first view); a group
+ * without the message's own row (sender '') is no message.
+ */
 const inRange = (db: string) =>
-  `${db}.messages WHERE created_at >= ${at('from')} AND created_at < ${at('to')}`;
+  `${db}.message_rows FINAL WHERE created_at >= ${at('from')} AND created_at < ${at('to')} AND sender_id != ''`;
 
 /**
- * Read rate and time to read per sender over the messages created in [from, to), from `messages`
- * (read_at: the receiver's first view; a view timestamped before its message counts as 0). Quantiles
+ * Read rate and time to read per sender over the messages created in [from, to) (read_at: the
+ * receiver's first view, as in `messages`; a view timestamped before its message counts as 0). Quantiles
  * are ClickHouse's quantileExact: the value at position ⌊level·n⌋ of the sorted times. `senders`: a
  * row for each, in that order (zeros when one sent nothing in the range); otherwise the `limit`
  * senders with the most messages in the range, most first.
@@ -121,13 +127,13 @@ export async function senderReadStats(
 export interface RangeSummary {
   /** Messages created in the range. */
   messages: number;
-  /** …of which the receiver has read (read_status = 'read'). */
+  /** …of which the receiver has read (read_status = 'read' in `messages`). */
   read_count: number;
   conversations: number;
   senders: number;
 }
 
-/** Totals of the messages created in [from, to): one pass over `messages` in that range. */
+/** Totals of the messages created in [from, to): one pass over that range of message_rows. */
 export async function rangeSummary(
   ch: ClickHouse,
   range: TimeRange,
@@ -135,7 +141,7 @@ export async function rangeSummary(
 ): Promise<RangeSummary> {
   const db = checkDatabaseName(database);
   const [r] = await ch.query<Record<string, unknown>>(
-    `SELECT count() AS messages, countIf(read_status = 'read') AS read_count,
+    `SELECT count() AS messages, countIf(read_at IS NOT NULL) AS read_count,
             uniqExact(conversation_id) AS conversations, uniqExact(sender_id) AS senders
      FROM ${inRange(db)}`,
     { from: range.from, to: range.to },
