@@ -269,8 +269,12 @@ export function score(seed: number, minutes: number, truth: TrafficTruth, out: O
         );
     }
   }
-  // Windows of the trend period that were never emitted count as misses too.
+  // Windows of the trend period that were never emitted count as misses too — when one fits in it
+  // (a trend the end of the run cut to less than a window has no window to be ranked in).
+  const windowMs = [...windows.values()].map((w) => w.end - w.start)[0] ?? 120_000;
   for (const t of truth.trends) {
+    const firstStart = Math.ceil(t.startMs / windowMs) * windowMs;
+    if (firstStart + windowMs > t.endMs) continue;
     if (![...windows.values()].some((w) => w.start >= t.startMs && w.end <= t.endMs)) {
       misses.trends.push(
         `trend "${t.word}" (${formatRfc3339(t.startMs)}–${formatRfc3339(t.endMs)}): no emitted window inside its period`,
