@@ -614,10 +614,7 @@ export class StreamsRuntime {
     // committed offsets reach the end of the partition (consumer lag 0).
     const tasks = [...this.#tasks.values()].filter((t) => t.hasProgress || this.#positionAhead(t));
     if (tasks.length === 0) return;
-    // Sinks flush side by side (the clickhouse-sink: one insert per table and source partition, which
-    // chDB or the server run concurrently); all settle before the transaction, the first failure wins.
-    const flushes = await Promise.allSettled(tasks.flatMap((t) => t.sinks.map((s) => this.#flushSink(s))));
-    for (const f of flushes) if (f.status === 'rejected') throw f.reason;
+    for (const task of tasks) for (const sink of task.sinks) await this.#flushSink(sink);
     const byTopic = new Map<string, ProducerRecord[]>();
     const add = (r: OutgoingRecord): void => {
       let list = byTopic.get(r.topic);
