@@ -300,7 +300,7 @@ function alertRow(a, fresh) {
         {
           type: 'button',
           'aria-label': `messages of the burst of ${a.user_id} at ${time(a.detected_at ?? a.triggered_at)}`,
-          onclick: (e) => burst(e.currentTarget, a),
+          onclick: (e) => burst(e.currentTarget, a, fresh),
         },
         'messages',
       ),
@@ -309,8 +309,19 @@ function alertRow(a, fresh) {
 }
 
 /** All messages of the alert's burst (GET /api/v1/alerts/{id}/messages), in place of the button. */
-async function burst(button, a) {
+async function burst(button, a, fresh) {
   button.disabled = true;
+  // An alert that just arrived over the live feed may not be stored yet: wait (up to 10 s) until the
+  // alert list has it, rather than asking for its burst too early (a 404).
+  const since = new Date(Date.parse(a.detected_at ?? a.triggered_at) - 1000).toISOString();
+  for (let i = 0; fresh && i < 40; i++) {
+    const listed = await api(`/api/v1/alerts?user=${enc(a.user_id)}&since=${since}&limit=100`).catch(
+      () => undefined,
+    );
+    if (listed?.items.some((x) => x.alert_id === a.alert_id)) break;
+    button.textContent = 'waiting for the alert to be stored…';
+    await new Promise((done) => setTimeout(done, 250));
+  }
   let r;
   try {
     r = await api(`/api/v1/alerts/${enc(a.alert_id)}/messages`);
