@@ -1,6 +1,6 @@
 import { checkDatabaseName } from './migrations.ts';
 import type { ClickHouse } from './port.ts';
-import { type MessageStatus, messageStatus, type StatusRow, toMessageStatus, viewersOf } from './reads.ts';
+import { type MessageStatus, messageStatus } from './reads.ts';
 
 /**
  * The reads behind the REST API. Every value from a request is a `{name:Type}` parameter; the only
@@ -34,9 +34,8 @@ export interface StoredMessage extends MessageStatus {
 }
 
 /**
- * One message by id with its delivery state, in one query: message_index (primary key message_id)
- * gives its (created_at, message_id), the primary key of message_rows; its viewers come from
- * message_receipts (primary key message_id) — never a scan.
+ * One message by id with its delivery state: a primary-key lookup in message_index, then one in
+ * messages_base by its sort key (conversation, time, id) — never a scan.
  */
 export async function messageById(
   ch: ClickHouse,
@@ -44,23 +43,24 @@ export async function messageById(
   database = 'message_db',
 ): Promise<StoredMessage | undefined> {
   const db = checkDatabaseName(database);
-  const [row] = await ch.query<
-    StatusRow & { content: string; message_type: string; user_id: string; event_type: string }
-  >(
-    `SELECT message_id, conversation_id, sender_id, receiver_id, toString(created_at) AS created_at, content,
-            message_type, user_id, event_type, ${viewersOf(db, '{id:String}')} AS viewers
-     FROM ${db}.message_rows FINAL
-     WHERE (created_at, message_id) IN (SELECT created_at, message_id FROM ${db}.message_index WHERE message_id = {id:String})
-     LIMIT 1`,
-    { id: messageId },
+  const [status] = await messageStatus(ch, [messageId], db);
+  if (status === undefined) return undefined;
+  const [row] = await ch.query<{
+    content: string;
+    message_type: string;
+    user_id: string;
+    event_type: string;
+  }>(
+    `SELECT content, message_type, user_id, event_type FROM ${db}.messages_base
+     WHERE conversation_id = {c:String} AND created_at = ${at('t')} AND message_id = {id:String} LIMIT 1`,
+    { c: status.conversation_id, t: status.created_at, id: messageId },
   );
-  if (row === undefined) return undefined;
   return {
-    ...toMessageStatus(row),
-    content: row.content,
-    message_type: row.message_type || 'text',
-    user_id: row.user_id || row.sender_id,
-    event_type: row.event_type || 'message_sent',
+    ...status,
+    content: row?.content ?? '',
+    message_type: row?.message_type ?? 'text',
+    user_id: row?.user_id || status.sender_id,
+    event_type: row?.event_type ?? 'message_sent',
   };
 }
 

@@ -15,7 +15,7 @@ export interface MessageStatus {
   viewers: { reader_id: string; first_viewed_at: number; view_count: number }[];
 }
 
-export interface StatusRow {
+interface StatusRow {
   message_id: string;
   conversation_id: string;
   sender_id: string;
@@ -57,34 +57,22 @@ export async function messageStatus(
      ORDER BY message_id`,
     { ids: messageIds },
   );
-  return rows.map(toMessageStatus);
-}
-
-/** `viewers` of one message as an array of (reader, first view, views), first view first. */
-export function viewersOf(db: string, messageId: string): string {
-  return `(SELECT arraySort(x -> x.2, groupArray((reader_id, toString(first), toUInt64(views))))
-     FROM (
-       SELECT reader_id, min(first_viewed_at) AS first, sum(view_count) AS views
-       FROM ${db}.message_receipts WHERE message_id = ${messageId} GROUP BY reader_id
-     ))`;
-}
-
-/** A status row as read from ClickHouse → the API's status: read when the receiver viewed it. */
-export function toMessageStatus(row: StatusRow): MessageStatus {
-  const viewers = (row.viewers ?? []).map(([reader_id, first, count]) => ({
-    reader_id,
-    first_viewed_at: fromDateTime64(first),
-    view_count: Number(count),
-  }));
-  const byReceiver = viewers.find((v) => v.reader_id === row.receiver_id);
-  return {
-    message_id: row.message_id,
-    conversation_id: row.conversation_id,
-    sender_id: row.sender_id,
-    receiver_id: row.receiver_id,
-    created_at: fromDateTime64(row.created_at),
-    read_status: byReceiver === undefined ? 'sent' : 'read',
-    read_at: byReceiver?.first_viewed_at ?? null,
-    viewers,
-  };
+  return rows.map((row) => {
+    const viewers = (row.viewers ?? []).map(([reader_id, first, count]) => ({
+      reader_id,
+      first_viewed_at: fromDateTime64(first),
+      view_count: Number(count),
+    }));
+    const byReceiver = viewers.find((v) => v.reader_id === row.receiver_id);
+    return {
+      message_id: row.message_id,
+      conversation_id: row.conversation_id,
+      sender_id: row.sender_id,
+      receiver_id: row.receiver_id,
+      created_at: fromDateTime64(row.created_at),
+      read_status: byReceiver === undefined ? 'sent' : 'read',
+      read_at: byReceiver?.first_viewed_at ?? null,
+      viewers,
+    };
+  });
 }
