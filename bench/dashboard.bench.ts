@@ -6,13 +6,14 @@
  * stored messages) are inserted as the processors would have written them. Reports the time from
  * navigation to the page rendered with data, and the duration of every API call each page made
  * (Chromium's resource timing: request start → response end), the Trends word history and an
- * Alerts burst included.
+ * Alerts burst included. Every page twice: as it opens (the default range, the last hour) and over
+ * the whole 24 hours (all 1M messages in range).
  *
  *   npm run bench:dashboard                    # 1M messages
  *   npm run bench:dashboard -- --messages 100000
  *
  * Last line: one JSON object (also bench/results/dashboard.json): messages, first_render_ms (the
- * Overview at `/`), per page render_ms and slowest_api_ms (in the page: a page's parallel calls
+ * Overview at `/`), per page@range render_ms and slowest_api_ms (in the page: a page's parallel calls
  * queue behind each other on chDB), slowest_api (path and ms), api_alone_ms (each call again on its
  * own, median of 3, by page, method and path).
  */
@@ -114,38 +115,41 @@ const PAGES = ['overview', 'conversations', 'users', 'trends', 'alerts', 'pipeli
 const results: Record<string, { render_ms: number; slowest_api_ms: number; calls: number }> = {};
 let slowest = { path: '', ms: 0 };
 let firstRender = 0;
-for (const name of PAGES) {
-  calls = [];
-  const start = performance.now();
-  // `/` itself for the Overview (the first render the budget is about), a hash for the others
-  const hash = name === 'trends' ? `#/trends?range=24h&word=word3` : `#/${name}?range=24h`;
-  await page.goto(name === 'overview' ? `${url}/` : `${url}/${hash}`);
-  await page.waitForSelector(`main[data-page="${name}"][data-rendered]`, { timeout: 30_000 });
-  const renderMs = performance.now() - start;
-  if (name === 'explore') {
-    await page.click('#run');
-    await page.waitForSelector('#result table', { timeout: 30_000 });
+// Each page as it opens (the default range, 1 hour), then over the whole 24 hours (every message).
+for (const range of ['1h', '24h'] as const)
+  for (const name of PAGES) {
+    calls = [];
+    const start = performance.now();
+    // `/` itself for the Overview (the first render the budget is about), a hash for the others
+    const hash = name === 'trends' ? `#/trends?range=${range}&word=word3` : `#/${name}?range=${range}`;
+    await page.goto(name === 'overview' && range === '1h' ? `${url}/` : `${url}/${hash}`);
+    await page.waitForSelector(`main[data-page="${name}"][data-rendered]`, { timeout: 30_000 });
+    const renderMs = performance.now() - start;
+    if (name === 'explore') {
+      await page.click('#run');
+      await page.waitForSelector('#result table', { timeout: 30_000 });
+    }
+    if (name === 'alerts') {
+      // the newest alert's burst (GET /api/v1/alerts/{id}/messages)
+      await page.click('#alert-rows tr button');
+      await page.waitForSelector('#alert-rows .burst li', { timeout: 30_000 });
+    }
+    await page.waitForLoadState('networkidle').catch(() => {});
+    if (name === 'overview' && range === '1h') firstRender = renderMs;
+    const top = calls.reduce((a, c) => (c.ms > a.ms ? c : a), { path: '', ms: 0 });
+    for (const c of calls) console.log(`  ${c.ms.toFixed(0).padStart(5)} ms  ${c.path.split('?')[0]}`);
+    if (top.ms > slowest.ms) slowest = top;
+    for (const c of calls)
+      everyCall.push({ page: `${name}@${range}`, path: c.path, method: c.method, body: c.body });
+    results[`${name}@${range}`] = {
+      render_ms: Math.round(renderMs),
+      slowest_api_ms: Math.round(top.ms),
+      calls: calls.length,
+    };
+    console.log(
+      `${`${name}@${range}`.padEnd(18)} render ${renderMs.toFixed(0).padStart(5)} ms  slowest API ${top.ms.toFixed(0).padStart(5)} ms  ${top.path}`,
+    );
   }
-  if (name === 'alerts') {
-    // the newest alert's burst (GET /api/v1/alerts/{id}/messages)
-    await page.click('#alert-rows tr button');
-    await page.waitForSelector('#alert-rows .burst li', { timeout: 30_000 });
-  }
-  await page.waitForLoadState('networkidle').catch(() => {});
-  if (name === 'overview') firstRender = renderMs;
-  const top = calls.reduce((a, c) => (c.ms > a.ms ? c : a), { path: '', ms: 0 });
-  for (const c of calls) console.log(`  ${c.ms.toFixed(0).padStart(5)} ms  ${c.path.split('?')[0]}`);
-  if (top.ms > slowest.ms) slowest = top;
-  for (const c of calls) everyCall.push({ page: name, path: c.path, method: c.method, body: c.body });
-  results[name] = {
-    render_ms: Math.round(renderMs),
-    slowest_api_ms: Math.round(top.ms),
-    calls: calls.length,
-  };
-  console.log(
-    `${name.padEnd(14)} render ${renderMs.toFixed(0).padStart(5)} ms  slowest API ${top.ms.toFixed(0).padStart(5)} ms  ${top.path}`,
-  );
-}
 // The same calls one at a time (median of 3): chDB runs one statement at a time, so a page's
 // parallel calls wait for each other and their in-page times include that wait.
 const alone: Record<string, number> = {};
