@@ -154,13 +154,14 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
       afterLost: full,
       detached: [{ table: 'messages_base', reason: 'broken-on-start', damaged: true }],
       refusedCode: 'STORAGE_DAMAGED',
-      // sender_read_rate is filled from messages and views: both are rebuilt.
+      // message_rows and sender_read_rate are filled from messages and views: both topics are rebuilt.
       plan: {
         topics: ['chat.messages', 'message-views'],
         emptied: [
           'early_views',
           'message_index',
           'message_receipts',
+          'message_rows',
           'message_views',
           'messages_base',
           'sender_read_rate',
