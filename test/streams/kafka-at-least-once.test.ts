@@ -12,11 +12,18 @@ import { brokers, requireBroker, uniqueName } from '../log/kafka/broker.ts';
 import {
   actualCounts,
   countByUser,
+  createFaultTopics,
   expectedCounts,
-  INPUT_PARTITIONS,
   writeMessages,
 } from './fixtures/kafka-fault-topology.ts';
-import { committedInput, Instance, inputEnd, setup, track } from './fixtures/kafka-instance.ts';
+import {
+  committedInput,
+  Instance,
+  inputEnd,
+  killAfterCommits,
+  setup,
+  track,
+} from './fixtures/kafka-instance.ts';
 import { readCommitted, tempLog, waitFor } from './helpers/log.ts';
 import { rng } from './helpers/traffic.ts';
 
@@ -24,12 +31,7 @@ const USERS = 23;
 
 /** Count per user at least once, without a crash: exact outputs, committed input, no markers. */
 async function uninterrupted(t: TestContext, log: Log): Promise<void> {
-  const input = uniqueName('in');
-  const output = uniqueName('out');
-  await log.createTopics([
-    { name: input, partitions: INPUT_PARTITIONS, retentionMs: null },
-    { name: output, partitions: 2, retentionMs: null },
-  ]);
+  const { input, output } = await createFaultTopics(log);
   const runtime = new StreamsRuntime({
     log,
     applicationId: uniqueName('alo'),
@@ -101,11 +103,7 @@ test('at-least-once on Kafka, SIGKILLed at 3 points and restarted: every input r
   const options = { topology: 'forward', processingGuarantee: ProcessingGuarantee.AT_LEAST_ONCE } as const;
   for (let kill = 0; kill < 3; kill++) {
     await writeMessages(s.log, s.input, kill * perRun, (kill + 1) * perRun, USERS);
-    const run = track(t, new Instance(s, 'victim', true, options));
-    const commits = 1 + Math.floor(random() * 2);
-    await run.until(() => run.count('commit') >= commits, 60_000, `${commits} commits`);
-    await new Promise((r) => setTimeout(r, random() * 40));
-    await run.kill();
+    await killAfterCommits(track(t, new Instance(s, 'victim', true, options)), random);
     progress.push((await committedInput(s)).reduce((a, b) => a + b, 0));
   }
   t.diagnostic(`committed input after each kill: ${progress.join(', ')}`);

@@ -18,8 +18,8 @@ import { uniqueName } from '../log/kafka/broker.ts';
 import {
   actualCounts,
   countByUser,
+  createFaultTopics,
   expectedCounts,
-  INPUT_PARTITIONS,
   writeMessages,
 } from './fixtures/kafka-fault-topology.ts';
 import { TcpProxy } from './fixtures/tcp-proxy.ts';
@@ -54,12 +54,7 @@ test('connections cut and delayed during commits, then the broker stopped 10 s a
 
   const log = await openKafkaLog({ brokers: [`127.0.0.1:${proxy.port}`], connectTimeoutMs: 30_000 });
   t.after(() => log.close());
-  const input = uniqueName('in');
-  const output = uniqueName('out');
-  await log.createTopics([
-    { name: input, partitions: INPUT_PARTITIONS, retentionMs: null },
-    { name: output, partitions: 2, retentionMs: null },
-  ]);
+  const { input, output } = await createFaultTopics(log);
   const runtime = new StreamsRuntime({
     log,
     applicationId: uniqueName('broker-faults'),

@@ -12,7 +12,15 @@ import {
   INPUT_PARTITIONS,
   writeMessages,
 } from './fixtures/kafka-fault-topology.ts';
-import { committedInput, Instance, inputEnd, type Setup, setup, track } from './fixtures/kafka-instance.ts';
+import {
+  committedInput,
+  Instance,
+  inputEnd,
+  killAfterCommits,
+  type Setup,
+  setup,
+  track,
+} from './fixtures/kafka-instance.ts';
 import { waitFor } from './helpers/log.ts';
 import { rng } from './helpers/traffic.ts';
 
@@ -53,14 +61,10 @@ test('SIGKILL at 5 random points (start-up, processing, commit), restarted each 
     // Static membership: the restarted instance takes its place at once (no session timeout to wait;
     // a kill during a rebalance the victim led still waits for that rebalance, up to 30 s).
     const run = track(t, new Instance(s, 'victim', true));
-    if (kill === 0)
+    if (kill === 0) {
       await new Promise((r) => setTimeout(r, 300 + random() * 500)); // during start-up/restore
-    else {
-      const commits = 1 + Math.floor(random() * 2);
-      await run.until(() => run.count('commit') >= commits, 60_000, `${commits} commits`);
-      await new Promise((r) => setTimeout(r, random() * 40));
-    }
-    await run.kill();
+      await run.kill();
+    } else await killAfterCommits(run, random);
     progress.push((await committedInput(s)).reduce((a, b) => a + b, 0));
   }
   t.diagnostic(`committed input after each kill: ${progress.join(', ')}`);
@@ -85,7 +89,7 @@ test('a member frozen (SIGSTOP) past the session timeout, then resumed: its comm
   await writeMessages(s.log, s.input, 0, 2_000, USERS);
   const a = track(t, new Instance(s, 'a', false));
   const b = track(t, new Instance(s, 'b', false));
-  await a.until(() => shared(a, b), 30_000, 'a shared assignment');
+  await a.until(() => shared(a, b), 60_000, 'a shared assignment');
   // Freeze right after one of A's commits of new input: it is then processing or committing the
   // next batch (counted before the input is written: A may commit it before the write returns).
   const commits = a.count('commit');
@@ -116,7 +120,7 @@ test('two instances: a static member restarted within the session timeout moves 
   await writeMessages(s.log, s.input, 0, 2_000, USERS);
   const a1 = track(t, new Instance(s, 'a', true));
   const b = track(t, new Instance(s, 'b', true));
-  await a1.until(() => shared(a1, b), 30_000, 'a shared assignment');
+  await a1.until(() => shared(a1, b), 60_000, 'a shared assignment');
   await drained(s, 2_000, 30_000);
   const before = { a: a1.tasks(), b: b.tasks(), bAssignments: b.count('tasks ') };
   await a1.kill();
