@@ -23,8 +23,8 @@ import { getMetadata, sleep } from './wire.ts';
  */
 export const MAX_REQUEST_BYTES = 768 * 1024;
 const RECORD_OVERHEAD_BYTES = 24;
-/** How long (ms) a topic just created may be unknown to the broker answering metadata. */
-const NEW_TOPIC_GRACE_MS = 2_000;
+/** How long (ms) a topic just created may be unknown to the broker answering metadata (seconds on a loaded broker: 2 s was seen to fail a DLQ write). */
+const NEW_TOPIC_GRACE_MS = 10_000;
 
 export interface Message {
   topic: string;
