@@ -280,8 +280,8 @@ test('Pipeline: processors, topics and a lag that moves', async () => {
     names,
     p.processors.map((x) => x.name),
   );
-  // A batch through the API, then the live lag KPI (the feed's tick, every second) sampled: it
-  // moves — up with the batch, and on as the processors work through it.
+  // The live lag KPI (the feed's tick, every second) sampled while the generator runs and batches
+  // arrive through the API: it moves — above 0, then down again as the processors catch up.
   const seen: number[] = [];
   const now = Date.now();
   const batch = Array.from({ length: 2_000 }, (_, i) => ({
@@ -297,16 +297,17 @@ test('Pipeline: processors, topics and a lag that moves', async () => {
     while (Date.now() < end) {
       const v = Number((await page.textContent('[data-kpi="lag"]'))?.replaceAll(',', ''));
       if (Number.isFinite(v) && v !== seen.at(-1)) seen.push(v);
-      if (seen.length >= 3 && Math.max(...seen) > 0 && seen.at(-1)! < Math.max(...seen)) break;
+      if (Math.max(...seen) > 0 && seen.at(-1)! < Math.max(...seen)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
-  await new Promise((r) => setTimeout(r, 1_200));
-  for (let i = 0; i < batch.length; i += 1_000) {
-    assert.equal((await post('/api/v1/messages', batch.slice(i, i + 1_000))).status, 202);
+  // batches spread over a few ticks, so that some tick sees records not yet processed
+  for (let i = 0; i < batch.length; i += 500) {
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal((await post('/api/v1/messages', batch.slice(i, i + 500))).status, 202);
   }
   await sampling;
-  assert.ok(new Set(seen).size >= 3 && Math.max(...seen) > 0, `lag values shown: ${seen.join(', ')}`);
+  assert.ok(new Set(seen).size >= 2 && Math.max(...seen) > 0, `lag values shown: ${seen.join(', ')}`);
   await page.screenshot({ path: `${shots}/pipeline.png`, fullPage: true });
 });
 
@@ -401,6 +402,7 @@ test('keyboard: skip link, every control reachable by Tab with a visible focus, 
   await page.keyboard.press('Tab');
   await page.keyboard.press('Enter');
   assert.equal((await focused()).tag, 'MAIN');
+  assert.match(page.url(), /#\/trends$/, 'the skip link stays on the page');
   await page.focus('#word');
   await page.keyboard.type('coins');
   await page.keyboard.press('Escape'); // closes the datalist's suggestions

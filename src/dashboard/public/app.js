@@ -127,6 +127,12 @@ themeSel.value = localStorage.getItem('msgtrack.theme') ?? 'auto';
 applyTheme(themeSel.value);
 themeSel.addEventListener('change', () => applyTheme(themeSel.value));
 prefersDark.addEventListener('change', () => applyTheme(themeSel.value));
+// The skip link moves focus to the page's content; following its #main would leave the page (the
+// hash is the route).
+document.querySelector('.skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
 window.addEventListener('hashchange', () => {
   if (location.hash === silentHash) return;
   void render(false).then(() => main.focus({ preventScroll: true }));
