@@ -25,6 +25,30 @@ const num = (v: unknown) => Number(v);
  * distinct ids needs no filter; anything grouped by a message's column keeps message rows only.
  */
 const MESSAGE_ROW = "sender_id != ''";
+const HOUR_MS = 3_600_000;
+
+/**
+ * A range split for the hourly rollup (conversation_hourly, migration 8): its whole hours
+ * [from_h, to_h) are read there, the partial hours at its edges from message_rows (`EDGES`, at most
+ * two hours of messages). A range without a whole hour (or `wholeHours` false) is all edge.
+ * `params` adds from_h / to_h to the range's from / to.
+ */
+function splitByHour(range: TimeRange, wholeHours = true) {
+  const fromH = Math.ceil(range.from / HOUR_MS) * HOUR_MS;
+  const toH = Math.floor(range.to / HOUR_MS) * HOUR_MS;
+  const split = wholeHours && fromH < toH;
+  return {
+    from: range.from,
+    to: range.to,
+    from_h: split ? fromH : range.to,
+    to_h: split ? toH : range.to,
+  };
+}
+/** Rollup rows of the whole hours of a `splitByHour` range. */
+const HOURS = `hour >= ${at('from_h')} AND hour < ${at('to_h')}`;
+/** message_rows of the partial hours of a `splitByHour` range. */
+const EDGES = `((created_at >= ${at('from')} AND created_at < ${at('from_h')})
+  OR (created_at >= ${at('to_h')} AND created_at < ${at('to')}))`;
 
 export interface StoredMessage extends MessageStatus {
   content: string;
@@ -233,8 +257,9 @@ export interface ConversationSummary {
 }
 
 /**
- * Conversations ranked by volume (distinct messages in the range) or by peaks (peak windows in the
- * range), `offset` rows skipped.
+ * Conversations ranked by volume (distinct messages in the range: the whole hours from
+ * conversation_hourly, the edges from message_rows) or by peaks (peak windows in the range),
+ * `offset` rows skipped.
  */
 export async function rankedConversations(
   ch: ClickHouse,
@@ -242,14 +267,18 @@ export async function rankedConversations(
   database = 'message_db',
 ): Promise<ConversationSummary[]> {
   const db = checkDatabaseName(database);
-  const params = { from: options.from, to: options.to, n: options.limit, o: options.offset };
+  const params = { ...splitByHour(options), n: options.limit, o: options.offset };
   const sql =
     options.sort === 'volume'
-      ? `SELECT conversation_id, uniqExact(message_id) AS messages,
-                uniqExact(sender_id) AS participants, toUInt64(0) AS peaks,
-                ${ms('max(created_at)')} AS last_message_at
-         FROM ${db}.message_rows
-         WHERE created_at >= ${at('from')} AND created_at < ${at('to')} AND ${MESSAGE_ROW}
+      ? `SELECT conversation_id, sum(m) AS messages, uniqExactMerge(s) AS participants, toUInt64(0) AS peaks,
+                ${ms('max(l)')} AS last_message_at
+         FROM (
+           SELECT conversation_id, messages AS m, senders AS s, last_message_at AS l
+           FROM ${db}.conversation_hourly WHERE ${HOURS}
+           UNION ALL
+           SELECT conversation_id, toUInt64(uniqExact(message_id)), uniqExactState(sender_id), max(created_at)
+           FROM ${db}.message_rows WHERE ${EDGES} AND ${MESSAGE_ROW} GROUP BY conversation_id
+         )
          GROUP BY conversation_id ORDER BY messages DESC, conversation_id LIMIT {n:UInt32} OFFSET {o:UInt64}`
       : `SELECT conversation_id, toUInt64(sum(message_count)) AS messages,
                 toUInt64(max(participant_count)) AS participants, countIf(is_peak) AS peaks,
@@ -269,8 +298,9 @@ export async function rankedConversations(
 }
 
 /**
- * Distinct messages per bucket of `stepMs` (epoch-aligned, UTC) in [from, to): the seed's hourly query
- * as data, reading only the range (message_rows is sorted by time).
+ * Messages per bucket of `stepMs` (epoch-aligned, UTC) in [from, to): the seed's hourly query as data.
+ * With a step of whole hours, the whole hours come from conversation_hourly and only the edges from
+ * message_rows (sorted by time: a range reads its own granules); any other step reads message_rows.
  */
 export async function messageVolume(
   ch: ClickHouse,
@@ -279,11 +309,15 @@ export async function messageVolume(
 ): Promise<{ start: number; messages: number }[]> {
   const db = checkDatabaseName(database);
   const rows = await ch.query<Record<string, unknown>>(
-    `SELECT intDiv(${ms('created_at')}, {step:Int64}) * {step:Int64} AS start, uniqExact(message_id) AS messages
-     FROM ${db}.message_rows
-     WHERE created_at >= ${at('from')} AND created_at < ${at('to')}
+    `SELECT intDiv(t, {step:Int64}) * {step:Int64} AS start, sum(m) AS messages
+     FROM (
+       SELECT ${ms('toDateTime64(hour, 3)')} AS t, messages AS m FROM ${db}.conversation_hourly WHERE ${HOURS}
+       UNION ALL
+       SELECT intDiv(${ms('created_at')}, {step:Int64}) * {step:Int64} AS t, toUInt64(uniqExact(message_id)) AS m
+       FROM ${db}.message_rows WHERE ${EDGES} GROUP BY t
+     )
      GROUP BY start ORDER BY start`,
-    { from: options.from, to: options.to, step: options.stepMs },
+    { ...splitByHour(options, options.stepMs % HOUR_MS === 0), step: options.stepMs },
   );
   return rows.map((r) => ({ start: num(r.start), messages: num(r.messages) }));
 }
@@ -361,7 +395,10 @@ export async function userStats(
   };
 }
 
-/** Messages and distinct senders per UTC day × hour of the day in [from, to): a heatmap's cells. */
+/**
+ * Messages and distinct senders per UTC day × hour of the day in [from, to): a heatmap's cells (whole
+ * hours from conversation_hourly, the edges from message_rows).
+ */
 export async function activityHeatmap(
   ch: ClickHouse,
   range: TimeRange,
@@ -369,12 +406,15 @@ export async function activityHeatmap(
 ): Promise<{ day: string; hour: number; messages: number; active_users: number }[]> {
   const db = checkDatabaseName(database);
   const rows = await ch.query<Record<string, unknown>>(
-    `SELECT toString(toDate(created_at)) AS day, toHour(created_at) AS hour,
-            uniqExact(message_id) AS messages, uniqExact(sender_id) AS active_users
-     FROM ${db}.message_rows
-     WHERE created_at >= ${at('from')} AND created_at < ${at('to')} AND ${MESSAGE_ROW}
+    `SELECT toString(toDate(h)) AS day, toHour(h) AS hour, sum(m) AS messages, uniqExactMerge(s) AS active_users
+     FROM (
+       SELECT hour AS h, messages AS m, senders AS s FROM ${db}.conversation_hourly WHERE ${HOURS}
+       UNION ALL
+       SELECT toStartOfHour(toDateTime(created_at, 'UTC')) AS h, toUInt64(uniqExact(message_id)), uniqExactState(sender_id)
+       FROM ${db}.message_rows WHERE ${EDGES} AND ${MESSAGE_ROW} GROUP BY h
+     )
      GROUP BY day, hour ORDER BY day, hour`,
-    { from: range.from, to: range.to },
+    splitByHour(range),
   );
   return rows.map((r) => ({
     day: String(r.day),

@@ -8,6 +8,7 @@
  */
 
 import { DEDUP, M7_MESSAGE_ROWS } from './schema-messages.ts';
+import { M8_HOURLY_ROLLUPS } from './schema-rollups.ts';
 
 export const DEFAULT_DATABASE = 'message_db';
 
@@ -31,6 +32,7 @@ export const Tables = {
   sinkProgress: 'sink_progress',
   storeWatermarks: 'store_watermarks',
   earlyViews: 'early_views',
+  conversationHourly: 'conversation_hourly',
 } as const;
 export type TableName = (typeof Tables)[keyof typeof Tables];
 
@@ -513,6 +515,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M5_PROCESSOR_TABLES,
   M6_STORE_CHECK,
   M7_MESSAGE_ROWS,
+  M8_HOURLY_ROLLUPS,
 ];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */
@@ -538,6 +541,7 @@ export const DEFAULT_RETENTION: Retention = Object.freeze({
 export const RETENTION_TARGETS: readonly { table: TableName; column: string; key: keyof Retention }[] = [
   { table: Tables.messagesBase, column: 'created_at', key: 'messagesDays' },
   { table: Tables.messageRows, column: 'created_at', key: 'messagesDays' },
+  { table: Tables.conversationHourly, column: 'hour', key: 'messagesDays' },
   { table: Tables.messageViews, column: 'viewed_at', key: 'viewsDays' },
   { table: Tables.earlyViews, column: 'viewed_at', key: 'viewsDays' },
   { table: Tables.realtimeUserActivity, column: 'window_start', key: 'metricsDays' },
