@@ -1,3 +1,4 @@
+import { EDGES, HOUR_MS, HOURS, splitByHour } from './hourly-split.ts';
 import { checkDatabaseName } from './migrations.ts';
 import type { ClickHouse } from './port.ts';
 import { type MessageStatus, messageStatus } from './reads.ts';
@@ -25,30 +26,6 @@ const num = (v: unknown) => Number(v);
  * distinct ids needs no filter; anything grouped by a message's column keeps message rows only.
  */
 const MESSAGE_ROW = "sender_id != ''";
-const HOUR_MS = 3_600_000;
-
-/**
- * A range split for the hourly rollup (conversation_hourly, migration 8): its whole hours
- * [from_h, to_h) are read there, the partial hours at its edges from message_rows (`EDGES`, at most
- * two hours of messages). A range without a whole hour (or `wholeHours` false) is all edge.
- * `params` adds from_h / to_h to the range's from / to.
- */
-function splitByHour(range: TimeRange, wholeHours = true) {
-  const fromH = Math.ceil(range.from / HOUR_MS) * HOUR_MS;
-  const toH = Math.floor(range.to / HOUR_MS) * HOUR_MS;
-  const split = wholeHours && fromH < toH;
-  return {
-    from: range.from,
-    to: range.to,
-    from_h: split ? fromH : range.to,
-    to_h: split ? toH : range.to,
-  };
-}
-/** Rollup rows of the whole hours of a `splitByHour` range. */
-const HOURS = `hour >= ${at('from_h')} AND hour < ${at('to_h')}`;
-/** message_rows of the partial hours of a `splitByHour` range. */
-const EDGES = `((created_at >= ${at('from')} AND created_at < ${at('from_h')})
-  OR (created_at >= ${at('to_h')} AND created_at < ${at('to')}))`;
 
 export interface StoredMessage extends MessageStatus {
   content: string;

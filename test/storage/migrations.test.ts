@@ -72,6 +72,8 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
       count: { n: 1 },
       tables: [
         { name: 'anomaly_alerts', engine: 'ReplacingMergeTree' },
+        { name: 'conversation_hourly', engine: 'AggregatingMergeTree' },
+        { name: 'conversation_hourly_mv', engine: 'MaterializedView' },
         { name: 'conversation_metrics', engine: 'ReplacingMergeTree' },
         { name: 'early_views', engine: 'MergeTree' },
         { name: 'early_views_mv', engine: 'MaterializedView' },
