@@ -1,5 +1,4 @@
 import type { TimeRange } from './api-reads.ts';
-import { EDGES, HOURS, splitByHour } from './hourly-split.ts';
 import { checkDatabaseName } from './migrations.ts';
 import type { ClickHouse } from './port.ts';
 
@@ -134,11 +133,7 @@ export interface RangeSummary {
   senders: number;
 }
 
-/**
- * Totals of the messages created in [from, to): messages, conversations and senders from
- * conversation_hourly's whole hours and message_rows' edges; read_count from the range of
- * message_rows (a read arrives later, by views that may repeat: no hourly count of it is exact).
- */
+/** Totals of the messages created in [from, to): one pass over that range of message_rows. */
 export async function rangeSummary(
   ch: ClickHouse,
   range: TimeRange,
@@ -146,15 +141,10 @@ export async function rangeSummary(
 ): Promise<RangeSummary> {
   const db = checkDatabaseName(database);
   const [r] = await ch.query<Record<string, unknown>>(
-    `SELECT sum(m) AS messages, uniqExact(conversation_id) AS conversations, uniqExactMerge(s) AS senders,
-            (SELECT countIf(read_at IS NOT NULL) FROM ${inRange(db)}) AS read_count
-     FROM (
-       SELECT conversation_id, messages AS m, senders AS s FROM ${db}.conversation_hourly WHERE ${HOURS}
-       UNION ALL
-       SELECT conversation_id, count(), uniqExactState(sender_id)
-       FROM ${db}.message_rows FINAL WHERE ${EDGES} AND sender_id != '' GROUP BY conversation_id
-     )`,
-    splitByHour(range),
+    `SELECT count() AS messages, countIf(read_at IS NOT NULL) AS read_count,
+            uniqExact(conversation_id) AS conversations, uniqExact(sender_id) AS senders
+     FROM ${inRange(db)}`,
+    { from: range.from, to: range.to },
   );
   return {
     messages: num(r?.messages ?? 0),

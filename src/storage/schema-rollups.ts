@@ -10,9 +10,11 @@ import { DEDUP } from './schema-messages.ts';
  *
  * conversation_hourly: per conversation and hour of the message — messages (a count), senders (the
  * distinct senders as a uniqExact state: a conversation has a few), the last message's time. Hourly
- * volume, the day × hour heatmap (messages, distinct senders) and a range's conversations and senders
- * are sums and merges of it; a separate per-sender table would add a view on every insert for nothing
- * those reads need (read rate per sender needs the read state, below).
+ * volume, the day × hour heatmap (messages, distinct senders) and the conversations ranked by volume
+ * are sums and merges of it. No per-sender table: what the dashboard reads per sender is read rate and
+ * time to read (below), and stats/summary keeps its one pass over message_rows — its read count needs
+ * that range anyway, and taking its other three numbers from here measured no faster (1M messages,
+ * 24 h: 168 ms before, 187 ms after, under load).
  *
  * Why counts and not uniqExact states of message ids (as sender_read_rate): measured on chDB with 1M
  * messages over 24 h (20k conversations), ranking the conversations of the whole range took ~60 ms
