@@ -55,6 +55,12 @@ async function contents(ch: ClickHouse): Promise<unknown> {
       'SELECT sender_id, sent, read_count FROM message_db.sender_read_rate_total ORDER BY sender_id',
     ),
     index: await q('SELECT count() AS n FROM message_db.message_index FINAL'),
+    // The hourly rollup counts each message once (migration 8): its total is the messages' count.
+    hourly: await q(
+      `SELECT toString(sum(messages)) AS n,
+              sum(messages) = (SELECT count() FROM message_db.messages_base FINAL) AS exact
+       FROM message_db.conversation_hourly`,
+    ),
   };
 }
 
@@ -91,6 +97,7 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
   await runSink(log, ch);
   const full = await contents(ch);
   assert.notDeepStrictEqual(full, expected, 'the second traffic added rows');
+  assert.equal((full as { hourly: { exact: number }[] }).hourly[0]?.exact, 1);
   await ch.close();
   await rm(join(dataDir, 'clickhouse'), { recursive: true, force: true });
   await cp(join(backup, 'clickhouse'), join(dataDir, 'clickhouse'), { recursive: true });
@@ -154,10 +161,12 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
       afterLost: full,
       detached: [{ table: 'messages_base', reason: 'broken-on-start', damaged: true }],
       refusedCode: 'STORAGE_DAMAGED',
-      // message_rows and sender_read_rate are filled from messages and views: both topics are rebuilt.
+      // message_rows and sender_read_rate are filled from messages and views: both topics are rebuilt
+      // (conversation_hourly, from messages only, with them).
       plan: {
         topics: ['chat.messages', 'message-views'],
         emptied: [
+          'conversation_hourly',
           'early_views',
           'message_index',
           'message_receipts',
