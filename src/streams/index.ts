@@ -2,19 +2,15 @@
  * The streams layer: our TypeScript counterpart of Kafka Streams, on the `Log` port.
  * A processor is a topology function over `StreamsBuilder`; `StreamsRuntime` runs it on a log with
  * exactly-once commits; `TopologyTestDriver` runs it synchronously in tests. See README of the
- * module in runtime.ts / topology.ts / windows.ts for the contracts.
+ * module in runtime.ts (and the modules it names) / topology.ts / windows.ts for the contracts.
  */
 export { type Codec, Codecs, type SafeParser } from './codec.ts';
 export { type DeadLetterEnvelope, type DeadLetterStage, dlqTopicOf } from './dead-letter.ts';
 export { ProcessingGuarantee } from './guarantee.ts';
 export type { TimestampExtractor, Topology } from './node.ts';
-export {
-  type RuntimeMetrics,
-  type RuntimeState,
-  STREAMS_DIAGNOSTICS_CHANNEL,
-  StreamsRuntime,
-  type StreamsRuntimeOptions,
-} from './runtime.ts';
+export { STREAMS_DIAGNOSTICS_CHANNEL, StreamsRuntime } from './runtime.ts';
+export type { RuntimeMetrics, RuntimeState } from './runtime-metrics.ts';
+export type { StreamsRuntimeOptions } from './runtime-options.ts';
 export { type StoreSpec, Stores } from './stores.ts';
 export type { TaskCounters } from './task.ts';
 export {

@@ -6,6 +6,7 @@
  *   source topic (user and repartition). Tasks are created per (sub-topology, partition) from the
  *   assignment; co-partitioned sources of a sub-topology must have equal partition counts, and the
  *   range assignment gives one member the same partition numbers of each.
+ *   Topic setup: ./topic-setup.ts; tasks and their restore: ./task-manager.ts.
  * - Processing order (Kafka Streams' PartitionGroup, partition-group.ts): polled records are buffered
  *   per partition and processed head by head in event-time order across all of the instance's tasks;
  *   a partition whose last fetch returned records is fetched again before anything newer is
@@ -22,11 +23,9 @@
  *   visible, after it everything: a restart resumes from the last commit with the state of that
  *   commit. With `processingGuarantee: 'at_least_once'` the outputs and changelog records are sent
  *   without a transaction and acknowledged before the consumer commits the offsets (./guarantee.ts).
- * - Purge (Kafka Streams' repartition purge): after a successful commit, at most every
- *   `purgeIntervalMs`, the records of each repartition partition this instance's tasks consume are
- *   deleted below the offset committed for it (`Log.deleteRecords`): the group never reads below its
- *   committed offsets, so repartition topics (kept without retention) stay bounded. A failed purge is
- *   reported on the diagnostics channel and retried at the next one; it never fails the runtime.
+ * - Purge (Kafka Streams' repartition purge, ./purge.ts): after a successful commit, at most every
+ *   `purgeIntervalMs`, repartition records below the committed offsets are deleted; a failed purge
+ *   is reported on the diagnostics channel and retried at the next one; it never fails the runtime.
  * - Faults (Kafka Streams' "task migrated" path): a commit refused because the member is no longer
  *   part of its group's generation (LOG_FENCED from the group), or failing with a retriable or
  *   transaction-state error (a broker restarting), aborts the transaction, closes the tasks without
@@ -40,87 +39,35 @@
  *   so a restart within the session timeout gets its tasks back without a rebalance.
  * - Lifecycle: created → running → draining → stopped (or failed). `stop()` is idempotent: stop
  *   fetching, commit (sinks flushed first), close tasks and sinks, leave the group, close.
- * - Observability: `metrics()` and events on the diagnostics channel `STREAMS_DIAGNOSTICS_CHANNEL`.
+ * - Observability: `metrics()` (./runtime-metrics.ts) and events on the diagnostics channel
+ *   `STREAMS_DIAGNOSTICS_CHANNEL`.
+ * - Options, units and defaults: ./runtime-options.ts.
  */
 import { randomUUID } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
-import { type Clock, systemClock } from '../clock/index.ts';
 import { AppError, ErrorCode, isAppError } from '../errors/index.ts';
-import {
-  CleanupPolicy,
-  type Consumer,
-  type Log,
-  type ProducerRecord,
-  type TopicPartition,
-  type TopicPartitionOffset,
-  type TopicSpec,
-  tpKey,
-} from '../log/index.ts';
+import { type Consumer, type Log, type TopicPartition, tpKey } from '../log/index.ts';
 import { isRetriable, retry } from '../retry/index.ts';
-import { dlqTopicOf } from './dead-letter.ts';
-import { type Committer, openCommitter, ProcessingGuarantee } from './guarantee.ts';
-import type { SubTopology, Topology } from './node.ts';
+import { BackPressure } from './back-pressure.ts';
+import { collectCommitBatch } from './commit-batch.ts';
+import { type Committer, openCommitter } from './guarantee.ts';
+import type { Topology } from './node.ts';
 import { PartitionGroup } from './partition-group.ts';
-import { newCounters, type OutgoingRecord, StreamTask, type TaskCounters } from './task.ts';
-import { buildTopology, type StreamsBuilder } from './topology.ts';
-import type { ErrorPolicies, ExternalSink } from './types.ts';
+import { RepartitionPurger } from './purge.ts';
+import { CommitLatency, LagMonitor, type RuntimeMetrics, type RuntimeState } from './runtime-metrics.ts';
+import {
+  type ResolvedRuntimeOptions,
+  resolveRuntimeOptions,
+  type StreamsRuntimeOptions,
+} from './runtime-options.ts';
+import type { OutgoingRecord, StreamTask } from './task.ts';
+import { TaskManager } from './task-manager.ts';
+import { ensureTopics } from './topic-setup.ts';
+import { buildTopology } from './topology.ts';
+import type { ExternalSink } from './types.ts';
 
 /** Events: `{ type: 'state' | 'commit' | 'purge' | 'error' | 'metrics', applicationId, instanceId, … }`. */
 export const STREAMS_DIAGNOSTICS_CHANNEL = 'msgtrack:streams';
-
-export type RuntimeState = 'created' | 'running' | 'draining' | 'stopped' | 'failed';
-
-export interface StreamsRuntimeOptions {
-  readonly log: Log;
-  /** Names the consumer group, the transactional id and the internal topics. */
-  readonly applicationId: string;
-  readonly topology: (builder: StreamsBuilder) => void;
-  /** Identifies this instance (transactional id suffix); default a random UUID. */
-  readonly instanceId?: string;
-  readonly clock?: Clock;
-  /** Default 100 ms. */
-  readonly commitIntervalMs?: number;
-  /** Stream-time idle advance (see task.ts); default 2 000 ms; null disables. */
-  readonly idleAdvanceMs?: number | null;
-  readonly errorPolicies?: ErrorPolicies;
-  /**
-   * Records per poll. Default 10 000 (processed in slices, with a commit check between slices).
-   */
-  readonly maxPollRecords?: number;
-  /** Poll wait when there is nothing to read (also the wall-clock tick). Default 50 ms. */
-  readonly pollTimeoutMs?: number;
-  /** Commit early when this many output records are buffered. Default 20 000. */
-  readonly maxBufferedRecords?: number;
-  /** Retries of a sink flush failing with a retriable error (back-off 100 ms doubling to 5 s). Default 5. */
-  readonly sinkFlushRetries?: number;
-  /**
-   * Least time between two purges of the repartition topics (after a commit), ms, on the runtime's
-   * clock. Default 30 000 (Kafka Streams' repartition.purge.interval.ms); 0 purges after every commit.
-   */
-  readonly purgeIntervalMs?: number;
-  /** Use the instance id as the consumer's `group.instance.id` (static membership). Default false. */
-  readonly staticMembership?: boolean;
-  /** The consumer's `max.poll.interval.ms` (see the Log port). Default: the adapter's (300 000). */
-  readonly maxPollIntervalMs?: number;
-  /** The consumer's `session.timeout.ms` (see the Log port). Default: the adapter's (10 000). */
-  readonly sessionTimeoutMs?: number;
-  /** How long (ms) polls and restores retry retriable errors before the runtime fails. Default 300 000. */
-  readonly faultDeadlineMs?: number;
-  /** `exactly_once` (default) or `at_least_once` (no transactions; see ./guarantee.ts). */
-  readonly processingGuarantee?: ProcessingGuarantee;
-}
-
-export interface RuntimeMetrics {
-  readonly state: RuntimeState;
-  readonly tasks: readonly string[];
-  readonly counters: TaskCounters;
-  readonly commits: number;
-  readonly commitLatencyMs: { readonly last: number; readonly max: number; readonly avg: number };
-  /** Entries held by the stores of this instance's tasks. */
-  readonly stateEntries: number;
-  /** Per `topic:partition`: last stable offset − position, refreshed about every second. */
-  readonly lag: Readonly<Record<string, number>>;
-}
 
 const channel = diagnostics.channel(STREAMS_DIAGNOSTICS_CHANNEL);
 /** Records processed between two commit checks. */
@@ -142,51 +89,27 @@ export class StreamsRuntime {
   readonly instanceId: string;
   readonly topology: Topology;
   readonly #log: Log;
-  readonly #clock: Clock;
-  readonly #commitIntervalMs: number;
-  readonly #idleAdvanceMs: number | null;
-  readonly #errorPolicies: Required<ErrorPolicies>;
-  readonly #maxPollRecords: number;
-  readonly #pollTimeoutMs: number;
-  readonly #maxBuffered: number;
-  readonly #sinkRetries: number;
-  readonly #purgeIntervalMs: number;
-  readonly #staticMembership: boolean;
-  readonly #maxPollIntervalMs: number | undefined;
-  readonly #sessionTimeoutMs: number | undefined;
-  readonly #faultDeadlineMs: number;
-  readonly #guarantee: ProcessingGuarantee;
+  readonly #options: ResolvedRuntimeOptions;
   readonly #stopSignal = new AbortController();
   #subPartitions = new Map<number, number>();
   #migrations = 0;
-  readonly #repartitionTopics: ReadonlySet<string>;
-  /** Offsets committed for repartition partitions of this instance's tasks, not purged yet. */
-  readonly #toPurge = new Map<string, TopicPartitionOffset>();
-  #lastPurge = 0;
+  readonly #purger: RepartitionPurger;
   #state: RuntimeState = 'created';
   #consumer: Consumer | undefined;
-  #restoreConsumer: Consumer | undefined;
   #committer: Committer | undefined;
-  readonly #tasks = new Map<string, StreamTask>();
-  readonly #taskByTp = new Map<string, StreamTask>();
+  readonly #tasks: TaskManager;
   /** Fetched records not processed yet, and the choice of the next one (timestamp order). */
-  #buffer: PartitionGroup;
-  /** Partitions paused because the buffer holds enough of their records. */
-  readonly #paused = new Set<string>();
+  readonly #buffer: PartitionGroup;
+  /** Pauses partitions the buffer holds enough of. */
+  readonly #backPressure = new BackPressure();
   /** Outputs and dead letters of all tasks since the last commit, in processing order. */
   readonly #outputs: OutgoingRecord[] = [];
   #loop: Promise<void> | undefined;
   #stopping = false;
   #stopPromise: Promise<void> | undefined;
   #lastCommit = 0;
-  #lastLag = 0;
-  #lagRefresh: Promise<void> | undefined;
-  #lag: Record<string, number> = {};
-  readonly #closedCounters: TaskCounters = newCounters();
-  #commits = 0;
-  #commitLast = 0;
-  #commitMax = 0;
-  #commitTotal = 0;
+  readonly #lag: LagMonitor;
+  readonly #commitLatency = new CommitLatency();
   #failure: unknown;
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
@@ -197,33 +120,32 @@ export class StreamsRuntime {
     this.applicationId = options.applicationId;
     this.instanceId = options.instanceId ?? randomUUID();
     this.topology = buildTopology(options.applicationId, options.topology);
-    this.#clock = options.clock ?? systemClock;
-    this.#commitIntervalMs = options.commitIntervalMs ?? 100;
-    this.#idleAdvanceMs = options.idleAdvanceMs === undefined ? 2_000 : options.idleAdvanceMs;
-    this.#errorPolicies = {
-      deserialization: options.errorPolicies?.deserialization ?? 'dead-letter',
-      processing: options.errorPolicies?.processing ?? 'dead-letter',
-      late: options.errorPolicies?.late ?? 'drop',
-    };
-    this.#maxPollRecords = options.maxPollRecords ?? 10_000;
-    this.#buffer = new PartitionGroup(this.#maxPollRecords);
-    this.#pollTimeoutMs = options.pollTimeoutMs ?? 50;
-    this.#maxBuffered = options.maxBufferedRecords ?? 20_000;
-    this.#sinkRetries = options.sinkFlushRetries ?? 5;
-    this.#purgeIntervalMs = options.purgeIntervalMs ?? 30_000;
-    if (!(Number.isFinite(this.#purgeIntervalMs) && this.#purgeIntervalMs >= 0)) {
-      throw new AppError(
-        ErrorCode.CONFIG_INVALID,
-        `purgeIntervalMs must be a finite number >= 0 (ms), got ${String(options.purgeIntervalMs)}`,
-        { context: { key: 'purgeIntervalMs' } },
-      );
-    }
-    this.#staticMembership = options.staticMembership ?? false;
-    this.#maxPollIntervalMs = options.maxPollIntervalMs;
-    this.#sessionTimeoutMs = options.sessionTimeoutMs;
-    this.#faultDeadlineMs = options.faultDeadlineMs ?? 300_000;
-    this.#guarantee = options.processingGuarantee ?? ProcessingGuarantee.EXACTLY_ONCE;
-    this.#repartitionTopics = new Set(this.topology.repartitionTopics.map((r) => r.topic));
+    this.#options = resolveRuntimeOptions(options);
+    const { clock, errorPolicies, idleAdvanceMs, maxPollRecords, purgeIntervalMs } = this.#options;
+    this.#buffer = new PartitionGroup(maxPollRecords);
+    this.#tasks = new TaskManager({
+      log: this.#log,
+      applicationId: this.applicationId,
+      topology: this.topology,
+      clock,
+      errorPolicies,
+      idleAdvanceMs,
+      outputs: this.#outputs,
+      withRetry: (stage, fn) => this.#withRetry(stage, fn),
+    });
+    const publish = (event: Record<string, unknown>): void => this.#publish(event);
+    this.#purger = new RepartitionPurger({
+      log: this.#log,
+      clock,
+      intervalMs: purgeIntervalMs,
+      repartitionTopics: new Set(this.topology.repartitionTopics.map((r) => r.topic)),
+      publish,
+    });
+    this.#lag = new LagMonitor({
+      log: this.#log,
+      publish,
+      onRefreshed: () => this.#publish({ type: 'metrics', ...this.metrics() }),
+    });
     this.#done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
       this.#rejectDone = reject;
@@ -258,27 +180,23 @@ export class StreamsRuntime {
       throw new AppError(ErrorCode.STREAMS_TOPOLOGY, `start() in state ${this.#state}`);
     }
     this.#setState('running');
+    const o = this.#options;
     try {
-      const subPartitions = await this.#ensureTopics();
+      const subPartitions = await ensureTopics(this.#log, this.topology);
       this.#subPartitions = subPartitions;
       this.#consumer = this.#log.consumer({
         groupId: this.applicationId,
         isolationLevel: 'read_committed',
         autoOffsetReset: 'earliest',
-        maxPollRecords: this.#maxPollRecords,
+        maxPollRecords: o.maxPollRecords,
         clientId: `${this.applicationId}-${this.instanceId}`,
-        ...(this.#staticMembership ? { groupInstanceId: this.instanceId } : {}),
-        ...(this.#maxPollIntervalMs === undefined ? {} : { maxPollIntervalMs: this.#maxPollIntervalMs }),
-        ...(this.#sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: this.#sessionTimeoutMs }),
+        ...(o.staticMembership ? { groupInstanceId: this.instanceId } : {}),
+        ...(o.maxPollIntervalMs === undefined ? {} : { maxPollIntervalMs: o.maxPollIntervalMs }),
+        ...(o.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: o.sessionTimeoutMs }),
       });
-      this.#restoreConsumer = this.#log.consumer({
-        groupId: `${this.applicationId}-restore`,
-        isolationLevel: 'read_committed',
-        autoOffsetReset: 'earliest',
-        maxPollRecords: 10_000,
-      });
+      this.#tasks.openRestoreConsumer();
       this.#committer = await openCommitter(
-        this.#guarantee,
+        o.processingGuarantee,
         this.#log,
         this.#consumer,
         `${this.applicationId}-${this.instanceId}`,
@@ -289,8 +207,8 @@ export class StreamsRuntime {
         onPartitionsLost: (tps) => this.#onLost(tps),
         onPartitionsAssigned: (tps) => this.#onAssigned(tps, subPartitions),
       });
-      this.#lastCommit = this.#clock.now();
-      this.#lastPurge = this.#lastCommit;
+      this.#lastCommit = o.clock.now();
+      this.#purger.start(this.#lastCommit);
       this.#loop = this.#run();
     } catch (err) {
       await this.#fail(err);
@@ -298,138 +216,20 @@ export class StreamsRuntime {
     }
   }
 
-  /** Partitions per sub-topology; creates repartition, changelog and dead-letter topics. */
-  async #ensureTopics(): Promise<Map<number, number>> {
-    const t = this.topology;
-    const repartition = new Set(t.repartitionTopics.map((r) => r.topic));
-    const partitionsOf = new Map<string, number>();
-    for (const sub of t.subtopologies) {
-      for (const topic of sub.sourceTopics) {
-        if (repartition.has(topic)) continue;
-        partitionsOf.set(topic, (await this.#log.describeTopic(topic)).partitions);
-      }
-    }
-    // Repartition topics: explicit count, or the most partitions among the writer's sources.
-    let pending = [...t.repartitionTopics];
-    while (pending.length > 0) {
-      const next = pending.filter((r) => {
-        if (r.partitions !== undefined) {
-          partitionsOf.set(r.topic, r.partitions);
-          return false;
-        }
-        const writer = t.subtopologies[r.writer] as SubTopology;
-        const counts = writer.sourceTopics.map((s) => partitionsOf.get(s));
-        if (counts.some((c) => c === undefined)) return true;
-        partitionsOf.set(r.topic, Math.max(...(counts as number[])));
-        return false;
-      });
-      if (next.length === pending.length) {
-        throw new AppError(ErrorCode.STREAMS_TOPOLOGY, 'cannot size repartition topics (cycle)');
-      }
-      pending = next;
-    }
-    const subPartitions = new Map<number, number>();
-    for (const sub of t.subtopologies) {
-      const counts = new Set(sub.sourceTopics.map((s) => partitionsOf.get(s) as number));
-      if (counts.size !== 1) {
-        throw new AppError(
-          ErrorCode.STREAMS_TOPOLOGY,
-          `co-partitioned topics ${sub.sourceTopics.join(', ')} have different partition counts`,
-        );
-      }
-      subPartitions.set(sub.id, [...counts][0] as number);
-    }
-    const specs: TopicSpec[] = [];
-    for (const r of t.repartitionTopics) {
-      // Kept until explicitly purged: event-time timestamps must not make retention drop unread data.
-      specs.push({ name: r.topic, partitions: partitionsOf.get(r.topic) as number, retentionMs: null });
-    }
-    for (const sub of t.subtopologies) {
-      const n = subPartitions.get(sub.id) as number;
-      for (const store of sub.stores) {
-        specs.push({
-          name: t.changelogTopic(store),
-          partitions: n,
-          retentionMs: null,
-          cleanupPolicy: CleanupPolicy.COMPACT,
-        });
-      }
-      for (const topic of sub.sourceTopics) specs.push({ name: dlqTopicOf(topic), partitions: n });
-    }
-    await this.#log.createTopics(specs);
-    const missing: string[] = [];
-    for (const topic of t.outputTopics) {
-      try {
-        await this.#log.describeTopic(topic);
-      } catch (err) {
-        if (isAppError(err, ErrorCode.LOG_UNKNOWN_TOPIC)) missing.push(topic);
-        else throw err;
-      }
-    }
-    if (missing.length > 0) {
-      throw new AppError(ErrorCode.STREAMS_TOPOLOGY, `output topics do not exist: ${missing.join(', ')}`);
-    }
-    return subPartitions;
-  }
-
   async #onAssigned(tps: readonly TopicPartition[], subPartitions: Map<number, number>): Promise<void> {
-    const assigned = new Set(tps.map(tpKey));
-    for (const sub of this.topology.subtopologies) {
-      const n = subPartitions.get(sub.id) as number;
-      for (let p = 0; p < n; p++) {
-        const have = sub.sourceTopics.filter((topic) => assigned.has(tpKey({ topic, partition: p })));
-        if (have.length === 0) continue;
-        if (have.length !== sub.sourceTopics.length) {
-          throw new AppError(
-            ErrorCode.STREAMS_TOPOLOGY,
-            `partition ${p} of co-partitioned topics ${sub.sourceTopics.join(', ')} was split across members`,
-          );
-        }
-        const task = new StreamTask({
-          topology: this.topology,
-          sub,
-          partition: p,
-          clock: this.#clock,
-          errorPolicies: this.#errorPolicies,
-          idleAdvanceMs: this.#idleAdvanceMs,
-          outputs: this.#outputs,
-        });
-        await this.#withRetry('restore', () => this.#restore(task));
-        this.#tasks.set(task.id, task);
-        for (const topic of sub.sourceTopics) this.#taskByTp.set(tpKey({ topic, partition: p }), task);
-      }
-    }
-    this.#publish({ type: 'assigned', tasks: [...this.#tasks.keys()] });
+    await this.#tasks.assign(tps, subPartitions);
+    this.#publish({ type: 'assigned', tasks: this.#tasks.ids() });
   }
 
   /** `fn`, retried on retriable errors until `faultDeadlineMs` (or stop). */
   #withRetry<T>(stage: string, fn: () => Promise<T>): Promise<T> {
     return retry(fn, {
-      deadlineMs: this.#faultDeadlineMs,
+      deadlineMs: this.#options.faultDeadlineMs,
       initialDelayMs: 100,
       maxDelayMs: 2_000,
       signal: this.#stopSignal.signal,
       onRetry: (err, attempt) => this.#publish({ type: 'error', stage, retry: attempt, error: String(err) }),
     });
-  }
-
-  /** Restore a task's stores from their changelogs (from the beginning: a retry starts over). */
-  async #restore(task: StreamTask): Promise<void> {
-    const consumer = this.#restoreConsumer as Consumer;
-    for (const store of task.sub.stores) {
-      const tp = { topic: this.topology.changelogTopic(store), partition: task.partition };
-      const end = (await this.#log.partitionOffsets(tp.topic, tp.partition)).lastStable;
-      consumer.assign([tp]);
-      await consumer.seekToBeginning([tp]);
-      let idle = 0;
-      while (consumer.position(tp) < end && idle < 100) {
-        const records = await consumer.poll(100);
-        if (records.length === 0) idle++;
-        for (const r of records) task.restore(store, r.key, r.value);
-      }
-    }
-    consumer.assign([]);
-    task.finishRestore();
   }
 
   async #onRevoked(_tps: readonly TopicPartition[]): Promise<void> {
@@ -484,16 +284,8 @@ export class StreamsRuntime {
   }
 
   async #closeTasks(): Promise<void> {
-    for (const task of this.#tasks.values()) {
-      task.close();
-      for (const sink of task.sinks) await sink.close?.();
-      for (const k of Object.keys(this.#closedCounters) as Array<keyof TaskCounters>) {
-        this.#closedCounters[k] += task.counters[k];
-      }
-    }
-    this.#tasks.clear();
-    this.#taskByTp.clear();
-    this.#toPurge.clear();
+    await this.#tasks.close();
+    this.#purger.clear();
     this.#dropBuffered();
   }
 
@@ -501,11 +293,7 @@ export class StreamsRuntime {
   #dropBuffered(): void {
     this.#buffer.clear();
     this.#outputs.length = 0;
-    if (this.#paused.size === 0) return;
-    const consumer = this.#consumer as Consumer;
-    const resume = consumer.assignment().filter((tp) => this.#paused.has(tpKey(tp)));
-    this.#paused.clear();
-    if (resume.length > 0) consumer.resume(resume);
+    this.#backPressure.resumeAll(this.#consumer);
   }
 
   async #run(): Promise<void> {
@@ -513,17 +301,19 @@ export class StreamsRuntime {
     try {
       while (!this.#stopping) {
         // With records buffered, a poll only tops up (no waiting): see PartitionGroup.
-        const timeoutMs = this.#buffer.size > 0 ? 0 : this.#pollTimeoutMs;
+        const timeoutMs = this.#buffer.size > 0 ? 0 : this.#options.pollTimeoutMs;
         const records = await this.#withRetry('poll', () => consumer.poll(timeoutMs));
-        this.#buffer.add(records, consumer.assignment(), this.#paused, (tp) => this.#taskByTp.get(tpKey(tp)));
-        this.#applyPauses(consumer);
+        this.#buffer.add(records, consumer.assignment(), this.#backPressure.paused, (tp) =>
+          this.#tasks.taskOf(tp),
+        );
+        this.#backPressure.apply(consumer, this.#buffer.overfull());
         // Processed in slices, with commits (and back-pressure) between slices, until the buffer is
         // empty or must be topped up.
         for (;;) {
           const n = this.#processSome(PROCESS_SLICE);
           for (const task of this.#tasks.values()) task.tick();
-          const now = this.#clock.now();
-          if (now - this.#lastCommit >= this.#commitIntervalMs || this.#needsEarlyCommit()) {
+          const now = this.#options.clock.now();
+          if (now - this.#lastCommit >= this.#options.commitIntervalMs || this.#needsEarlyCommit()) {
             try {
               await this.#commit();
             } catch (err) {
@@ -532,37 +322,13 @@ export class StreamsRuntime {
               break; // the buffered records are read again from the committed offsets
             }
           }
-          // In the background: on Kafka a lag refresh is a few round trips per partition.
-          if (now - this.#lastLag >= 1_000 && this.#lagRefresh === undefined) {
-            this.#lagRefresh = this.#refreshLag(now).finally(() => {
-              this.#lagRefresh = undefined;
-            });
-          }
+          this.#lag.maybeRefresh(now, consumer);
           if (n === 0 || this.#stopping) break;
         }
       }
     } catch (err) {
       await this.#fail(err);
     }
-  }
-
-  /** Pause the partitions the buffer holds enough of, resume the others (Kafka Streams' back-pressure). */
-  #applyPauses(consumer: Consumer): void {
-    const full = new Set(this.#buffer.overfull().map(tpKey));
-    const pause: TopicPartition[] = [];
-    const resume: TopicPartition[] = [];
-    for (const tp of consumer.assignment()) {
-      const key = tpKey(tp);
-      if (full.has(key) && !this.#paused.has(key)) {
-        pause.push(tp);
-        this.#paused.add(key);
-      } else if (!full.has(key) && this.#paused.has(key)) {
-        resume.push(tp);
-        this.#paused.delete(key);
-      }
-    }
-    if (pause.length > 0) consumer.pause(pause);
-    if (resume.length > 0) consumer.resume(resume);
   }
 
   /**
@@ -586,13 +352,13 @@ export class StreamsRuntime {
     for (const task of this.#tasks.values()) {
       for (const sink of task.sinks) if (sink.wantsFlush?.() === true) return true;
     }
-    return this.#outputs.length >= this.#maxBuffered;
+    return this.#outputs.length >= this.#options.maxBufferedRecords;
   }
 
   async #flushSink(sink: ExternalSink<unknown, unknown>): Promise<void> {
     await retry(() => sink.flush(), {
       deadlineMs: Number.POSITIVE_INFINITY,
-      maxAttempts: this.#sinkRetries + 1,
+      maxAttempts: this.#options.sinkFlushRetries + 1,
       initialDelayMs: 100,
       maxDelayMs: 5_000,
       signal: this.#stopSignal.signal,
@@ -609,94 +375,33 @@ export class StreamsRuntime {
    */
   async #commit(): Promise<void> {
     const started = performance.now();
-    this.#lastCommit = this.#clock.now();
+    this.#lastCommit = this.#options.clock.now();
     // Also tasks whose consumer position moved past transaction markers since their last commit, so
     // committed offsets reach the end of the partition (consumer lag 0).
     const tasks = [...this.#tasks.values()].filter((t) => t.hasProgress || this.#positionAhead(t));
     if (tasks.length === 0) return;
     for (const task of tasks) for (const sink of task.sinks) await this.#flushSink(sink);
-    const byTopic = new Map<string, ProducerRecord[]>();
-    const add = (r: OutgoingRecord): void => {
-      let list = byTopic.get(r.topic);
-      if (list === undefined) {
-        list = [];
-        byTopic.set(r.topic, list);
-      }
-      list.push(r); // an OutgoingRecord is a ProducerRecord (its `topic` is not read): no copy per record
-    };
-    const offsets: TopicPartitionOffset[] = [];
-    let records = 0;
-    for (const r of this.#outputs) add(r);
-    this.#outputs.length = 0;
-    for (const task of tasks) {
-      for (const r of task.takeChangelog(this.topology.changelogTopic)) add(r);
-      const consumed = new Map(task.takeOffsets().map((o) => [o.topic, o.offset]));
-      for (const topic of task.sub.sourceTopics) {
-        const processed = consumed.get(topic);
-        const tp = { topic, partition: task.partition };
-        const offset = this.#buffer.isDrained(tp)
-          ? this.#position(topic, task.partition, processed ?? -1)
-          : (processed ?? -1);
-        if (offset >= 0 && offset !== task.committedOffsets.get(topic)) {
-          offsets.push({ topic, partition: task.partition, offset });
-        }
-      }
-    }
-    for (const list of byTopic.values()) records += list.length;
-    await (this.#committer as Committer).commit(byTopic, offsets);
-    for (const o of offsets) this.#taskByTp.get(tpKey(o))?.committedOffsets.set(o.topic, o.offset);
+    const { records, offsets, count } = collectCommitBatch(
+      this.#outputs,
+      tasks,
+      this.topology.changelogTopic,
+      (task, topic, processed) =>
+        this.#buffer.isDrained({ topic, partition: task.partition })
+          ? this.#position(topic, task.partition, processed)
+          : processed,
+    );
+    await (this.#committer as Committer).commit(records, offsets);
+    for (const o of offsets) this.#tasks.taskOf(o)?.committedOffsets.set(o.topic, o.offset);
     const ms = performance.now() - started;
-    this.#commits++;
-    this.#commitLast = ms;
-    this.#commitTotal += ms;
-    if (ms > this.#commitMax) this.#commitMax = ms;
+    this.#commitLatency.record(ms);
     this.#publish({
       type: 'commit',
       durationMs: ms,
-      records,
+      records: count,
       offsets: offsets.length,
-      counters: this.#counters(),
+      counters: this.#tasks.counters(),
     });
-    for (const o of offsets) if (this.#repartitionTopics.has(o.topic)) this.#toPurge.set(tpKey(o), o);
-    if (this.#toPurge.size > 0 && this.#clock.now() - this.#lastPurge >= this.#purgeIntervalMs) {
-      await this.#purge();
-    }
-  }
-
-  /**
-   * Delete the repartition records below the committed offsets (they are never read again). Failures
-   * are reported and the partitions retried at the next purge.
-   */
-  async #purge(): Promise<void> {
-    this.#lastPurge = this.#clock.now();
-    const started = performance.now();
-    const pending = [...this.#toPurge];
-    const done = await Promise.all(
-      pending.map(async ([key, o]) => {
-        try {
-          await this.#log.deleteRecords(o.topic, o.partition, o.offset);
-          // A newer commit may have replaced the entry meanwhile: keep that one.
-          if (this.#toPurge.get(key) === o) this.#toPurge.delete(key);
-          return true;
-        } catch (err) {
-          this.#publish({
-            type: 'error',
-            stage: 'purge',
-            topic: o.topic,
-            partition: o.partition,
-            offset: o.offset,
-            error: String(err),
-          });
-          return false;
-        }
-      }),
-    );
-    this.#publish({
-      type: 'purge',
-      durationMs: performance.now() - started,
-      partitions: done.filter(Boolean).length,
-      failed: done.filter((ok) => !ok).length,
-    });
+    await this.#purger.committed(offsets);
   }
 
   #positionAhead(task: StreamTask): boolean {
@@ -720,54 +425,21 @@ export class StreamsRuntime {
     }
   }
 
-  async #refreshLag(now: number): Promise<void> {
-    this.#lastLag = now;
-    const consumer = this.#consumer as Consumer;
-    const lag: Record<string, number> = {};
-    await Promise.all(
-      consumer.assignment().map(async (tp) => {
-        try {
-          const { lastStable } = await this.#log.partitionOffsets(tp.topic, tp.partition);
-          lag[tpKey(tp)] = Math.max(0, lastStable - consumer.position(tp));
-        } catch (err) {
-          // revoked meanwhile, or the broker is unreachable for a moment: lag is a metric, not a reason to stop
-          this.#publish({ type: 'error', stage: 'lag', partition: tpKey(tp), error: String(err) });
-        }
-      }),
-    );
-    this.#lag = lag;
-    this.#publish({ type: 'metrics', ...this.metrics() });
-  }
-
-  #counters(): TaskCounters {
-    const total = { ...this.#closedCounters };
-    for (const task of this.#tasks.values()) {
-      for (const k of Object.keys(total) as Array<keyof TaskCounters>) total[k] += task.counters[k];
-    }
-    return total;
-  }
-
   metrics(): RuntimeMetrics {
-    let stateEntries = 0;
-    for (const task of this.#tasks.values()) stateEntries += task.stateSize();
     return {
       state: this.#state,
-      tasks: [...this.#tasks.keys()].sort(),
-      counters: this.#counters(),
-      commits: this.#commits,
-      commitLatencyMs: {
-        last: this.#commitLast,
-        max: this.#commitMax,
-        avg: this.#commits === 0 ? 0 : this.#commitTotal / this.#commits,
-      },
-      stateEntries,
-      lag: { ...this.#lag },
+      tasks: this.#tasks.ids().sort(),
+      counters: this.#tasks.counters(),
+      commits: this.#commitLatency.commits,
+      commitLatencyMs: this.#commitLatency.snapshot(),
+      stateEntries: this.#tasks.stateEntries(),
+      lag: this.#lag.snapshot(),
     };
   }
 
   /** Stream time per task (tests, diagnostics). */
   streamTimes(): Record<string, number> {
-    return Object.fromEntries([...this.#tasks].map(([id, t]) => [id, t.streamTimeMs]));
+    return this.#tasks.streamTimes();
   }
 
   async #fail(err: unknown): Promise<void> {
@@ -782,15 +454,10 @@ export class StreamsRuntime {
   }
 
   async #release(): Promise<void> {
-    for (const task of this.#tasks.values()) {
-      task.close();
-      for (const sink of task.sinks) await sink.close?.().catch(() => {});
-    }
-    this.#tasks.clear();
-    this.#taskByTp.clear();
+    await this.#tasks.release();
     await this.#committer?.close().catch(() => {});
     await this.#consumer?.close().catch(() => {});
-    await this.#restoreConsumer?.close().catch(() => {});
+    await this.#tasks.closeRestoreConsumer();
   }
 
   /** Drain and stop: stop fetching, flush sinks, commit, close tasks, leave the group. Idempotent. */
