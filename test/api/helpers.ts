@@ -8,6 +8,7 @@ import { type Config, loadConfig } from '../../src/config/index.ts';
 import { type Log, openEmbeddedLog } from '../../src/log/index.ts';
 import { type ClickHouse, migrate, openChdb } from '../../src/storage/index.ts';
 import type { StreamsRuntime } from '../../src/streams/index.ts';
+import { eventually as waitForValue } from '../helpers/wait.ts';
 
 export interface ApiFixture {
   readonly app: ZodApp;
@@ -73,18 +74,12 @@ export async function openApiFixture(
 }
 
 /** Poll `check` every 50 ms until it returns a value other than undefined, or fail after `ms`. */
-export async function eventually<T>(
+export function eventually<T>(
   check: () => Promise<T | undefined>,
   ms = 10_000,
   what = 'condition',
 ): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitForValue(what, ms, check);
 }
 
 /** A seed-format message. */

@@ -12,6 +12,8 @@ import { main } from '../../src/cli/main.ts';
 import { decodeChatMessage, decodeMessageView } from '../../src/events/index.ts';
 import { type TrafficTruth, takeTrafficWithTruth } from '../../src/generator/index.ts';
 import { openEmbeddedLog } from '../../src/log/index.ts';
+import { bestOf } from '../helpers/latency.ts';
+import { waitUntil } from '../helpers/wait.ts';
 import { readTopic } from '../processors/helpers.ts';
 
 const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
@@ -89,32 +91,39 @@ test('msgtrack generate: valid seed-format traffic, counted exactly, the same by
 });
 
 test('msgtrack generate --fast stops within moments of SIGINT, even with the largest --count', async (t) => {
-  const dir = await tempDir(t);
-  const child = spawn(
-    process.execPath,
-    [BIN, 'generate', '--fast', '--count', String(Number.MAX_SAFE_INTEGER)],
-    {
-      env: { ...process.env, DATA_DIR: dir, KAFKA_BROKERS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 100 && !existsSync(join(dir, 'log', 'topics', 'chat.messages')); i++) await sleep(50);
-  await sleep(500);
-  const signalledAt = performance.now();
-  child.kill('SIGINT');
-  const code = await exited;
-  const exitMs = performance.now() - signalledAt;
-  const summary = JSON.parse(stdout);
-  const log = await logContent(dir);
-  // The loop stops within one batch (≲ 50 ms); the rest is closing the log (a final fsync) and exit.
-  assert.ok(exitMs < 1000, `exited ${exitMs.toFixed(0)} ms after SIGINT`);
-  assert.deepStrictEqual(
-    { code, messages: log.messages.length, views: log.views.length },
-    { code: 0, messages: summary.messages, views: summary.views },
-  );
+  // One run usually; a stall of the shared machine (not of the generator) gets another attempt.
+  await bestOf('exit after SIGINT', 1000, 3, async () => {
+    const dir = await tempDir(t);
+    const child = spawn(
+      process.execPath,
+      [BIN, 'generate', '--fast', '--count', String(Number.MAX_SAFE_INTEGER)],
+      {
+        env: { ...process.env, DATA_DIR: dir, KAFKA_BROKERS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    t.after(() => child.kill('SIGKILL'));
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitUntil('the generator to create its topics', 30_000, () =>
+      existsSync(join(dir, 'log', 'topics', 'chat.messages')),
+    );
+    await sleep(500);
+    const signalledAt = performance.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    const exitMs = performance.now() - signalledAt;
+    const summary = JSON.parse(stdout);
+    const log = await logContent(dir);
+    assert.deepStrictEqual(
+      { code, messages: log.messages.length, views: log.views.length },
+      { code: 0, messages: summary.messages, views: summary.views },
+    );
+    // The loop stops within one batch (≲ 50 ms); the rest is closing the log (a final fsync) and exit.
+    t.diagnostic(`exited ${exitMs.toFixed(0)} ms after SIGINT`);
+    return exitMs;
+  });
 });
 
 test('msgtrack generate --target posts to a running instance’s API with API_TOKEN', async (t) => {

