@@ -166,11 +166,17 @@ test('start --no-generator: ingest, receipts and a spam burst show within 2 s (R
       ),
     alertSse: async () => events.some((e) => e.event === 'alert' && e.data.user_id === 'spammer'),
   };
-  const took: Record<string, number> = {};
-  for (const [name, check] of Object.entries(checks)) {
-    await within(2_000 - (Date.now() - posted) + 2_000, name, check);
-    took[name] = Date.now() - posted;
-  }
+  // All checks poll at once, each from the post: one check's polling never delays another's
+  // measurement (on a loaded machine, checked one after the other, the last ones were late by the
+  // earlier ones' round trips). A check's time is when a response first showed the data.
+  const took = Object.fromEntries(
+    await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        await within(4_000 - (Date.now() - posted), name, check);
+        return [name, Date.now() - posted] as const;
+      }),
+    ),
+  );
   for (const [name, ms] of Object.entries(took))
     assert.ok(ms <= 2_000, `${name} visible after ${ms} ms (limit 2000)`);
   // The tick comes every second; on a loaded machine everything above may be visible before the first.

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PROCESSOR_NAMES } from '../../src/app/index.ts';
 import { openChdb } from '../../src/storage/index.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
 
@@ -41,7 +42,12 @@ test('msgtrack start runs log, migrations, processors, API and generator; SIGINT
   const url = /^api: (http:\/\/127\.0\.0\.1:\d+) /.exec(
     messages().find((m) => m.msg.startsWith('api: '))!.msg,
   )![1]!;
-  await new Promise((r) => setTimeout(r, 3000));
+  // Run until the sink has stored more than 100 generated messages (its own count on /metrics).
+  await waitUntil('the sink to store 100 messages', 60_000, async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const rows = /^msgtrack_sink_batch_rows_total\{table="[^"]*messages_base"\} (\S+)$/m.exec(text);
+    return Number(rows?.[1] ?? 0) > 100;
+  });
   const health = spawnSync(process.execPath, [BIN, 'health', '--url', url], { encoding: 'utf8' });
   const status = (await (await fetch(`${url}/api/v1/messages/not-there`)).json()) as {
     error: { code: string };

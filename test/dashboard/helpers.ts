@@ -70,3 +70,33 @@ export async function contrastProblems(
 ): Promise<{ checked: number; problems: ContrastProblem[] }> {
   return page.evaluate(CONTRAST_SCRIPT) as Promise<{ checked: number; problems: ContrastProblem[] }>;
 }
+
+/**
+ * Note in the page the wall-clock time (ms) at which a `selector` element, whose cells include one
+ * with exactly the text `cell` when given, first appears. Measured by a MutationObserver in the page,
+ * so the test's own round trips to the browser (which a loaded machine stretches) do not count.
+ * Call before the action (fails if it is shown already); the returned function reads the time (NaN
+ * when it never appeared).
+ */
+export async function noteWhenShown(
+  page: Page,
+  selector: string,
+  cell?: string,
+): Promise<() => Promise<number>> {
+  const key = `__shown_${Math.random().toString(36).slice(2)}`;
+  const args = JSON.stringify({ key, selector, cell: cell ?? null });
+  const already = await page.evaluate(`(() => {
+    const { key, selector, cell } = ${args};
+    const present = () =>
+      [...document.querySelectorAll(selector)].some(
+        (el) => cell === null || [...el.querySelectorAll('td')].some((td) => td.textContent === cell),
+      );
+    const note = () => {
+      if (window[key] === undefined && present()) window[key] = Date.now();
+    };
+    new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    return present();
+  })()`);
+  if (already === true) throw new Error(`${selector} ${cell ?? ''} is shown before the action`);
+  return async () => Number(await page.evaluate(`window[${JSON.stringify(key)}]`));
+}

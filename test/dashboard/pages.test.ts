@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { PROCESSORS } from '../../src/app/index.ts';
 import { type ApiFixture, eventually, message, openApiFixture } from '../api/helpers.ts';
-import { launchChromium, screenshotDir, type Watched, watchedPage } from './helpers.ts';
+import { launchChromium, noteWhenShown, screenshotDir, type Watched, watchedPage } from './helpers.ts';
 
 // One real instance (embedded log, chDB, every processor) listening on a free port, one Chromium.
 let f: ApiFixture;
@@ -171,10 +171,11 @@ test('Alerts: a spam burst posted through the API appears within 2 s without rel
     sender_id: 'spammer',
     receiver_id: `victim-${i}`,
   }));
+  const shownAt = await noteWhenShown(page, '#alert-rows tr.alert-new');
   const posted = Date.now();
   assert.equal((await post('/api/v1/messages', spam)).status, 202);
   await page.waitForSelector('#alert-rows tr.alert-new', { timeout: 5_000 });
-  const took = Date.now() - posted;
+  const took = (await shownAt()) - posted;
   const row = await page.$eval('#alert-rows tr', (tr) =>
     [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent),
   );
