@@ -10,7 +10,11 @@
  * 2. Alert latency: all processors on a fresh data dir while traffic is appended paced to the wall
  *    clock at `--rate` (default 5000) messages/s for `--seconds` (default 20); for every alert, the
  *    wall-clock time from the append of the message that met the rule (the alert’s
- *    `trigger_message_id`) to the alert being readable committed on `anomaly-alerts`; p50/p99.
+ *    `trigger_message_id`) to the alert being readable committed on `anomaly-alerts`; p50/p99. The
+ *    generated traffic injects a burst only every 1–2.5 minutes, so a probe burst (a user of its own
+ *    sending 8 messages 50 ms apart, within the paced rate) starts every `--probe-ms` (default 1000).
+ *    `catch_up_ms`: from the end of the traffic until every runtime has committed everything (null:
+ *    still behind after 2 minutes) — small when the pipeline keeps up with the rate.
  *
  * Last line: one JSON object (also bench/results/processors.json) with `all_rps`, `alert_p50_ms`,
  * `alert_p99_ms` and `<processor>_rps` for each processor (`clickhouse_sink_rps`, …).
@@ -18,6 +22,7 @@
  *   npm run bench:processors
  *   npm run bench:processors -- --events 200000 --seconds 10
  *   npm run bench:processors -- --cpu-prof      # each child writes a .cpuprofile to bench/results/prof
+ *   npm run bench:processors -- --latency-only --rate 5000 --seconds 20   # step 2 alone
  */
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -37,8 +42,10 @@ const { values: args, positionals } = parseArgs({
     rate: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '20' },
     seed: { type: 'string', default: '1' },
+    'probe-ms': { type: 'string', default: '1000' },
     only: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'latency-only': { type: 'boolean', default: false },
     child: { type: 'string' },
     source: { type: 'string' },
   },
@@ -55,6 +62,19 @@ const ENV = {
   RETENTION_ALERTS_DAYS: '0',
 };
 const INPUTS = [Topics.chatMessages.name, Topics.messageViews.name];
+/** Messages of a probe burst: the rate rule's threshold at the defaults. */
+const PROBE_MESSAGES = 8;
+const probeMessage = (id: string, user: string, conversation: string, timeMs: number) => ({
+  message_id: id,
+  user_id: user,
+  content: `probe ${id}`,
+  timestamp: new Date(timeMs).toISOString(),
+  event_type: 'message_sent',
+  conversation_id: conversation,
+  sender_id: user,
+  receiver_id: `${user}-peer`,
+  message_type: 'text',
+});
 const mb = (bytes: number) => Math.round(bytes / 1048576);
 
 function* take(n: number, it: Iterator<GeneratedEvent>): Generator<GeneratedEvent> {
@@ -132,25 +152,51 @@ async function latencyScenario(): Promise<void> {
         }
       }
     })();
-    // Event time = wall clock: every 5 ms, append what is due.
+    // Event time = wall clock: every 5 ms, append what is due. Besides the generated traffic (whose
+    // injected bursts come only every 1–2.5 minutes), a probe burst starts every `--probe-ms`: a user
+    // of its own sends `threshold` (8) messages 50 ms apart, so every run measures many alerts.
     const startMs = Date.now();
     const traffic = generateTraffic({ seed: Number(args.seed), messagesPerSecond: rate, startMs });
     const producer = base.log.producer();
+    const probeEveryMs = Number(args['probe-ms']);
+    const probes: { user: string; times: number[] }[] = [];
+    let nextProbeMs = startMs + probeEveryMs;
     let next = traffic.next().value as GeneratedEvent;
     let messages = 0;
     while (Date.now() - startMs < durationMs) {
       const now = Date.now();
       const byTopic = new Map<string, ProducerRecord[]>();
       const ids: string[] = [];
+      const add = (topic: string, key: string, value: unknown, timeMs: number): void => {
+        const list = byTopic.get(topic) ?? [];
+        list.push({ key, value: JSON.stringify(value), timestamp: timeMs });
+        byTopic.set(topic, list);
+      };
       while (next.timeMs <= now) {
-        const list = byTopic.get(next.topic) ?? [];
-        list.push({ key: next.key, value: JSON.stringify(next.value), timestamp: next.timeMs });
-        byTopic.set(next.topic, list);
+        add(next.topic, next.key, next.value, next.timeMs);
         if (next.kind === 'message') {
           ids.push(next.value.message_id);
           messages++;
         }
         next = traffic.next().value as GeneratedEvent;
+      }
+      while (nextProbeMs <= now) {
+        const n = probes.length;
+        probes.push({
+          user: `bench-probe-${n}`,
+          times: Array.from({ length: PROBE_MESSAGES }, (_, i) => nextProbeMs + 50 * i),
+        });
+        nextProbeMs += probeEveryMs;
+      }
+      for (const [n, probe] of probes.entries()) {
+        while (probe.times.length > 0 && (probe.times[0] as number) <= now) {
+          const t = probe.times.shift() as number;
+          const id = `bench-probe-${n}-${PROBE_MESSAGES - probe.times.length}`;
+          const conversation = `bench-probe-conv-${n}`;
+          add(Topics.chatMessages.name, conversation, probeMessage(id, probe.user, conversation, t), t);
+          ids.push(id);
+          messages++;
+        }
       }
       await Promise.all([...byTopic].map(([topic, records]) => producer.send(topic, records)));
       const appended = performance.now();
@@ -158,7 +204,16 @@ async function latencyScenario(): Promise<void> {
       await new Promise((r) => setTimeout(r, 5));
     }
     await producer.close();
-    await new Promise((r) => setTimeout(r, 2000)); // the last bursts' alerts
+    // Kept up: how long until every runtime has committed everything appended.
+    const stopped = performance.now();
+    let catchUpMs: number | null = null;
+    try {
+      await waitDrained(base.log, running.runtimes.values(), 120_000);
+      catchUpMs = Math.round(performance.now() - stopped);
+    } catch {
+      // still behind after 2 minutes: reported as null
+    }
+    await new Promise((r) => setTimeout(r, 500)); // the watcher reads the last alerts
     watching = false;
     await watcher;
     await alerts.close();
@@ -173,6 +228,8 @@ async function latencyScenario(): Promise<void> {
         messages,
         rate_achieved: Math.round(messages / (durationMs / 1000)),
         alerts: latencies.length,
+        probe_bursts: probes.length,
+        catch_up_ms: catchUpMs,
         p50_ms: q(0.5),
         p99_ms: q(0.99),
         max_ms: q(1),
@@ -182,6 +239,20 @@ async function latencyScenario(): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The latency child's settings, passed on from this process's arguments. */
+function latencyArgs(): string[] {
+  return [
+    '--rate',
+    args.rate!,
+    '--seconds',
+    args.seconds!,
+    '--seed',
+    args.seed!,
+    '--probe-ms',
+    args['probe-ms']!,
+  ];
 }
 
 function child(mode: string, extra: string[]): Record<string, unknown> {
@@ -233,7 +304,7 @@ async function main(): Promise<void> {
     console.log(
       `${'all together'.padEnd(24)} ${String(all.rps).padStart(8)} records/s  ${String(all.seconds).slice(0, 5)} s  CPU ${all.cpu_us_per_record} µs/record  peak RSS ${all.peak_rss_mb} MB`,
     );
-    const latency = child('latency', []);
+    const latency = child('latency', latencyArgs());
     console.log(
       `alert latency at ${args.rate} msgs/s (achieved ${latency.rate_achieved}): ${latency.alerts} alerts, p50 ${latency.p50_ms} ms, p99 ${latency.p99_ms} ms, max ${latency.max_ms} ms`,
     );
@@ -255,6 +326,8 @@ if (args.child === 'drain') {
   await drainScenario(positionals, args.source!);
 } else if (args.child === 'latency') {
   await latencyScenario();
+} else if (args['latency-only']) {
+  console.log(JSON.stringify(child('latency', latencyArgs())));
 } else {
   await main();
 }

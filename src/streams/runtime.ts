@@ -45,6 +45,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { AppError, ErrorCode, isAppError } from '../errors/index.ts';
 import { type Consumer, type Log, type TopicPartition, tpKey } from '../log/index.ts';
 import { isRetriable, retry } from '../retry/index.ts';
@@ -324,6 +325,10 @@ export class StreamsRuntime {
           }
           this.#lag.maybeRefresh(now, consumer);
           if (n === 0 || this.#stopping) break;
+          // Let the event loop run between slices: a poll of buffered data resolves without ever
+          // leaving the microtask queue, so without this a busy runtime starves I/O callbacks (a
+          // sink's insert completing) and timers of every other runtime in the process.
+          await nextMacrotask();
         }
       }
     } catch (err) {
