@@ -7,4 +7,4 @@ export {
   conversationRules,
   createConversationAnalytics,
 } from './topology.ts';
-export { type ConversationRules, isLate, metricOf } from './windows.ts';
+export { type ConversationRules, isLate, metricOf, WindowMemo } from './windows.ts';

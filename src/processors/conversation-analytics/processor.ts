@@ -13,6 +13,7 @@ import {
   type ConversationState,
   closeWindows,
   isLate,
+  WindowMemo,
 } from './windows.ts';
 
 /** What the repartition topic carries per message: the two people (value), the conversation (key). */
@@ -27,6 +28,7 @@ const PUNCTUATE_MS = 1_000;
 export class ConversationProcessor implements Processor<string, MessageParties, string, ConversationMetric> {
   readonly #rules: ConversationRules;
   readonly #storeName: string;
+  readonly #memo = new WindowMemo();
   #ctx!: ProcessorContext<string, ConversationMetric>;
   #store!: KeyValueStore<string, ConversationState>;
   /** Earliest stream time at which some window closes; -Infinity: unknown (after a restore). */
@@ -66,7 +68,7 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
     let next = Number.POSITIVE_INFINITY;
     for (const [key, state] of this.#store.all()) {
       const before = state.e;
-      const r = closeWindows(this.#rules, key, state, closedEnd, (end, metric) =>
+      const r = closeWindows(this.#rules, this.#memo, key, state, closedEnd, (end, metric) =>
         out.push({ end, key, metric }),
       );
       if (r.empty) this.#store.delete(key);

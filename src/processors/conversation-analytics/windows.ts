@@ -70,6 +70,7 @@ export function addMessage(
  */
 function windowMetric(
   rules: ConversationRules,
+  memo: WindowMemo,
   conversationId: string,
   buckets: readonly Bucket[],
   start: number,
@@ -87,7 +88,7 @@ function windowMetric(
   const from = start - rules.baselineMs;
   let before = 0;
   while (lo > 0 && (buckets[lo - 1] as Bucket)[0] >= from) before += (buckets[--lo] as Bucket)[1];
-  return metricOf(rules, conversationId, start, count, people.size, before);
+  return metricOf(rules, memo, conversationId, start, count, people.size, before);
 }
 
 /** The index of the first bucket starting at or after `t` (buckets ascending by start). */
@@ -102,17 +103,40 @@ function firstBucketAtOrAfter(buckets: readonly Bucket[], t: number): number {
   return lo;
 }
 
-/** Windows close in end order, many conversations per end: the last bounds formatted are reused. */
-const lastBounds = { start: Number.NaN, windowMs: 0, startText: '', endText: '' };
+/**
+ * Memos of one processor instance (never shared between instances): windows close in end order, many
+ * conversations per end, so the last bounds formatted are reused; and Poisson quantiles by (rate,
+ * significance), since baselines take few distinct values (multiples of window / span).
+ */
+export class WindowMemo {
+  #start = Number.NaN;
+  #windowMs = 0;
+  #startText = '';
+  #endText = '';
+  readonly #quantiles = new Map<string, number>();
 
-function boundsOf(start: number, windowMs: number): { startText: string; endText: string } {
-  if (lastBounds.start !== start || lastBounds.windowMs !== windowMs) {
-    lastBounds.start = start;
-    lastBounds.windowMs = windowMs;
-    lastBounds.startText = formatRfc3339(start);
-    lastBounds.endText = formatRfc3339(start + windowMs);
+  /** The RFC 3339 texts of [start, start + windowMs). */
+  bounds(start: number, windowMs: number): { readonly startText: string; readonly endText: string } {
+    if (this.#start !== start || this.#windowMs !== windowMs) {
+      this.#start = start;
+      this.#windowMs = windowMs;
+      this.#startText = formatRfc3339(start);
+      this.#endText = formatRfc3339(start + windowMs);
+    }
+    return { startText: this.#startText, endText: this.#endText };
   }
-  return lastBounds;
+
+  /** `poissonUpperQuantile(lambda, alpha)`, remembered (at most 10 000 entries). */
+  quantile(lambda: number, alpha: number): number {
+    const key = `${lambda}/${alpha}`;
+    let q = this.#quantiles.get(key);
+    if (q === undefined) {
+      q = poissonUpperQuantile(lambda, alpha);
+      if (this.#quantiles.size >= 10_000) this.#quantiles.clear();
+      this.#quantiles.set(key, q);
+    }
+    return q;
+  }
 }
 
 /**
@@ -140,6 +164,7 @@ export function poissonUpperQuantile(lambda: number, alpha: number): number {
  */
 export function metricOf(
   rules: ConversationRules,
+  memo: WindowMemo,
   conversationId: string,
   start: number,
   count: number,
@@ -147,8 +172,8 @@ export function metricOf(
   before: number,
 ): ConversationMetric {
   const baseline = (before * rules.windowMs) / rules.baselineMs;
-  const threshold = peakThreshold(rules, baseline);
-  const bounds = boundsOf(start, rules.windowMs);
+  const threshold = peakThreshold(rules, memo, baseline);
+  const bounds = memo.bounds(start, rules.windowMs);
   return {
     conversation_id: conversationId,
     window_start: bounds.startText,
@@ -163,20 +188,10 @@ export function metricOf(
 }
 
 /** The least count of a peak window at `baseline` messages per window (see metricOf). */
-export function peakThreshold(rules: ConversationRules, baseline: number): number {
-  const lambda = Math.max(baseline, rules.baselineFloor);
-  const key = `${lambda}/${rules.peakSignificance}`;
-  let q = quantiles.get(key);
-  if (q === undefined) {
-    q = poissonUpperQuantile(lambda, rules.peakSignificance);
-    if (quantiles.size >= 10_000) quantiles.clear();
-    quantiles.set(key, q);
-  }
+export function peakThreshold(rules: ConversationRules, memo: WindowMemo, baseline: number): number {
+  const q = memo.quantile(Math.max(baseline, rules.baselineFloor), rules.peakSignificance);
   return Math.max(rules.peakMinCount, rules.peakFactor * baseline, q);
 }
-
-/** Quantiles by (rate, significance): baselines take few distinct values (multiples of window/span). */
-const quantiles = new Map<string, number>();
 
 /**
  * Close every window of the conversation with end <= closedEnd (a multiple of hopMs): call `emit`
@@ -185,6 +200,7 @@ const quantiles = new Map<string, number>();
  */
 export function closeWindows(
   rules: ConversationRules,
+  memo: WindowMemo,
   conversationId: string,
   state: ConversationState,
   closedEnd: number,
@@ -198,7 +214,7 @@ export function closeWindows(
     const from = Math.max(state.e === null ? first[0] + hopMs : state.e + hopMs, first[0] + hopMs);
     const to = Math.min(closedEnd, last[0] + windowMs);
     for (let end = from; end <= to; end += hopMs) {
-      const m = windowMetric(rules, conversationId, buckets, end - windowMs);
+      const m = windowMetric(rules, memo, conversationId, buckets, end - windowMs);
       if (m !== null) emit(end, m);
     }
   }
