@@ -276,8 +276,9 @@ export async function rankedConversations(
 
 /**
  * Messages per bucket of `stepMs` (epoch-aligned, UTC) in [from, to): the seed's hourly query as data.
- * With a step of whole hours, the whole hours come from conversation_hourly and only the edges from
- * message_rows (sorted by time: a range reads its own granules); any other step reads message_rows.
+ * With a step of whole hours, the whole hours come from hourly_totals (a row per hour) and only the
+ * edges from message_rows (sorted by time: a range reads its own granules); any other step reads
+ * message_rows.
  */
 export async function messageVolume(
   ch: ClickHouse,
@@ -288,7 +289,7 @@ export async function messageVolume(
   const rows = await ch.query<Record<string, unknown>>(
     `SELECT intDiv(t, {step:Int64}) * {step:Int64} AS start, sum(m) AS messages
      FROM (
-       SELECT ${ms('toDateTime64(hour, 3)')} AS t, messages AS m FROM ${db}.conversation_hourly WHERE ${HOURS}
+       SELECT ${ms('toDateTime64(hour, 3)')} AS t, messages AS m FROM ${db}.hourly_totals WHERE ${HOURS}
        UNION ALL
        SELECT intDiv(${ms('created_at')}, {step:Int64}) * {step:Int64} AS t, toUInt64(uniqExact(message_id)) AS m
        FROM ${db}.message_rows WHERE ${EDGES} GROUP BY t
@@ -306,7 +307,10 @@ export interface SenderReadRate {
   read_rate: number;
 }
 
-/** The seed's read-rate query as data (from the sender_read_rate rollup), most active senders first. */
+/**
+ * The seed's read-rate query as data (all time, from the sender_totals rollup: a row per sender),
+ * most active senders first.
+ */
 export async function senderReadRates(
   ch: ClickHouse,
   options: { limit: number; offset: number; senderId?: string },
@@ -314,9 +318,10 @@ export async function senderReadRates(
 ): Promise<SenderReadRate[]> {
   const db = checkDatabaseName(database);
   const rows = await ch.query<Record<string, unknown>>(
-    `SELECT sender_id, sent, read_count, read_rate FROM ${db}.sender_read_rate_total
-     ${options.senderId === undefined ? '' : 'WHERE sender_id = {s:String}'}
-     ORDER BY sent DESC, sender_id LIMIT {n:UInt32} OFFSET {o:UInt64}`,
+    `SELECT sender_id, sum(sent) AS sent, sum(reads) AS read_count,
+            if(sent = 0, 0, round(read_count * 100.0 / sent, 2)) AS read_rate
+     FROM ${db}.sender_totals ${options.senderId === undefined ? '' : 'WHERE sender_id = {s:String}'}
+     GROUP BY sender_id ORDER BY sent DESC, sender_id LIMIT {n:UInt32} OFFSET {o:UInt64}`,
     {
       n: options.limit,
       o: options.offset,
@@ -374,7 +379,7 @@ export async function userStats(
 
 /**
  * Messages and distinct senders per UTC day × hour of the day in [from, to): a heatmap's cells (whole
- * hours from conversation_hourly, the edges from message_rows).
+ * hours from hourly_totals, the edges from message_rows).
  */
 export async function activityHeatmap(
   ch: ClickHouse,
@@ -385,7 +390,7 @@ export async function activityHeatmap(
   const rows = await ch.query<Record<string, unknown>>(
     `SELECT toString(toDate(h)) AS day, toHour(h) AS hour, sum(m) AS messages, uniqExactMerge(s) AS active_users
      FROM (
-       SELECT hour AS h, messages AS m, senders AS s FROM ${db}.conversation_hourly WHERE ${HOURS}
+       SELECT hour AS h, messages AS m, senders AS s FROM ${db}.hourly_totals WHERE ${HOURS}
        UNION ALL
        SELECT toStartOfHour(toDateTime(created_at, 'UTC')) AS h, toUInt64(uniqExact(message_id)), uniqExactState(sender_id)
        FROM ${db}.message_rows WHERE ${EDGES} AND ${MESSAGE_ROW} GROUP BY h

@@ -1,12 +1,13 @@
 import type { TimeRange } from './api-reads.ts';
+import { EDGES, HOURS, splitByHour } from './hourly-split.ts';
 import { checkDatabaseName } from './migrations.ts';
 import type { ClickHouse } from './port.ts';
 
 /**
  * Reads behind the dashboard's summaries and drill-downs (totals of a range, read rate and time to
  * read per sender, a word's history, an alert's burst), each asking only for what it is about: the
- * messages created in a time range (message_rows, sorted by time: a range reads its own granules),
- * one word's ranked windows in a range (trending_words' sort key), one sender's messages between two
+ * rollups' whole hours of a time range and the messages of its partial edge hours (message_rows,
+ * sorted by time: a range reads its own granules), one word's ranked windows in a range (trending_words' sort key), one sender's messages between two
  * instants. Values go in as `{name:Type}` parameters; times in and out as epoch milliseconds (see
  * api-reads.ts).
  */
@@ -69,21 +70,32 @@ export interface SenderReadStats {
 }
 
 /**
- * The messages created in [from, to), one row each with its read state: message_rows FINAL (what the
- * `messages` view reads) with the range on its sort key inside the FINAL — through the view the range
- * is applied after FINAL and the read grows with the history (1 h of 1M messages: 715 vs 239 ms).
- * A message's row and its read patches fold into one (read_at: the receiver's first view); a group
- * without the message's own row (sender '') is no message.
+ * The messages of the partial hours at the edges of a `splitByHour` range, one row each with its read
+ * state: message_rows FINAL (what the `messages` view reads) with the range on its sort key inside the
+ * FINAL — through the view the range is applied after FINAL and the read grows with the history. A
+ * message's row and its read patches fold into one (read_at: the receiver's first view); a group
+ * without the message's own row (sender '') is no message. The whole hours come from the rollups of
+ * migration 9 (schema-rollups.ts), which count the same reads at insert.
  */
-const inRange = (db: string) =>
-  `${db}.message_rows FINAL WHERE created_at >= ${at('from')} AND created_at < ${at('to')} AND sender_id != ''`;
+const edgeMessages = (db: string) => `${db}.message_rows FINAL WHERE ${EDGES} AND sender_id != ''`;
+
+/** Time to read of a message row, ms: the receiver's first view − sent, 0 for a view stamped before. */
+const DELAY = `toUInt64(greatest(${ms('assumeNotNull(read_at)')} - ${ms('created_at')}, 0))`;
+
+/**
+ * quantileExact(level) over a delay → count map (sender_hourly.read_delays, summed) of n values: the
+ * value at position ⌊level·n⌋ of the sorted values, as ClickHouse's quantileExact picks it.
+ */
+const mapQuantile = (level: number, map: string, n: string) =>
+  `arrayFirst((k, c) -> c > toUInt64(${level} * ${n}), ${map}.1, arrayCumSum(${map}.2))`;
 
 /**
  * Read rate and time to read per sender over the messages created in [from, to) (read_at: the
- * receiver's first view, as in `messages`; a view timestamped before its message counts as 0). Quantiles
- * are ClickHouse's quantileExact: the value at position ⌊level·n⌋ of the sorted times. `senders`: a
- * row for each, in that order (zeros when one sent nothing in the range); otherwise the `limit`
- * senders with the most messages in the range, most first.
+ * receiver's first view, as in `messages`; a view timestamped before its message counts as 0): the
+ * whole hours from sender_hourly, the partial hours at the edges from message_rows. Quantiles are
+ * ClickHouse's quantileExact: the value at position ⌊level·n⌋ of the sorted times. `senders`: a row
+ * for each, in that order (zeros when one sent nothing in the range); otherwise the `limit` senders
+ * with the most messages in the range, most first.
  */
 export async function senderReadStats(
   ch: ClickHouse,
@@ -93,16 +105,25 @@ export async function senderReadStats(
   const db = checkDatabaseName(database);
   const senders = options.senders;
   if (senders?.length === 0) return [];
-  const delay = `greatest(${ms('assumeNotNull(read_at)')} - ${ms('created_at')}, 0)`;
+  const only = senders === undefined ? '' : 'AND sender_id IN {s:Array(String)}';
   const rows = await ch.query<Record<string, unknown>>(
-    `SELECT sender_id, count() AS sent, countIf(read_at IS NOT NULL) AS read_count,
-            quantileExactIf(0.5)(${delay}, read_at IS NOT NULL) AS median_ms,
-            quantileExactIf(0.9)(${delay}, read_at IS NOT NULL) AS p90_ms
-     FROM ${inRange(db)} ${senders === undefined ? '' : 'AND sender_id IN {s:Array(String)}'}
-     GROUP BY sender_id ORDER BY sent DESC, sender_id LIMIT {n:UInt32}`,
+    `SELECT sender_id, sent, read_count,
+            ${mapQuantile(0.5, 'delays', 'read_count')} AS median_ms,
+            ${mapQuantile(0.9, 'delays', 'read_count')} AS p90_ms
+     FROM (
+       SELECT sender_id, sum(n) AS sent, sum(r) AS read_count, sumMap(d) AS delays
+       FROM (
+         SELECT sender_id, sent AS n, reads AS r, read_delays AS d FROM ${db}.sender_hourly
+         WHERE ${HOURS} ${only}
+         UNION ALL
+         SELECT sender_id, count(), countIf(read_at IS NOT NULL),
+                sumMap(if(read_at IS NULL, [], [${DELAY}]), if(read_at IS NULL, [], [toInt64(1)]))
+         FROM ${edgeMessages(db)} ${only} GROUP BY sender_id
+       )
+       GROUP BY sender_id ORDER BY sent DESC, sender_id LIMIT {n:UInt32}
+     )`,
     {
-      from: options.from,
-      to: options.to,
+      ...splitByHour(options),
       n: senders?.length ?? options.limit,
       ...(senders ? { s: senders } : {}),
     },
@@ -133,7 +154,10 @@ export interface RangeSummary {
   senders: number;
 }
 
-/** Totals of the messages created in [from, to): one pass over that range of message_rows. */
+/**
+ * Totals of the messages created in [from, to): the whole hours from hourly_totals (a row per hour),
+ * the partial hours at the edges from message_rows.
+ */
 export async function rangeSummary(
   ch: ClickHouse,
   range: TimeRange,
@@ -141,10 +165,16 @@ export async function rangeSummary(
 ): Promise<RangeSummary> {
   const db = checkDatabaseName(database);
   const [r] = await ch.query<Record<string, unknown>>(
-    `SELECT count() AS messages, countIf(read_at IS NOT NULL) AS read_count,
-            uniqExact(conversation_id) AS conversations, uniqExact(sender_id) AS senders
-     FROM ${inRange(db)}`,
-    { from: range.from, to: range.to },
+    `SELECT sum(m) AS messages, sum(rd) AS read_count,
+            uniqExactMerge(c) AS conversations, uniqExactMerge(s) AS senders
+     FROM (
+       SELECT messages AS m, reads AS rd, conversations AS c, senders AS s FROM ${db}.hourly_totals
+       WHERE ${HOURS}
+       UNION ALL
+       SELECT count(), countIf(read_at IS NOT NULL), uniqExactState(conversation_id), uniqExactState(sender_id)
+       FROM ${edgeMessages(db)}
+     )`,
+    splitByHour(range),
   );
   return {
     messages: num(r?.messages ?? 0),

@@ -56,3 +56,159 @@ export const M8_HOURLY_ROLLUPS: Migration = {
     FROM $db.message_rows FINAL WHERE sender_id != '' GROUP BY hour, conversation_id`,
   ],
 };
+
+/*
+ * Read state rolled up at insert (migration 9, issue 13): per hour, per sender and hour, per sender —
+ * so that stats/summary, stats/senders, the volume chart and the heatmap never scan the messages of
+ * their range (only the partial hours at its edges, as above).
+ *
+ * A message counts as read once: when its receiver's first view meets it. That moment is seen on one
+ * of two paths, and each emits one row into the Null table rollup_events, which three tables sum up:
+ *   - the message path (messages_base): every message is one `sent` row; it is read on arrival when
+ *     its receiver's view came first (early_views, as message_rows_msg_mv finds it);
+ *   - the view path (view_lookups: views by the receiver of a stored message): the batch's earliest
+ *     view per message is compared with the read already recorded in message_first_reads (the read
+ *     transitions so far, one row each): none → a new read; an earlier view than the one recorded
+ *     (views may arrive out of order) → read_at moves back (`prev_read_at`: the time it replaces);
+ *     otherwise nothing. Later, duplicate or replayed views find their read recorded and add nothing;
+ *     views by anyone else never reach view_lookups' by_receiver.
+ * message_first_reads is written from rollup_events too, so the lookup of a batch never sees the
+ * batch's own transitions, whatever order the materialized views run in. Exactly once under the
+ * sink's dedup token: a batch inserted again under its token is dropped by every table that has it
+ * (deduplicate_blocks_in_dependent_materialized_views); and because each transition row carries its
+ * insert's token (getSetting('insert_deduplication_token')), a replay after a crash that stored the
+ * batch's transitions but not all of its sums does not take those transitions for earlier reads: the
+ * lookup ignores rows of the current token (a write without a token never matches: it is a duplicate,
+ * not a replay). A message inserted again under ANOTHER token counts twice (as in conversation_hourly);
+ * a view inserted again under another token adds nothing.
+ *
+ * Sums kept (each an AggregatingMergeTree; rows merge, readers sum):
+ *   - hourly_totals, per hour of the message: messages, reads, the distinct conversations and senders
+ *     (uniqExact states: the summary's "active conversations / senders" over any whole hours);
+ *   - sender_hourly, per hour and sender: sent, read, and the time to read of every read message as a
+ *     map delay_ms → count (sumMap; a read moved back subtracts its old delay), so the exact median and
+ *     p90 (quantileExact's ⌊level·n⌋-th value) come from the map;
+ *   - sender_totals, per sender over all time: sent, read (the seed's read-rate query as data, and a
+ *     user's read rate).
+ * Time to read = greatest(read_at − created_at, 0), in ms, as insight-reads computes it raw.
+ * Retention: hourly_totals, sender_hourly and message_first_reads follow RETENTION_MESSAGES_DAYS (as
+ * message_rows); sender_totals is all-time, like user_stats.
+ *
+ * The carry-over writes message_first_reads and the three sums from message_rows FINAL, after the
+ * views exist, at start-up before any writer.
+ */
+const delayMs = (readAt: string) =>
+  `toUInt64(greatest(toUnixTimestamp64Milli(${readAt}) - toUnixTimestamp64Milli(created_at), 0))`;
+const TOKEN = "getSetting('insert_deduplication_token')";
+
+export const M9_READ_ROLLUPS: Migration = {
+  version: 9,
+  name: 'read_rollups',
+  statements: [
+    `CREATE TABLE IF NOT EXISTS $db.message_first_reads (
+      message_id String,
+      created_at DateTime64(3, 'UTC'),
+      read_at DateTime64(3, 'UTC'),
+      insert_token String CODEC(ZSTD(1))
+    )
+    ENGINE = MergeTree
+    ORDER BY message_id
+    SETTINGS index_granularity = 256, ${DEDUP}`,
+    `CREATE TABLE IF NOT EXISTS $db.hourly_totals (
+      hour DateTime('UTC'),
+      messages SimpleAggregateFunction(sum, UInt64),
+      reads SimpleAggregateFunction(sum, UInt64),
+      conversations AggregateFunction(uniqExact, String),
+      senders AggregateFunction(uniqExact, String)
+    )
+    ENGINE = AggregatingMergeTree
+    PARTITION BY toYYYYMM(hour)
+    ORDER BY hour
+    SETTINGS ${DEDUP}`,
+    `CREATE TABLE IF NOT EXISTS $db.sender_hourly (
+      hour DateTime('UTC'),
+      sender_id String,
+      sent SimpleAggregateFunction(sum, UInt64),
+      reads SimpleAggregateFunction(sum, UInt64),
+      read_delays SimpleAggregateFunction(sumMap, Tuple(Array(UInt64), Array(Int64)))
+    )
+    ENGINE = AggregatingMergeTree
+    PARTITION BY toYYYYMM(hour)
+    ORDER BY (hour, sender_id)
+    SETTINGS ${DEDUP}`,
+    `CREATE TABLE IF NOT EXISTS $db.sender_totals (
+      sender_id String,
+      sent SimpleAggregateFunction(sum, UInt64),
+      reads SimpleAggregateFunction(sum, UInt64)
+    )
+    ENGINE = AggregatingMergeTree
+    ORDER BY sender_id
+    SETTINGS ${DEDUP}`,
+    // One row per message (sent = 1) or per read transition (sent = 0); read_at: the message's read
+    // time from now on (NULL: unread), prev_read_at: the read time it replaces (NULL: a new read).
+    `CREATE TABLE IF NOT EXISTS $db.rollup_events (
+      message_id String,
+      created_at DateTime64(3, 'UTC'),
+      conversation_id String,
+      sender_id String,
+      sent UInt8,
+      read_at Nullable(DateTime64(3, 'UTC')),
+      prev_read_at Nullable(DateTime64(3, 'UTC')),
+      insert_token String
+    )
+    ENGINE = Null`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.rollup_events_msg_mv TO $db.rollup_events AS
+    SELECT m.message_id AS message_id, m.created_at AS created_at, m.conversation_id AS conversation_id,
+           m.sender_id AS sender_id, toUInt8(1) AS sent, e.first_read AS read_at,
+           CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS prev_read_at, ${TOKEN} AS insert_token
+    FROM $db.messages_base AS m
+    LEFT JOIN (
+      SELECT read_key, toNullable(min(viewed_at)) AS first_read FROM $db.early_views
+      WHERE message_id IN (SELECT message_id FROM $db.messages_base)
+      GROUP BY read_key
+    ) AS e ON m.read_key = e.read_key
+    WHERE m.sender_id != ''`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.rollup_events_view_mv TO $db.rollup_events AS
+    SELECT v.message_id AS message_id, v.created AS created_at, '' AS conversation_id,
+           v.sender AS sender_id, toUInt8(0) AS sent, toNullable(v.first_view) AS read_at,
+           p.recorded AS prev_read_at, ${TOKEN} AS insert_token
+    FROM (
+      SELECT message_id, any(created_at) AS created, any(sender_id) AS sender, min(viewed_at) AS first_view
+      FROM $db.view_lookups WHERE by_receiver AND sender_id != '' GROUP BY message_id
+    ) AS v
+    LEFT JOIN (
+      SELECT message_id, toNullable(min(read_at)) AS recorded FROM $db.message_first_reads
+      WHERE message_id IN (SELECT message_id FROM $db.view_lookups WHERE by_receiver)
+        AND (insert_token != ${TOKEN} OR ${TOKEN} = '')
+      GROUP BY message_id
+    ) AS p ON v.message_id = p.message_id
+    WHERE p.recorded IS NULL OR v.first_view < p.recorded`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.message_first_reads_mv TO $db.message_first_reads AS
+    SELECT message_id, created_at, assumeNotNull(first_read) AS read_at, insert_token
+    FROM (SELECT message_id, created_at, read_at AS first_read, insert_token FROM $db.rollup_events)
+    WHERE first_read IS NOT NULL`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.hourly_totals_mv TO $db.hourly_totals AS
+    SELECT toStartOfHour(created_at) AS hour, toUInt64(sum(sent)) AS messages,
+           toUInt64(countIf(read_at IS NOT NULL AND prev_read_at IS NULL)) AS reads,
+           uniqExactStateIf(conversation_id, sent = 1) AS conversations,
+           uniqExactStateIf(sender_id, sent = 1) AS senders
+    FROM $db.rollup_events GROUP BY hour`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.sender_hourly_mv TO $db.sender_hourly AS
+    SELECT toStartOfHour(created_at) AS hour, sender_id, toUInt64(sum(sent)) AS sent,
+           toUInt64(countIf(read_at IS NOT NULL AND prev_read_at IS NULL)) AS reads,
+           sumMap(
+             arrayConcat(if(read_at IS NULL, [], [${delayMs('assumeNotNull(read_at)')}]),
+                         if(prev_read_at IS NULL, [], [${delayMs('assumeNotNull(prev_read_at)')}])),
+             arrayConcat(if(read_at IS NULL, [], [toInt64(1)]), if(prev_read_at IS NULL, [], [toInt64(-1)]))
+           ) AS read_delays
+    FROM $db.rollup_events GROUP BY hour, sender_id`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.sender_totals_mv TO $db.sender_totals AS
+    SELECT sender_id, toUInt64(sum(sent)) AS sent,
+           toUInt64(countIf(read_at IS NOT NULL AND prev_read_at IS NULL)) AS reads
+    FROM $db.rollup_events GROUP BY sender_id`,
+    // Carry-over: each stored message as the message path would have seen it with its read known.
+    `INSERT INTO $db.rollup_events
+    SELECT message_id, created_at, conversation_id, sender_id, 1, read_at, NULL, ''
+    FROM $db.message_rows FINAL WHERE sender_id != ''`,
+  ],
+};

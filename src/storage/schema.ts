@@ -8,7 +8,7 @@
  */
 
 import { DEDUP, M7_MESSAGE_ROWS } from './schema-messages.ts';
-import { M8_HOURLY_ROLLUPS } from './schema-rollups.ts';
+import { M8_HOURLY_ROLLUPS, M9_READ_ROLLUPS } from './schema-rollups.ts';
 
 export const DEFAULT_DATABASE = 'message_db';
 
@@ -33,6 +33,10 @@ export const Tables = {
   storeWatermarks: 'store_watermarks',
   earlyViews: 'early_views',
   conversationHourly: 'conversation_hourly',
+  hourlyTotals: 'hourly_totals',
+  senderHourly: 'sender_hourly',
+  senderTotals: 'sender_totals',
+  messageFirstReads: 'message_first_reads',
 } as const;
 export type TableName = (typeof Tables)[keyof typeof Tables];
 
@@ -516,6 +520,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M6_STORE_CHECK,
   M7_MESSAGE_ROWS,
   M8_HOURLY_ROLLUPS,
+  M9_READ_ROLLUPS,
 ];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */
@@ -542,6 +547,9 @@ export const RETENTION_TARGETS: readonly { table: TableName; column: string; key
   { table: Tables.messagesBase, column: 'created_at', key: 'messagesDays' },
   { table: Tables.messageRows, column: 'created_at', key: 'messagesDays' },
   { table: Tables.conversationHourly, column: 'hour', key: 'messagesDays' },
+  { table: Tables.hourlyTotals, column: 'hour', key: 'messagesDays' },
+  { table: Tables.senderHourly, column: 'hour', key: 'messagesDays' },
+  { table: Tables.messageFirstReads, column: 'created_at', key: 'messagesDays' },
   { table: Tables.messageViews, column: 'viewed_at', key: 'viewsDays' },
   { table: Tables.earlyViews, column: 'viewed_at', key: 'viewsDays' },
   { table: Tables.realtimeUserActivity, column: 'window_start', key: 'metricsDays' },

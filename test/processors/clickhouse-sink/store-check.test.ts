@@ -55,6 +55,12 @@ async function contents(ch: ClickHouse): Promise<unknown> {
       'SELECT sender_id, sent, read_count FROM message_db.sender_read_rate_total ORDER BY sender_id',
     ),
     index: await q('SELECT count() AS n FROM message_db.message_index FINAL'),
+    // The read rollups (migration 9) count each message and each read once.
+    readRollups: await q(
+      `SELECT toString(sum(messages)) AS n, toString(sum(reads)) AS read_count,
+              sum(reads) = (SELECT countIf(read_status = 'read') FROM message_db.messages) AS exact
+       FROM message_db.hourly_totals`,
+    ),
     // The hourly rollup counts each message once (migration 8): its total is the messages' count.
     hourly: await q(
       `SELECT toString(sum(messages)) AS n,
@@ -98,6 +104,7 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
   const full = await contents(ch);
   assert.notDeepStrictEqual(full, expected, 'the second traffic added rows');
   assert.equal((full as { hourly: { exact: number }[] }).hourly[0]?.exact, 1);
+  assert.equal((full as { readRollups: { exact: number }[] }).readRollups[0]?.exact, 1);
   await ch.close();
   await rm(join(dataDir, 'clickhouse'), { recursive: true, force: true });
   await cp(join(backup, 'clickhouse'), join(dataDir, 'clickhouse'), { recursive: true });
@@ -161,19 +168,23 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
       afterLost: full,
       detached: [{ table: 'messages_base', reason: 'broken-on-start', damaged: true }],
       refusedCode: 'STORAGE_DAMAGED',
-      // message_rows and sender_read_rate are filled from messages and views: both topics are rebuilt
-      // (conversation_hourly, from messages only, with them).
+      // message_rows, sender_read_rate and the read rollups are filled from messages and views: both
+      // topics are rebuilt (conversation_hourly, from messages only, with them).
       plan: {
         topics: ['chat.messages', 'message-views'],
         emptied: [
           'conversation_hourly',
           'early_views',
+          'hourly_totals',
+          'message_first_reads',
           'message_index',
           'message_receipts',
           'message_rows',
           'message_views',
           'messages_base',
+          'sender_hourly',
           'sender_read_rate',
+          'sender_totals',
         ],
       },
       afterRebuild: full,
