@@ -1,4 +1,4 @@
-import { EDGES, HOUR_MS, HOURS, splitByHour } from './hourly-split.ts';
+import { EDGES, HOUR_MS, HOURS, MINUTE_MS, MINUTES, splitByHour } from './hourly-split.ts';
 import { checkDatabaseName } from './migrations.ts';
 import type { ClickHouse } from './port.ts';
 import { type MessageStatus, messageStatus } from './reads.ts';
@@ -276,8 +276,9 @@ export async function rankedConversations(
 
 /**
  * Messages per bucket of `stepMs` (epoch-aligned, UTC) in [from, to): the seed's hourly query as data.
- * With a step of whole hours, the whole hours come from hourly_totals (a row per hour) and only the
- * edges from message_rows (sorted by time: a range reads its own granules); any other step reads
+ * A step of whole hours reads the whole hours from hourly_totals (a row per hour), one of whole
+ * minutes the whole minutes from minute_volume, and only the partial hours (minutes) at the edges
+ * from message_rows (sorted by time: a range reads its own granules); any other step reads
  * message_rows.
  */
 export async function messageVolume(
@@ -286,16 +287,21 @@ export async function messageVolume(
   database = 'message_db',
 ): Promise<{ start: number; messages: number }[]> {
   const db = checkDatabaseName(database);
+  const hours = options.stepMs % HOUR_MS === 0;
+  const unit = hours ? HOUR_MS : MINUTE_MS;
+  const rollup = hours
+    ? `SELECT ${ms('toDateTime64(hour, 3)')} AS t, messages AS m FROM ${db}.hourly_totals WHERE ${HOURS}`
+    : `SELECT ${ms('toDateTime64(minute, 3)')} AS t, messages AS m FROM ${db}.minute_volume WHERE ${MINUTES}`;
   const rows = await ch.query<Record<string, unknown>>(
     `SELECT intDiv(t, {step:Int64}) * {step:Int64} AS start, sum(m) AS messages
      FROM (
-       SELECT ${ms('toDateTime64(hour, 3)')} AS t, messages AS m FROM ${db}.hourly_totals WHERE ${HOURS}
+       ${rollup}
        UNION ALL
        SELECT intDiv(${ms('created_at')}, {step:Int64}) * {step:Int64} AS t, toUInt64(uniqExact(message_id)) AS m
        FROM ${db}.message_rows WHERE ${EDGES} GROUP BY t
      )
      GROUP BY start ORDER BY start`,
-    { ...splitByHour(options, options.stepMs % HOUR_MS === 0), step: options.stepMs },
+    { ...splitByHour(options, options.stepMs % unit === 0, unit), step: options.stepMs },
   );
   return rows.map((r) => ({ start: num(r.start), messages: num(r.messages) }));
 }

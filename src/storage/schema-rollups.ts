@@ -85,14 +85,15 @@ export const M8_HOURLY_ROLLUPS: Migration = {
  * Sums kept (each an AggregatingMergeTree; rows merge, readers sum):
  *   - hourly_totals, per hour of the message: messages, reads, the distinct conversations and senders
  *     (uniqExact states: the summary's "active conversations / senders" over any whole hours);
+ *   - minute_volume, per minute of the message: messages, reads (the volume chart's minute buckets);
  *   - sender_hourly, per hour and sender: sent, read, and the time to read of every read message as a
  *     map delay_ms → count (sumMap; a read moved back subtracts its old delay), so the exact median and
  *     p90 (quantileExact's ⌊level·n⌋-th value) come from the map;
  *   - sender_totals, per sender over all time: sent, read (the seed's read-rate query as data, and a
  *     user's read rate).
  * Time to read = greatest(read_at − created_at, 0), in ms, as insight-reads computes it raw.
- * Retention: hourly_totals, sender_hourly and message_first_reads follow RETENTION_MESSAGES_DAYS (as
- * message_rows); sender_totals is all-time, like user_stats.
+ * Retention: hourly_totals, minute_volume, sender_hourly and message_first_reads follow
+ * RETENTION_MESSAGES_DAYS (as message_rows); sender_totals is all-time, like user_stats.
  *
  * The carry-over writes message_first_reads and the three sums from message_rows FINAL, after the
  * views exist, at start-up before any writer.
@@ -124,6 +125,15 @@ export const M9_READ_ROLLUPS: Migration = {
     ENGINE = AggregatingMergeTree
     PARTITION BY toYYYYMM(hour)
     ORDER BY hour
+    SETTINGS ${DEDUP}`,
+    `CREATE TABLE IF NOT EXISTS $db.minute_volume (
+      minute DateTime('UTC'),
+      messages SimpleAggregateFunction(sum, UInt64),
+      reads SimpleAggregateFunction(sum, UInt64)
+    )
+    ENGINE = AggregatingMergeTree
+    PARTITION BY toYYYYMM(minute)
+    ORDER BY minute
     SETTINGS ${DEDUP}`,
     `CREATE TABLE IF NOT EXISTS $db.sender_hourly (
       hour DateTime('UTC'),
@@ -193,6 +203,10 @@ export const M9_READ_ROLLUPS: Migration = {
            uniqExactStateIf(conversation_id, sent = 1) AS conversations,
            uniqExactStateIf(sender_id, sent = 1) AS senders
     FROM $db.rollup_events GROUP BY hour`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.minute_volume_mv TO $db.minute_volume AS
+    SELECT toStartOfMinute(created_at) AS minute, toUInt64(sum(sent)) AS messages,
+           toUInt64(countIf(read_at IS NOT NULL AND prev_read_at IS NULL)) AS reads
+    FROM $db.rollup_events GROUP BY minute`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.sender_hourly_mv TO $db.sender_hourly AS
     SELECT toStartOfHour(created_at) AS hour, sender_id, toUInt64(sum(sent)) AS sent,
            toUInt64(countIf(read_at IS NOT NULL AND prev_read_at IS NULL)) AS reads,

@@ -92,6 +92,8 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
         { name: 'message_views', engine: 'MergeTree' },
         { name: 'messages', engine: 'View' },
         { name: 'messages_base', engine: 'ReplacingMergeTree' },
+        { name: 'minute_volume', engine: 'AggregatingMergeTree' },
+        { name: 'minute_volume_mv', engine: 'MaterializedView' },
         { name: 'realtime_user_activity', engine: 'ReplacingMergeTree' },
         { name: 'rollup_events', engine: 'Null' },
         { name: 'rollup_events_msg_mv', engine: 'MaterializedView' },

@@ -182,6 +182,7 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
           'message_rows',
           'message_views',
           'messages_base',
+          'minute_volume',
           'sender_hourly',
           'sender_read_rate',
           'sender_totals',
