@@ -15,6 +15,7 @@
  *
  *   npm run bench:kafka
  *   npm run bench:kafka -- --records 200000 --events 50000
+ *   npm run bench:kafka -- --adapter-only   (part 1 alone; its JSON line has no processor rates)
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -32,6 +33,7 @@ const { values: args } = parseArgs({
     records: { type: 'string', default: '500000' },
     events: { type: 'string', default: '200000' },
     seed: { type: 'string', default: '1' },
+    'adapter-only': { type: 'boolean', default: false },
   },
 });
 const run = promisify(execFile);
@@ -125,8 +127,10 @@ async function withBroker<T>(fn: (broker: string) => Promise<T>): Promise<T> {
   }
 }
 
-{
-  const adapter = await withBroker((broker) => adapterRates([broker], Number(args.records)));
+const adapter = await withBroker((broker) => adapterRates([broker], Number(args.records)));
+if (args['adapter-only']) {
+  process.stdout.write(`${JSON.stringify({ ...adapter, records: Number(args.records) })}\n`);
+} else {
   const events = Number(args.events);
   const eos = await withBroker((broker) => processorsRate({ KAFKA_BROKERS: broker }, events));
   say(`processors on Kafka (exactly-once): ${eos} events/s`);

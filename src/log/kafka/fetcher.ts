@@ -5,23 +5,28 @@
  *
  * - Each assigned partition has a state: its fetch position (the next offset to request), a pause
  *   flag and a buffer of decoded records not yet returned by `poll`.
- * - A response is decoded straight into the partition's buffer (./read-committed.ts); it is dropped
- *   when the partition was sought, reset or reassigned after the request left (its state's
- *   generation moved), so a late answer never puts records from an old position in the buffer.
+ * - Requests and responses are ./fetch-response.ts (our parser on the library's connections); a
+ *   partition's batches are decoded once, straight into its buffer (./record-batch.ts), and only
+ *   when the partition was not sought, reset or reassigned after the request left (its state's
+ *   generation moved): a late answer never puts records from an old position in the buffer.
  * - Errors of a background fetch are kept and handed to the next `poll` (`takeError`): retriable ones
- *   (a broker restarting, a leader moving) only delay the next fetch.
+ *   (a broker restarting, a leader moving) only delay the next fetch. A batch that cannot be read
+ *   (CRC mismatch, unknown codec) stops its partition before it: the records before it are returned,
+ *   then every poll fails with LOG_CORRUPT (as Java's consumer does) until the caller seeks past it.
  */
-import { FetchIsolationLevels, type fetchV17, type Consumer as LibConsumer } from '@platformatic/kafka';
+import type { Consumer as LibConsumer } from '@platformatic/kafka';
 import { AppError, ErrorCode } from '../../errors/index.ts';
 import { type LogRecord, type TopicPartition, tpKey } from '../types.ts';
 import { toAppError } from './errors.ts';
-import { findResponse } from './group.ts';
-import { decodeBatches } from './read-committed.ts';
+import {
+  type FetchedPartition,
+  type FetchPartitionRequest,
+  fetchByName,
+  fetchVersion,
+  sendFetch,
+} from './fetch-response.ts';
+import { decodeBatches } from './record-batch.ts';
 import { getMetadata, within } from './wire.ts';
-
-type FetchRequestTopic = fetchV17.FetchRequestTopic;
-type FetchResponse = fetchV17.FetchResponse;
-type FetchResponsePartition = fetchV17.FetchResponsePartition;
 
 /** Fetch sizes and the prefetch watermark (Java's `fetch.max.bytes`, `max.partition.fetch.bytes`, `fetch.max.wait.ms`). */
 export interface FetchSettings {
@@ -42,10 +47,8 @@ export const DEFAULT_FETCH_SETTINGS: FetchSettings = {
   bufferBytes: 32 * 1024 * 1024,
 };
 
-/** Bytes a buffered record counts for: key, value and a fixed overhead for the object. */
+/** Bytes a buffered record counts for: its key and value bytes, plus this for the object. */
 const RECORD_OVERHEAD_BYTES = 64;
-const sizeOf = (r: LogRecord): number =>
-  RECORD_OVERHEAD_BYTES + (r.key?.length ?? 0) + (r.value?.length ?? 0);
 
 export interface PartitionState {
   readonly tp: TopicPartition;
@@ -55,7 +58,10 @@ export interface PartitionState {
   /** Fetched records not yet returned by `poll`, in offset order, from index `head` on. */
   buffer: LogRecord[];
   head: number;
-  /** Bytes (sizeOf) of buffer[head..]. */
+  /**
+   * Bytes of buffer[head..] (keys, values and RECORD_OVERHEAD_BYTES each); `drain` takes off the
+   * records' average share, so that it need not look at each record.
+   */
   bytes: number;
   /** Moves on every seek or reset: a response to an older request is dropped. */
   generation: number;
@@ -124,22 +130,23 @@ export class Fetcher {
   /** Take up to `max` buffered records of unpaused partitions, round-robin over partitions. */
   drain(max: number): LogRecord[] {
     const states = [...this.#o.partitions().values()];
-    const out: LogRecord[] = [];
+    let out: LogRecord[] = [];
     const n = states.length;
     for (let k = 0; k < n && out.length < max; k++) {
       const s = states[(this.#rr + k) % n] as PartitionState;
       if (s.paused || s.head >= s.buffer.length) continue;
-      const end = Math.min(s.buffer.length, s.head + max - out.length);
-      for (let i = s.head; i < end; i++) {
-        const r = s.buffer[i] as LogRecord;
-        s.bytes -= sizeOf(r);
-        out.push(r);
-      }
-      s.head = end;
-      if (s.head >= s.buffer.length) {
+      const left = s.buffer.length - s.head;
+      const take = Math.min(left, max - out.length);
+      if (take === left && out.length === 0 && s.head === 0)
+        out = s.buffer; // all of it: no copy
+      else for (let i = s.head; i < s.head + take; i++) out.push(s.buffer[i] as LogRecord);
+      if (take === left) {
         s.buffer = [];
         s.head = 0;
         s.bytes = 0;
+      } else {
+        s.bytes -= Math.round((s.bytes * take) / left);
+        s.head += take;
       }
     }
     this.#rr = n === 0 ? 0 : (this.#rr + 1) % n;
@@ -179,13 +186,15 @@ export class Fetcher {
     if (states.length === 0) return;
     const topics = [...new Set(states.map((s) => s.tp.topic))];
     let md: Awaited<ReturnType<typeof getMetadata>>;
+    let version: number;
     try {
-      md = await getMetadata(this.#o.client, topics);
+      [md, version] = await Promise.all([getMetadata(this.#o.client, topics), fetchVersion(this.#o.client)]);
     } catch (err) {
       this.#error ??= toAppError(err, 'fetching metadata', { groupId: this.#o.groupId });
       return;
     }
-    const byLeader = new Map<number, { topics: Map<string, FetchRequestTopic>; sent: Sent[] }>();
+    const byName = fetchByName(version);
+    const byLeader = new Map<number, { topics: Map<string, FetchPartitionRequest[]>; sent: Sent[] }>();
     const names = new Map<string, string>();
     for (const s of states) {
       const topic = md.topics.get(s.tp.topic);
@@ -196,22 +205,22 @@ export class Fetcher {
         continue;
       }
       if (this.#inFlight.has(partition.leader)) continue;
-      names.set(topic.id, s.tp.topic);
+      const key = byName ? s.tp.topic : topic.id;
+      names.set(key, s.tp.topic);
       let req = byLeader.get(partition.leader);
       if (req === undefined) byLeader.set(partition.leader, (req = { topics: new Map(), sent: [] }));
-      let t = req.topics.get(topic.id);
-      if (t === undefined) req.topics.set(topic.id, (t = { topicId: topic.id, partitions: [] }));
-      t.partitions.push({
+      let t = req.topics.get(key);
+      if (t === undefined) req.topics.set(key, (t = []));
+      t.push({
         partition: s.tp.partition,
-        currentLeaderEpoch: -1,
-        fetchOffset: BigInt(s.fetchPosition),
-        lastFetchedEpoch: -1,
+        fetchOffset: s.fetchPosition,
         partitionMaxBytes: this.#o.settings.partitionMaxBytes,
       });
       req.sent.push({ state: s, generation: s.generation, offset: s.fetchPosition });
     }
     for (const [node, req] of byLeader) {
-      const running = this.#fetchFrom(node, [...req.topics.values()], req.sent, names).finally(() =>
+      const topicsOf = [...req.topics].map(([topic, partitions]) => ({ topic, partitions }));
+      const running = this.#fetchFrom(node, version, topicsOf, req.sent, names).finally(() =>
         this.#inFlight.delete(node),
       );
       this.#inFlight.set(node, running);
@@ -220,35 +229,29 @@ export class Fetcher {
 
   async #fetchFrom(
     node: number,
-    topics: FetchRequestTopic[],
+    version: number,
+    topics: { topic: string; partitions: FetchPartitionRequest[] }[],
     sent: readonly Sent[],
     names: ReadonlyMap<string, string>,
   ): Promise<void> {
-    let response: FetchResponse | undefined;
+    let response: Awaited<ReturnType<typeof sendFetch>>;
     try {
-      response = await this.#o.client.fetch({
-        node,
+      response = await sendFetch(this.#o.client, node, version, {
         topics,
-        maxWaitTime: this.#o.settings.maxWaitMs,
+        maxWaitMs: this.#o.settings.maxWaitMs,
         minBytes: 1,
         maxBytes: this.#o.settings.maxBytes,
-        isolationLevel: this.#o.readCommitted
-          ? FetchIsolationLevels.READ_COMMITTED
-          : FetchIsolationLevels.READ_UNCOMMITTED,
+        readCommitted: this.#o.readCommitted,
       });
     } catch (err) {
-      // A partition-level error fails the whole response; the other partitions' data is in it.
-      response = findResponse<FetchResponse>(err);
-      if (response === undefined) {
-        if (this.#o.closed()) return;
-        this.#o.client.clearMetadata();
-        this.#error ??= toAppError(err, 'fetching records', { groupId: this.#o.groupId });
-        return;
-      }
+      if (this.#o.closed()) return;
+      this.#o.client.clearMetadata();
+      this.#error ??= toAppError(err, 'fetching records', { groupId: this.#o.groupId });
+      return;
     }
     const bySent = new Map(sent.map((x) => [tpKey(x.state.tp), x]));
-    for (const t of response.responses) {
-      const topic = names.get(t.topicId) ?? t.topicId;
+    for (const t of response.topics) {
+      const topic = names.get(t.topic) ?? t.topic;
       for (const p of t.partitions) {
         const x = bySent.get(tpKey({ topic, partition: p.partitionIndex }));
         if (x !== undefined) await this.#absorb(x, p);
@@ -257,7 +260,7 @@ export class Fetcher {
   }
 
   /** Put one partition's fetched records into its buffer and move its fetch position. */
-  async #absorb(x: Sent, p: FetchResponsePartition): Promise<void> {
+  async #absorb(x: Sent, p: FetchedPartition): Promise<void> {
     const { state } = x;
     const current = () =>
       !this.#o.closed() &&
@@ -265,8 +268,8 @@ export class Fetcher {
       state.generation === x.generation &&
       state.fetchPosition === x.offset;
     if (!current()) return;
-    if (p.errorCode === 1) {
-      // OFFSET_OUT_OF_RANGE: the position is before the log start (retention) or past the end.
+    if (p.errorCode === OFFSET_OUT_OF_RANGE) {
+      // The position is before the log start (retention) or past the end.
       const offset = await this.#o.resetPosition(state.tp);
       if (current()) Fetcher.seek(state, offset);
       return;
@@ -276,11 +279,20 @@ export class Fetcher {
       return; // leadership moved, or the like: the next fetch retries with fresh metadata
     }
     const before = state.buffer.length;
-    const next = decodeBatches(state.tp.topic, p, x.offset, this.#o.readCommitted, state.buffer);
-    for (let i = before; i < state.buffer.length; i++) state.bytes += sizeOf(state.buffer[i] as LogRecord);
+    const { next, bytes, error } = decodeBatches(
+      state.tp.topic,
+      p,
+      x.offset,
+      this.#o.readCommitted,
+      state.buffer,
+    );
+    state.bytes += bytes + RECORD_OVERHEAD_BYTES * (state.buffer.length - before);
     if (next > x.offset) state.fetchPosition = next;
+    if (error !== undefined) this.#error ??= error;
   }
 }
+
+const OFFSET_OUT_OF_RANGE = 1;
 
 interface Sent {
   readonly state: PartitionState;

@@ -2,7 +2,8 @@
  * Real producers' data on Kafka: 200 000 small records written by kcat in lz4 batches (librdkafka
  * puts up to a million records in one batch) and records with headers are consumed whole; a transaction of
  * 2 000 × 600-byte records to one partition is split under the broker's request limit (no
- * MESSAGE_TOO_LARGE) and kcat reads it back under read_committed.
+ * MESSAGE_TOO_LARGE) and kcat reads it back under read_committed; every codec, ours and
+ * librdkafka's, is read back.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -20,8 +21,13 @@ async function kafka(t: TestContext): Promise<Log> {
   return log;
 }
 
-/** kcat -P: one line per record (`key:value`), in as few lz4 batches as librdkafka makes. */
-function kcatProduce(topic: string, lines: string, headers: string[]): Promise<void> {
+/** kcat -P: one line per record (`key:value`), in as few batches (lz4 unless said) as librdkafka makes. */
+function kcatProduce(
+  topic: string,
+  lines: string,
+  headers: string[],
+  { codec = 'lz4', lingerMs = 2000 } = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'kcat',
@@ -36,10 +42,10 @@ function kcatProduce(topic: string, lines: string, headers: string[]): Promise<v
         '-K',
         ':',
         '-z',
-        'lz4',
+        codec,
         ...headers.flatMap((h) => ['-H', h]),
         '-X',
-        'linger.ms=2000',
+        `linger.ms=${lingerMs}`,
         '-X',
         'batch.num.messages=1000000',
         '-X',
@@ -124,4 +130,42 @@ test('a transaction of 2 000 × 600-byte records to one partition commits; kcat 
     { offsets: sent.length, rows: rows.length, first: rows[0], last: rows.at(-1) },
     { offsets: 2_000, rows: 2_000, first: 'k0 n=0 600', last: 'k1999 n=1999 600' },
   );
+});
+
+test('records in every codec, from our producer (KAFKA_COMPRESSION) and from kcat, are read back whole', async (t) => {
+  const log = await kafka(t);
+  const topic = uniqueName('codecs');
+  await log.createTopics([{ name: topic, partitions: 1 }]);
+  const codecs = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+  const expected: string[] = [];
+  for (const compression of codecs) {
+    const ours = await openKafkaLog({ brokers, compression });
+    try {
+      const producer = ours.producer();
+      const records = Array.from({ length: 50 }, (_, i) => ({
+        key: `${compression}-${i}`,
+        value: `${compression} ${'v'.repeat(i)}`,
+        headers: [['i', String(i)] as const],
+      }));
+      await producer.send(topic, records);
+      await producer.close();
+      for (const r of records) expected.push(`${r.key}=${r.value} i:${r.headers[0]?.[1]}`);
+    } finally {
+      await ours.close();
+    }
+    if (compression === 'none') continue;
+    const lines = Array.from({ length: 50 }, (_, i) => `kcat-${compression}-${i}:${'w'.repeat(i)}`);
+    await kcatProduce(topic, `${lines.join('\n')}\n`, ['by=kcat'], { codec: compression, lingerMs: 50 });
+    for (const l of lines) expected.push(`${l.replace(':', '=')} by:kcat`);
+  }
+  const c = log.consumer({ groupId: uniqueName('codec-reader') });
+  t.after(() => c.close());
+  c.assign([{ topic, partition: 0 }]);
+  const got: string[] = [];
+  const deadline = Date.now() + 20_000;
+  while (got.length < expected.length && Date.now() < deadline) {
+    for (const r of await c.poll(500))
+      got.push(`${r.key}=${r.value}${r.headers.map(([k, v]) => ` ${k}:${v}`).join('')}`);
+  }
+  assert.deepStrictEqual(got, expected);
 });

@@ -1,6 +1,8 @@
 /**
  * The Kafka adapter reaches below `@platformatic/kafka`'s public clients (src/log/kafka/wire.ts,
- * group.ts, producer.ts): protected symbols, positional protocol-API arguments, producer getters.
+ * group.ts, producer.ts, fetch-response.ts, record-batch.ts): protected symbols, positional
+ * protocol-API arguments, producer getters, `Connection.send` with a response parser of ours, the
+ * Fetch request encoders, the decompressors by codec bitmask and CRC-32C.
  * The library is pinned to an exact version in package.json; this test fails when an upgrade
  * changes any of what we use, so an upgrade is a deliberate change reviewed against this list.
  */
@@ -53,9 +55,47 @@ test('@platformatic/kafka: pinned exactly, and the internals the adapter uses ar
           'offsetCommitV9',
           'offsetFetchV9',
           'findCoordinatorV6',
+          'fetchV12',
+          'fetchV13',
+          'fetchV14',
+          'fetchV15',
+          'fetchV16',
           'fetchV17',
         ].map((n) => [n, arity(api[n])]),
       ),
+      // send(apiKey, apiVersion, createPayload, responseParser, hasRequestHeaderTaggedFields, hasResponseHeaderTaggedFields, callback)
+      connectionSend: lib.Connection.prototype.send.length,
+      // What fetch-response.ts sends: sessionless (0, -1), one topic id, one partition at offset 42.
+      fetchV17Request: lib.fetchV17
+        .createRequest(
+          500,
+          1,
+          1024,
+          1,
+          0,
+          -1,
+          [
+            {
+              topicId: '75e276e5-f7b8-423d-bf72-6bbb3df62926',
+              partitions: [
+                {
+                  partition: 3,
+                  currentLeaderEpoch: -1,
+                  fetchOffset: 42n,
+                  lastFetchedEpoch: -1,
+                  partitionMaxBytes: 4096,
+                },
+              ],
+            },
+          ],
+          [],
+          '',
+        )
+        .buffer.toString('hex'),
+      codecs: Object.entries(lib.compressionsAlgorithmsByBitmask).map(
+        ([bits, a]) => `${bits} ${typeof a.decompressSync} ${a.available}`,
+      ),
+      crc32c: lib.crc32c(Buffer.from('123456789')).toString(16),
       producerGetters: getters(lib.Producer.prototype, [
         'producerId',
         'producerEpoch',
@@ -68,7 +108,7 @@ test('@platformatic/kafka: pinned exactly, and the internals the adapter uses ar
         'send',
         'clearMetadata',
       ]),
-      consumerMethods: methods(lib.Consumer.prototype, ['fetch', 'listOffsets', 'clearMetadata']),
+      consumerMethods: methods(lib.Consumer.prototype, ['listOffsets', 'clearMetadata']),
     },
     {
       pinned: installed,
@@ -85,11 +125,27 @@ test('@platformatic/kafka: pinned exactly, and the internals the adapter uses ar
         offsetCommitV9: 5,
         offsetFetchV9: 2,
         findCoordinatorV6: 2,
+        fetchV12: 9,
+        fetchV13: 9,
+        fetchV14: 9,
+        fetchV15: 9,
+        fetchV16: 9,
         fetchV17: 9,
       },
+      connectionSend: 7,
+      fetchV17Request: [
+        '000001f4 00000001 00000400 01 00000000 ffffffff', // max wait, min bytes, max bytes, isolation, session id, epoch
+        '02 75e276e5f7b8423dbf726bbb3df62926', // one topic, its id
+        '02 00000003 ffffffff 000000000000002a ffffffff ffffffffffffffff 00001000 00', // one partition
+        '00 01 01 00', // topic tags, no forgotten topics, rack '', tags
+      ]
+        .join('')
+        .replaceAll(' ', ''),
+      codecs: ['0 function true', '1 function true', '2 function true', '3 function true', '4 function true'],
+      crc32c: 'e3069283', // CRC-32C's check value
       producerGetters: ['producerId', 'producerEpoch', 'transaction', 'coordinatorId'],
       producerMethods: ['beginTransaction', 'initIdempotentProducer', 'send', 'clearMetadata'],
-      consumerMethods: ['fetch', 'listOffsets', 'clearMetadata'],
+      consumerMethods: ['listOffsets', 'clearMetadata'],
     },
   );
 });
