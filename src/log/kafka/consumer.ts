@@ -1,26 +1,17 @@
 /**
  * A `Consumer` of the `Log` port on Apache Kafka.
  *
- * Fetching goes through `@platformatic/kafka`'s `Consumer.fetch` (fetch sessions, retries, leader
- * routing); everything above it is ours, because the port is pull-based (`poll`) while the library's
- * consumer is a push stream that owns offsets and rebalances:
+ * The port is pull-based (`poll`) while the library's consumer is a push stream that owns offsets
+ * and rebalances, so everything above the library's connections is ours:
  * - Group membership is Kafka's classic protocol with the eager range assignor (./group.ts), its
- *   states in ./membership.ts, driven from `poll` as the Java client does. A heartbeat answered with
- *   REBALANCE_IN_PROGRESS marks the member for rejoin (heartbeats go on); its next `poll` calls
- *   `onPartitionsRevoked` with everything it owns (offsets committed there still belong to the
- *   current generation), then rejoins. A member that was removed (UNKNOWN_MEMBER_ID,
- *   ILLEGAL_GENERATION, session expired, poll interval exceeded) calls `onPartitionsLost` instead
- *   (`onPartitionsRevoked` when the listener has none) and cannot commit. When the join completes a
- *   later `poll` starts each partition at the group's committed offset (or `autoOffsetReset`) and
- *   calls `onPartitionsAssigned`. A `poll` waits for a pending join at most its timeout, so members
- *   polling side by side never block each other.
+ *   states in ./membership.ts, driven from `poll` by the group step (./group-member.ts) as the Java
+ *   client does: revoke or lose, rejoin, then start each partition at the group's committed offset
+ *   (or `autoOffsetReset`) and call `onPartitionsAssigned`. A lost member cannot commit.
  * - Fetching and buffering are ./fetcher.ts: a `poll` that returns records starts the next Fetch per
- *   leader (prefetch) while the buffered bytes are below the watermark (`fetch.bufferBytes`).
- * - A subscribed topic that is created (or grows) after the join triggers a rebalance: members check
- *   partition counts every `METADATA_CHECK_MS`.
- * - read_committed filtering is done here as the Java client does (aborted-transaction list plus
- *   abort markers), and control batches (transaction markers) are skipped: their offsets are never
- *   returned, but positions move past them.
+ *   leader (prefetch) while the buffered bytes are below the watermark (`fetch.bufferBytes`); each
+ *   record batch is decoded once, straight into port records (./record-batch.ts), with Kafka's
+ *   read_committed filter (./read-committed.ts).
+ * - This module keeps the assignment, positions, seeks and pauses, and the group's offsets.
  */
 
 import { FetchIsolationLevels, Consumer as LibConsumer } from '@platformatic/kafka';
@@ -44,13 +35,18 @@ import {
   isRetriableFetchError,
   type PartitionState,
 } from './fetcher.ts';
-import { GroupClient, type JoinResult, REBALANCE_TIMEOUT_MS, SESSION_TIMEOUT_MS } from './group.ts';
+import { GroupClient, REBALANCE_TIMEOUT_MS, SESSION_TIMEOUT_MS } from './group.ts';
+import { GroupMember } from './group-member.ts';
+import {
+  committedOffsets,
+  type OffsetFetchResponse,
+  offsetFetchGroups,
+  offsetTopics,
+} from './group-offsets.ts';
 import { GroupMembership } from './membership.ts';
 import { clientOptions, type KafkaClientSettings } from './settings.ts';
-import { sleep, within } from './wire.ts';
+import { sleep } from './wire.ts';
 
-/** How often (ms) a member checks its subscribed topics' partition counts. */
-const METADATA_CHECK_MS = 3_000;
 /** Java's `max.poll.interval.ms` default. */
 const MAX_POLL_INTERVAL_MS = 300_000;
 
@@ -64,13 +60,9 @@ export class KafkaConsumer implements Consumer {
   readonly #maxPoll: number;
   readonly #onClosed: (c: KafkaConsumer) => void;
   #mode: 'none' | 'subscribe' | 'assign' = 'none';
-  #subscription: string[] = [];
-  #listener: RebalanceListener | undefined;
   readonly #group: GroupClient;
+  readonly #member: GroupMember;
   readonly #closing = new AbortController();
-  #join: Promise<JoinResult | AppError> | undefined;
-  #joinedCounts = new Map<string, number | undefined>();
-  #countsCheckedAt = 0;
   #partitions = new Map<string, PartitionState>();
   /** Resolving start positions (after assign() or a rebalance); awaited by poll. */
   #resolving: Promise<void> | undefined;
@@ -126,6 +118,12 @@ export class KafkaConsumer implements Consumer {
       sessionMs,
       rebalanceMs,
     });
+    this.#member = new GroupMember(this.#group, {
+      assignment: () => this.assignment(),
+      setAssignment: (tps) => this.#setAssignment(tps),
+      positionsResolved: () => this.#resolving ?? Promise.resolve(),
+      closed: () => this.#closed,
+    });
     this.#fetcher = new Fetcher({
       client: this.#client,
       settings: settings.fetch ?? DEFAULT_FETCH_SETTINGS,
@@ -138,7 +136,7 @@ export class KafkaConsumer implements Consumer {
   }
 
   get #membership(): GroupMembership {
-    return this.#group.membership;
+    return this.#member.membership;
   }
 
   // ---- subscription and assignment -------------------------------------------------------------
@@ -149,12 +147,8 @@ export class KafkaConsumer implements Consumer {
       throw new AppError(ErrorCode.LOG_INVALID_ARGUMENT, 'subscribe() after assign() on the same consumer');
     }
     this.#mode = 'subscribe';
-    this.#subscription = [...new Set(topics)].sort();
-    this.#listener = listener;
-    this.#client.topics.trackAll(...this.#subscription);
-    // Joining happens in poll (as Kafka's consumer does): a member that joins here would block the
-    // caller until every other member rejoined.
-    this.#membership.requestRejoin('subscribed');
+    this.#member.subscribe(topics, listener);
+    this.#client.topics.trackAll(...this.#member.subscription);
   }
 
   assign(partitions: readonly TopicPartition[]): void {
@@ -227,7 +221,7 @@ export class KafkaConsumer implements Consumer {
     try {
       for (;;) {
         if (this.#closed) return [];
-        if (this.#mode === 'subscribe' && !(await this.#groupStep(deadline))) {
+        if (this.#mode === 'subscribe' && !(await this.#member.step(deadline))) {
           if (this.#closed || performance.now() >= deadline) return [];
           continue;
         }
@@ -408,32 +402,13 @@ export class KafkaConsumer implements Consumer {
     tps: readonly TopicPartition[],
     requireStable: boolean,
   ): Promise<Map<string, number>> {
-    const topics = new Map<string, number[]>();
-    for (const tp of tps) topics.set(tp.topic, [...(topics.get(tp.topic) ?? []), tp.partition]);
-    const request = [
-      {
-        groupId: this.groupId,
-        memberId: null,
-        memberEpoch: -1,
-        topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
-      },
-    ];
-    type Topics = { name: string; partitions: { partitionIndex: number; committedOffset: bigint }[] }[];
     // UNSTABLE_OFFSET_COMMIT (an open transaction holds offsets) is retriable: retried until the
     // deadline, longer than the broker's transaction timeout.
-    const res = await this.#group.call<{ groups?: { topics: Topics }[]; topics?: Topics }>(
-      'fetching committed offsets',
-      'OffsetFetch',
-      [request, requireStable],
-    );
-    const out = new Map<string, number>();
-    for (const t of res.groups?.[0]?.topics ?? res.topics ?? []) {
-      for (const p of t.partitions) {
-        if (p.committedOffset >= 0n)
-          out.set(tpKey({ topic: t.name, partition: p.partitionIndex }), Number(p.committedOffset));
-      }
-    }
-    return out;
+    const res = await this.#group.call<OffsetFetchResponse>('fetching committed offsets', 'OffsetFetch', [
+      offsetFetchGroups(this.groupId, tps),
+      requireStable,
+    ]);
+    return committedOffsets(res);
   }
 
   /**
@@ -446,87 +421,6 @@ export class KafkaConsumer implements Consumer {
     return this.#membership.groupMetadata();
   }
 
-  // ---- group protocol --------------------------------------------------------------------------
-
-  /** Run the due group steps; true when the member has a stable assignment to fetch from. */
-  async #groupStep(deadline: number): Promise<boolean> {
-    const m = this.#membership;
-    if (m.isFailed()) {
-      throw new AppError(ErrorCode.LOG_FENCED, `group ${this.groupId}: ${m.reason}`, {
-        context: { groupId: this.groupId, groupInstanceId: m.groupInstanceId },
-      });
-    }
-    if (m.needsJoin() && this.#join === undefined) {
-      const how = m.giveUp();
-      const owned = this.assignment();
-      try {
-        if (owned.length > 0 && how !== 'none') await this.#giveUp(how, owned);
-      } finally {
-        // Even when the listener failed: the partitions are going, and the group waits for us.
-        this.#setAssignment([]);
-        m.joinSent();
-        this.#group.stopHeartbeat();
-        this.#join = this.#group
-          .join(this.#subscription)
-          .catch((err: unknown) => toAppError(err, 'joining the group', { groupId: this.groupId }));
-      }
-    }
-    if (this.#join === undefined) {
-      await this.#watchSubscribedTopics();
-      return !m.needsJoin();
-    }
-    const done = await within(this.#join, deadline - performance.now());
-    if (done === undefined) return false;
-    this.#join = undefined;
-    if (this.#closed) return false;
-    if (done instanceof AppError) {
-      m.joinAbandoned(); // the next poll tries again
-      if (m.isFailed() || (!done.retriable && done.code !== ErrorCode.LOG_FENCED)) throw done;
-      await sleep(Math.min(200, Math.max(0, deadline - performance.now())));
-      return false;
-    }
-    m.joined(done.memberId, done.generationId, performance.now());
-    this.#joinedCounts = done.partitionCounts;
-    this.#countsCheckedAt = performance.now();
-    this.#setAssignment(done.assignment);
-    this.#group.startHeartbeat();
-    if (this.#resolving !== undefined) {
-      await this.#resolving.catch((err: unknown) => {
-        throw toAppError(err, 'resolving start offsets', { groupId: this.groupId });
-      });
-    }
-    await this.#listener?.onPartitionsAssigned?.(this.assignment());
-    return !m.needsJoin();
-  }
-
-  /** Revoked (the member may commit them) or lost (it may not: someone else may own them now). */
-  async #giveUp(how: 'revoke' | 'lose', owned: TopicPartition[]): Promise<void> {
-    const listener = this.#listener;
-    if (listener === undefined) return;
-    if (how === 'lose' && listener.onPartitionsLost !== undefined) await listener.onPartitionsLost(owned);
-    else await listener.onPartitionsRevoked?.(owned);
-  }
-
-  /**
-   * A subscribed topic created, or given more partitions, after the join is assigned by a new
-   * rebalance (as the Java consumer does): every `METADATA_CHECK_MS` compare partition counts with
-   * those seen at the join.
-   */
-  async #watchSubscribedTopics(): Promise<void> {
-    if (performance.now() - this.#countsCheckedAt < METADATA_CHECK_MS) return;
-    this.#countsCheckedAt = performance.now();
-    let now: Map<string, number | undefined>;
-    try {
-      now = await this.#group.partitionCounts(this.#subscription);
-    } catch {
-      return; // the cluster is unreachable for a moment: check again next time
-    }
-    for (const topic of this.#subscription) {
-      if (now.get(topic) !== this.#joinedCounts.get(topic))
-        this.#membership.requestRejoin(`topic ${topic} changed`);
-    }
-  }
-
   // ---- lifecycle -------------------------------------------------------------------------------
 
   /**
@@ -535,38 +429,29 @@ export class KafkaConsumer implements Consumer {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#closed = true;
-    const m = this.#membership;
-    this.#group.stopHeartbeat();
     try {
-      if (this.#mode === 'subscribe' && m.generationId >= 0) {
-        const owned = this.assignment();
-        try {
-          if (owned.length > 0) await this.#giveUp(m.canCommit() ? 'revoke' : 'lose', owned);
-        } finally {
-          if (m.leaveOnClose()) await this.#group.leave(m.memberId, 'consumer closed');
-        }
-      }
+      await this.#shut(true);
     } finally {
-      m.close();
-      this.#closing.abort();
-      this.#partitions = new Map();
-      await this.#client.close(true).catch(() => {});
       this.#onClosed(this);
     }
   }
 
   /** Closed by the log: leave without listener callbacks. */
   async detach(): Promise<void> {
+    await this.#shut(false);
+  }
+
+  async #shut(callListener: boolean): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const m = this.#membership;
-    this.#group.stopHeartbeat();
-    if (this.#mode === 'subscribe' && m.leaveOnClose())
-      await this.#group.leave(m.memberId, 'consumer closed');
-    m.close();
-    this.#closing.abort();
-    await this.#client.close(true).catch(() => {});
+    try {
+      if (this.#mode === 'subscribe') await this.#member.close(callListener);
+    } finally {
+      this.#membership.close();
+      this.#closing.abort();
+      this.#partitions = new Map();
+      await this.#client.close(true).catch(() => {});
+    }
   }
 
   #assertOpen(): void {
@@ -576,39 +461,6 @@ export class KafkaConsumer implements Consumer {
       });
     }
   }
-}
-
-/** OffsetCommit / TxnOffsetCommit topics from port offsets. */
-export function offsetTopics(offsets: readonly TopicPartitionOffset[]): {
-  name: string;
-  partitions: {
-    partitionIndex: number;
-    committedOffset: bigint;
-    committedLeaderEpoch: number;
-    committedMetadata: string | null;
-  }[];
-}[] {
-  const topics = new Map<string, ReturnType<typeof offsetTopics>[number]>();
-  for (const o of offsets) {
-    if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
-      throw new AppError(
-        ErrorCode.LOG_INVALID_ARGUMENT,
-        'a committed offset must be a non-negative integer',
-        {
-          context: { topic: o.topic, partition: o.partition, offset: o.offset },
-        },
-      );
-    }
-    let t = topics.get(o.topic);
-    if (t === undefined) topics.set(o.topic, (t = { name: o.topic, partitions: [] }));
-    t.partitions.push({
-      partitionIndex: o.partition,
-      committedOffset: BigInt(o.offset),
-      committedLeaderEpoch: -1,
-      committedMetadata: o.metadata ?? null,
-    });
-  }
-  return [...topics.values()];
 }
 
 function dedupe(tps: readonly TopicPartition[]): TopicPartition[] {

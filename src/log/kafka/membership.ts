@@ -1,7 +1,8 @@
 /**
  * Membership of one consumer in a Kafka consumer group (the classic protocol: JoinGroup, SyncGroup,
- * Heartbeat, LeaveGroup), as an explicit state machine with no I/O: the consumer (consumer.ts) sends
- * the requests and feeds the answers in; this module decides what they mean.
+ * Heartbeat, LeaveGroup), as an explicit state machine with no I/O: the group step
+ * (group-member.ts) and the protocol requests (group.ts) feed the answers in; this module decides
+ * what they mean.
  *
  *   unjoined ──join sent──▶ joining ──joined──▶ stable ──REBALANCE_IN_PROGRESS──▶ rebalancing
  *       ▲                      │ ▲                │  ▲                               │

@@ -33,9 +33,9 @@ import type {
   TopicPartitionOffset,
   TransactionalProducer,
 } from '../types.ts';
-import { offsetTopics } from './consumer.ts';
 import { Coordinators, DELIVERY_TIMEOUT_MS, kafkaRetry, MAX_BLOCK_MS } from './coordinator.ts';
 import { edge, isFencingError, toAppError } from './errors.ts';
+import { offsetFetchGroups, offsetTopics } from './group-offsets.ts';
 import { chunkByBytes, type Message, metadataOf, SendBatcher, toMessages } from './messages.ts';
 import { clientOptions, type KafkaClientSettings, libraryRetries } from './settings.ts';
 import { getMetadata, within } from './wire.ts';
@@ -289,22 +289,12 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
    */
   async #awaitStable(offsets: ReadonlyMap<string, readonly TopicPartitionOffset[]>): Promise<void> {
     for (const [groupId, list] of offsets) {
-      const topics = new Map<string, number[]>();
-      for (const o of list) topics.set(o.topic, [...(topics.get(o.topic) ?? []), o.partition]);
-      const request = [
-        {
-          groupId,
-          memberId: null,
-          memberEpoch: -1,
-          topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
-        },
-      ];
       await this.#groups.call(
         groupId,
         `waiting for the committed offsets of group ${groupId}`,
         { transactionalId: this.transactionalId, groupId },
         'OffsetFetch',
-        [request, true],
+        [offsetFetchGroups(groupId, list), true],
         {
           ...kafkaRetry(STABLE_OFFSETS_TIMEOUT_MS, this.#closing.signal),
           initialDelayMs: 10,
