@@ -2,7 +2,9 @@
  * One partition's fetched record batches (Kafka's message format v2) decoded in one pass straight
  * into port records: each batch's CRC is checked, a compressed batch is decompressed (every codec
  * Kafka has: gzip, snappy, lz4, zstd), and each record becomes a `LogRecord` whose key and value are
- * views into the response (or the decompressed batch), never copies. Control batches (transaction
+ * views into its batch's own buffer (the decompressed batch, or one copy of an uncompressed one):
+ * not a copy per record, and a record kept by the caller keeps one batch in memory, never a whole
+ * Fetch response. Control batches (transaction
  * markers) are never returned, aborted transactions are dropped under read_committed
  * (./read-committed.ts), and the returned `next` moves past both (and past compacted gaps), so
  * positions never stop on a marker.
@@ -199,11 +201,14 @@ class Batch implements TransactionalBatch {
     return bytes;
   }
 
-  /** The records' bytes: in place, or the decompressed batch. */
+  /** The records' bytes: the decompressed batch, or a copy of the uncompressed one (see above). */
   #records(): { buf: Buffer; pos: number; end: number } {
     const codec = this.attributes & ATTR_CODEC;
     const pos = this.#at + HEADER_BYTES;
-    if (codec === 0) return { buf: this.#buf, pos, end: this.#end };
+    if (codec === 0) {
+      const buf = Buffer.from(this.#buf.subarray(pos, this.#end));
+      return { buf, pos: 0, end: buf.length };
+    }
     const algorithm = compressionsAlgorithmsByBitmask[codec];
     if (algorithm === undefined || !algorithm.available) throw this.unreadable(`compression codec ${codec}`);
     let buf: Buffer;
