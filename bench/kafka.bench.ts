@@ -4,7 +4,7 @@
  *
  * 1. The adapter: `--records` (default 500k) records of 250 bytes produced (lz4, batches of 5 000)
  *    into one 6-partition topic → `produce_rps`; then read back whole by one consumer (assign,
- *    maxPollRecords 50 000), three times → `consume_rps` (the best pass), `consume_cold_rps` (the first).
+ *    maxPollRecords 50 000), five times → `consume_rps` (the best pass), `consume_cold_rps` (the first).
  * 2. The full processor set (src/app/processors.ts) draining `--events` (default 200k) generated
  *    events at the generator's defaults on Kafka, exactly-once → `eos_rps` and at-least-once
  *    (PROCESSING_GUARANTEE=at_least_once) → `alo_rps`, each on a fresh broker; the same exactly-once
@@ -67,10 +67,10 @@ async function adapterRates(
     await Promise.all(sends);
     await producer.close();
     const produce = n / ((performance.now() - t0) / 1000);
-    // Three passes (fresh consumers): the first one also warms the JIT and the broker's page cache.
+    // Five passes (fresh consumers): the first one also warms the JIT and the broker's page cache.
     const passes: number[] = [];
     let bytes = 0;
-    for (let pass = 0; pass < 3; pass++) {
+    for (let pass = 0; pass < 5; pass++) {
       const consumer = log.consumer({ groupId: `bench-consume-${pass}`, maxPollRecords: 50_000 });
       consumer.assign(Array.from({ length: 6 }, (_, partition) => ({ topic, partition })));
       let got = 0;
