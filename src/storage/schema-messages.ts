@@ -146,3 +146,43 @@ export const M7_MESSAGE_ROWS: Migration = {
     FROM $db.message_rows FINAL`,
   ],
 };
+
+/*
+ * Where the seed queries' time goes at 100M, and why migration 10 changes only codecs.
+ *
+ * Measured on chDB 26.7 (2 shared vCPUs, load 6–11 from other builds), 100M messages as `bench:storage`
+ * generates them (10 ms apart, 100k senders, 49 % read), the seed's two queries in s, 3 runs each:
+ *
+ *                                                                  hourly        read rate per sender
+ *   plain MergeTree (created_at, message_id), no FINAL, codecs
+ *     of migration 7: created_at Delta+ZSTD(1), Strings ZSTD(1)   2.5–8.5       3.4–12.7
+ *     only reading created_at (sum of it)                         2.5–4.3
+ *   the same rows, created_at Delta+LZ4, Strings LZ4               0.39–0.52     1.7–3.9
+ *     only reading created_at                                     0.63–0.80
+ *   sender_id LowCardinality(String) (100k senders: dictionaries
+ *     overflow into per-granule ones)                                 —          26–51
+ *   AggregatingMergeTree FINAL (message_rows), LZ4 / ZSTD          see the README (bench:storage)
+ *
+ * So the cost is the scan itself — decompressing ZSTD is ~5× slower than LZ4 for the 800 MB of
+ * timestamps, and the GROUP BY over 100M String keys — not FINAL: at 100M the FINAL read of
+ * message_rows (patches only in the last minutes' ranges, split_parts_ranges_into_intersecting_and_
+ * non_intersecting_final) measured within the spread of the plain scan. Migration 10 moves the columns
+ * the seed queries and FINAL read (created_at, message_id, sender_id; read_at already LZ4) to LZ4: more
+ * disk (sender_id 331 → 549 MiB per 100M, created_at 37 → 4 MiB for evenly spaced times), less CPU per
+ * scan. Other columns stay ZSTD (read per message, not scanned). A codec change is metadata only: no
+ * mutation, existing parts are re-encoded by the merges that fold them anyway, new parts are LZ4.
+ *
+ * What it does not reach: ≤ 1 s for the read-rate query at 100M. Pre-aggregation behind the verbatim
+ * query would need an aggregate projection, and ClickHouse uses none for a FINAL read, nor on a table
+ * with pending patch parts (lightweight UPDATE) — the two ways to keep one row per message while
+ * reads arrive. Dashboards read rollups (schema-rollups.ts).
+ */
+export const M10_MESSAGE_ROWS_CODECS: Migration = {
+  version: 10,
+  name: 'message_rows_codecs',
+  statements: [
+    'ALTER TABLE $db.message_rows MODIFY COLUMN created_at CODEC(Delta, LZ4)',
+    'ALTER TABLE $db.message_rows MODIFY COLUMN message_id CODEC(LZ4)',
+    'ALTER TABLE $db.message_rows MODIFY COLUMN sender_id CODEC(LZ4)',
+  ],
+};

@@ -7,7 +7,7 @@
  * `toStartOfHour(created_at)` means the same hour on every host.
  */
 
-import { DEDUP, M7_MESSAGE_ROWS } from './schema-messages.ts';
+import { DEDUP, M7_MESSAGE_ROWS, M10_MESSAGE_ROWS_CODECS } from './schema-messages.ts';
 import { M8_HOURLY_ROLLUPS, M9_READ_ROLLUPS } from './schema-rollups.ts';
 
 export const DEFAULT_DATABASE = 'message_db';
@@ -522,6 +522,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M7_MESSAGE_ROWS,
   M8_HOURLY_ROLLUPS,
   M9_READ_ROLLUPS,
+  M10_MESSAGE_ROWS_CODECS,
 ];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */

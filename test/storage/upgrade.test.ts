@@ -38,12 +38,11 @@ async function answers(ch: ClickHouse) {
   };
 }
 
-test('a store of migrations 1–6 with data upgrades to 7: the seed queries answer the same, and new data lands', async (t) => {
-  const ch = await openFresh(t);
-  const clock = new ManualClock(Date.UTC(2026, 0, 1));
-  const previous = MIGRATIONS.filter((m) => m.version <= 6);
-  assert.deepStrictEqual(await migrate(ch, { clock, migrations: previous }), [1, 2, 3, 4, 5, 6]);
-
+/**
+ * 400 messages over two monthly partitions, with receipts by the receiver (first, later, duplicated),
+ * by others, one before its message, and a batch replayed under another token.
+ */
+async function loadHistory(ch: ClickHouse): Promise<MessageRow[]> {
   const messages = Array.from({ length: 400 }, (_, i) => msg(i));
   // Receipts: by the receiver (first, later, duplicated), by others, and one before its message.
   await insertReceipts(
@@ -66,6 +65,16 @@ test('a store of migrations 1–6 with data upgrades to 7: the seed queries answ
   );
   await insertReceipts(ch, views, 'v/0');
   await insertReceipts(ch, views.slice(0, 40), 'v/duplicates');
+  return messages;
+}
+
+test('a store of migrations 1–6 with data upgrades to 7: the seed queries answer the same, and new data lands', async (t) => {
+  const ch = await openFresh(t);
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const previous = MIGRATIONS.filter((m) => m.version <= 6);
+  assert.deepStrictEqual(await migrate(ch, { clock, migrations: previous }), [1, 2, 3, 4, 5, 6]);
+
+  const messages = await loadHistory(ch);
   const before = await answers(ch);
   assert.equal(before.states.length, 400);
   assert.ok(before.states.filter((s) => (s as { read_status: string }).read_status === 'read').length > 100);
@@ -112,6 +121,66 @@ test('a store of migrations 1–6 with data upgrades to 7: the seed queries answ
         { message_id: 'm400', read_status: 'read', read_at: iso(msg(400).created_at + 100) },
       ],
       mutations: 0,
+    },
+  );
+});
+
+test('a store before migration 10 with data upgrades: seed queries answer the same, message_rows scans LZ4, no mutation', async (t) => {
+  const ch = await openFresh(t);
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const version = MIGRATIONS.find((m) => m.name === 'message_rows_codecs')!.version;
+  await migrate(ch, { clock, migrations: MIGRATIONS.filter((m) => m.version < version) });
+  const messages = await loadHistory(ch);
+  const before = await answers(ch);
+  assert.equal(before.states.length, messages.length);
+
+  assert.deepStrictEqual(await migrate(ch, { clock }), [version]);
+  const after = await answers(ch);
+  // New data after the upgrade: a message whose receipt came first, a read of an old message.
+  const m5 = messages[5]!;
+  const next = msg(400);
+  await insertReceipts(
+    ch,
+    [
+      { message_id: 'm400', reader_id: next.receiver_id, viewed_at: next.created_at + 100 },
+      { message_id: 'm5', reader_id: m5.receiver_id, viewed_at: m5.created_at + 700 },
+    ],
+    'v/after',
+  );
+  await insertMessages(ch, [next], 'm/after');
+  // Old and new parts fold together when merged (the codec differs per part, the rows do not).
+  await ch.command('OPTIMIZE TABLE message_db.message_rows FINAL');
+  const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  assert.deepStrictEqual(
+    {
+      after,
+      codecs: await ch.query(
+        `SELECT name, compression_codec AS codec FROM system.columns
+         WHERE database = 'message_db' AND table = 'message_rows' AND name IN ('created_at', 'message_id', 'sender_id')
+         ORDER BY name`,
+      ),
+      later: await ch.query(
+        "SELECT message_id, read_status, toString(read_at) AS read_at FROM message_db.messages WHERE message_id IN ('m5', 'm400') ORDER BY message_id",
+      ),
+      rows: await ch.query('SELECT toUInt32(count()) AS n FROM message_db.message_rows'),
+      mutations: await ch.query(
+        "SELECT toUInt32(count()) AS n FROM system.mutations WHERE database = 'message_db' AND table = 'message_rows'",
+      ),
+    },
+    {
+      after: before,
+      codecs: [
+        { name: 'created_at', codec: 'CODEC(Delta(8), LZ4)' },
+        { name: 'message_id', codec: 'CODEC(LZ4)' },
+        { name: 'sender_id', codec: 'CODEC(LZ4)' },
+      ],
+      later: [
+        // m5 is not read by its receiver before (5 % 3 = 2): the view after the upgrade marks it.
+        { message_id: 'm400', read_status: 'read', read_at: iso(next.created_at + 100) },
+        { message_id: 'm5', read_status: 'read', read_at: iso(m5.created_at + 700) },
+      ],
+      rows: [{ n: messages.length + 1 }],
+      mutations: [{ n: 0 }],
     },
   );
 });
