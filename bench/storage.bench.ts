@@ -18,7 +18,7 @@
  * and 1 % name a message of the next batch (a view before its message).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../src/clock/index.ts';
 import {
@@ -222,6 +222,8 @@ try {
       conversation_latest_50_ms: median(history),
       sender_latest_50_ms: median(sender),
       last_hour_counts_ms: median(range),
+      // The machine's 1/5/15-minute load average when this size's reads ended (2 shared cores).
+      load_avg: loadavg().map((l) => Number(l.toFixed(1))),
     };
     sizes[label(size)] = out;
     result[`seed_hourly_ms_${label(size)}`] = out.seed_hourly_ms;
