@@ -23,7 +23,12 @@ interface Round {
   txns: Map<string, { ids: string[]; input: number; outcome: 'C' | 'A' | undefined }>;
 }
 
-function runChild(dataDir: string, run: number, killAfterMs: number): Promise<Round> {
+/**
+ * Run the writer and SIGKILL it `killAfterMs` after READY, but not before it printed `minLines`
+ * lines after READY: on a slow disk (fsync per write) a fixed time alone may see too few writes for
+ * the kills to hit transactions of both outcomes.
+ */
+function runChild(dataDir: string, run: number, killAfterMs: number, minLines: number): Promise<Round> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fixture, dataDir, String(run)], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -31,11 +36,20 @@ function runChild(dataDir: string, run: number, killAfterMs: number): Promise<Ro
     let out = '';
     let err = '';
     let timer: NodeJS.Timeout | undefined;
+    let due = false;
+    const linesAfterReady = () => out.split('\n').length - 2;
+    const killIfDue = () => {
+      if (due && linesAfterReady() >= minLines) child.kill('SIGKILL');
+    };
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       if (timer === undefined && out.includes('READY\n')) {
-        timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+        timer = setTimeout(() => {
+          due = true;
+          killIfDue();
+        }, killAfterMs);
       }
+      killIfDue();
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       err += chunk;
@@ -93,7 +107,12 @@ test('SIGKILL at random moments loses no acknowledged write and breaks no transa
   let lastCommittedInput: number | undefined;
   let totalTxns = 0;
   for (let run = 1; run <= ROUNDS; run++) {
-    const round = await runChild(dir, run, 30 + Math.floor(Math.random() * 400));
+    const round = await runChild(
+      dir,
+      run,
+      30 + Math.floor(Math.random() * 400),
+      5 + Math.floor(Math.random() * 40),
+    );
     acked.push(...round.plain);
     const log = await openEmbeddedLog({ dataDir: dir, fsync: 'always' });
     try {
