@@ -2,6 +2,7 @@
 import { platformTopics } from '../../src/app/index.ts';
 import type { GeneratedEvent } from '../../src/generator/index.ts';
 import type { Log, LogRecord, ProducerRecord } from '../../src/log/index.ts';
+import { waitUntil } from '../helpers/wait.ts';
 import { readCommitted, tempDir, waitFor } from '../streams/helpers/log.ts';
 
 export { tempDir, waitFor };
@@ -55,6 +56,24 @@ export async function caughtUp(log: Log, groupId: string, topics: readonly strin
     }
   }
   return true;
+}
+
+/** Wait until the group has committed every partition of `topics` (see `caughtUp`). */
+export function waitCaughtUp(
+  log: Log,
+  groupId: string,
+  topics: readonly string[],
+  timeoutMs = 60_000,
+  intervalMs = 50,
+): Promise<void> {
+  return waitUntil(
+    `${groupId} to catch up with ${topics.join(', ')}`,
+    timeoutMs,
+    () => caughtUp(log, groupId, topics),
+    {
+      intervalMs,
+    },
+  );
 }
 
 /** Every committed record of a topic, all partitions, in partition then offset order. */

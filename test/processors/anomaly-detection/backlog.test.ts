@@ -9,19 +9,36 @@
  * already seen a message more than the grace newer.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { platformTopics } from '../../../src/app/index.ts';
-import { AnomalyAlertSchema, Topics } from '../../../src/events/index.ts';
+import { type TestContext, test } from 'node:test';
+import { Topics } from '../../../src/events/index.ts';
 import { takeTrafficWithTruth } from '../../../src/generator/index.ts';
-import { partitionForKey } from '../../../src/log/index.ts';
+import { type Log, partitionForKey } from '../../../src/log/index.ts';
 import { alertIdOf, createAnomalyDetection } from '../../../src/processors/anomaly-detection/index.ts';
-import { Codecs } from '../../../src/streams/index.ts';
+import type { TaskCounters } from '../../../src/streams/index.ts';
 import { tempLog } from '../../streams/helpers/log.ts';
-import { caughtUp, produce, rawOf, readTopic, waitFor } from '../helpers.ts';
-import { accepted, bursts, finalAlerts, type Msg, spamTraffic, wireOf } from './oracle.ts';
+import { produce, rawOf, waitCaughtUp } from '../helpers.ts';
+import { accepted, expectedAlerts, finalAlerts, type Msg, spamTraffic, wireOf } from './oracle.ts';
+import { bySenderTopic, readAlerts, receivedPerTask } from './read-back.ts';
 
 const GRACE_MS = 5_000; // the default STREAMS_GRACE_MS
 const PARTITIONS = 6; // chat.messages, and so the by-sender repartition topic
+
+/**
+ * Run anomaly-detection (idle advance off: windows close by stream time only) over the backlog the
+ * log holds until its group committed all of it, then stop it; its counters at the end.
+ */
+async function drainBacklog(t: TestContext, log: Log, app: string): Promise<TaskCounters> {
+  const runtime = createAnomalyDetection(
+    { log },
+    { applicationId: app, idleAdvanceMs: null, runtime: { purgeIntervalMs: 1e12 } },
+  );
+  t.after(() => runtime.stop());
+  await runtime.start();
+  await waitCaughtUp(log, app, [Topics.chatMessages.name, bySenderTopic(app)], 60_000);
+  const counters = runtime.metrics().counters;
+  await runtime.stop();
+  return counters;
+}
 
 test('backlog drained at once: no message late that a live run would not drop; the alerts of a live run', async (t) => {
   const log = await tempLog(t, 'anomaly-backlog-');
@@ -34,7 +51,6 @@ test('backlog drained at once: no message late that a live run would not drop; t
     disorderMs: 3_000,
     lateP: 0.01,
   });
-  await log.createTopics(platformTopics());
   // The whole backlog is in the log before the processor starts; the log timestamp is the append
   // time (no help in ordering): the runtime goes by the event time its extractor reads.
   await produce(
@@ -46,20 +62,7 @@ test('backlog drained at once: no message late that a live run would not drop; t
     })),
   );
   const app = `anomaly-backlog-${process.pid}`;
-  const repartition = `${app}-by-sender-repartition`;
-  const runtime = createAnomalyDetection(
-    { log },
-    { applicationId: app, idleAdvanceMs: null, runtime: { purgeIntervalMs: 1e12 } },
-  );
-  t.after(() => runtime.stop());
-  await runtime.start();
-  await waitFor(
-    () => caughtUp(log, app, [Topics.chatMessages.name, repartition]),
-    60_000,
-    'the backlog drained',
-  );
-  const lateRecords = runtime.metrics().counters.lateRecords;
-  await runtime.stop();
+  const { lateRecords } = await drainBacklog(t, log, app);
 
   // Late in the live run: per by-sender task, in arrival order.
   const liveLate = new Set<string>();
@@ -71,23 +74,13 @@ test('backlog drained at once: no message late that a live run would not drop; t
     for (const m of inTask) if (!ok.has(m.id)) liveLate.add(m.id);
   }
   // Late in the backlog run: per by-sender task, in the order the task received them.
-  const byId = new Map(msgs.map((m) => [m.id, m]));
   const backlogLate: string[] = [];
-  for (let p = 0; p < PARTITIONS; p++) {
-    const inTask = (await readTopic(log, repartition))
-      .filter((r) => r.partition === p)
-      .map((r) => byId.get(JSON.parse(String(r.value)).id) as Msg);
+  for (const inTask of await receivedPerTask(log, app, msgs)) {
     const ok = new Set(accepted(inTask, GRACE_MS).accepted.map((m) => m.id));
     for (const m of inTask) if (!ok.has(m.id)) backlogLate.push(m.id);
   }
-  const alertCodec = Codecs.schema(AnomalyAlertSchema);
-  const alerts = finalAlerts(
-    (await readTopic(log, Topics.anomalyAlerts.name)).map((r) => alertCodec.deserialize(r.value)),
-  );
-  const live = [
-    ...bursts(liveAccepted, { kind: 'rate', threshold: 8, windowMs: 60_000 }),
-    ...bursts(liveAccepted, { kind: 'duplicate_content', threshold: 5, windowMs: 600_000 }),
-  ].sort((a, b) => (a.alert_id < b.alert_id ? -1 : 1));
+  const alerts = finalAlerts(await readAlerts(log));
+  const live = expectedAlerts(liveAccepted);
   t.diagnostic(`${msgs.length} messages; late: live ${liveLate.size}, backlog ${backlogLate.length}`);
   assert.deepStrictEqual(
     {
@@ -115,25 +108,9 @@ test('backlog drained at once: no message late that a live run would not drop; t
 test('backlog of generated traffic: exactly one rate alert id per injected burst, none retracted', async (t) => {
   const log = await tempLog(t, 'anomaly-backlog-gen-');
   const { events, truth } = takeTrafficWithTruth(30_000, { seed: 4 });
-  await log.createTopics(platformTopics());
   await produce(log, events.map(rawOf));
-  const app = `anomaly-backlog-gen-${process.pid}`;
-  const runtime = createAnomalyDetection(
-    { log },
-    { applicationId: app, idleAdvanceMs: null, runtime: { purgeIntervalMs: 1e12 } },
-  );
-  t.after(() => runtime.stop());
-  await runtime.start();
-  await waitFor(
-    () => caughtUp(log, app, [Topics.chatMessages.name, `${app}-by-sender-repartition`]),
-    60_000,
-    'the backlog drained',
-  );
-  await runtime.stop();
-  const alertCodec = Codecs.schema(AnomalyAlertSchema);
-  const records = (await readTopic(log, Topics.anomalyAlerts.name))
-    .map((r) => alertCodec.deserialize(r.value))
-    .filter((a) => a.kind === 'rate');
+  await drainBacklog(t, log, `anomaly-backlog-gen-${process.pid}`);
+  const records = (await readAlerts(log)).filter((a) => a.kind === 'rate');
   const idsOf = (status?: string) =>
     [
       ...new Set(records.filter((a) => status === undefined || a.status === status).map((a) => a.alert_id)),

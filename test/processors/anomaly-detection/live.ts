@@ -1,9 +1,18 @@
 /** Running a processor under test as on live traffic: restartable runtimes, a clock that can jump, slices. */
 import type { TestContext } from 'node:test';
+import { platformTopics } from '../../../src/app/index.ts';
 import type { Clock } from '../../../src/clock/index.ts';
 import type { Log } from '../../../src/log/index.ts';
 import type { StreamsRuntime } from '../../../src/streams/index.ts';
-import { caughtUp, produce, type RawEvent } from '../helpers.ts';
+import { produce, type RawEvent, waitCaughtUp } from '../helpers.ts';
+
+/**
+ * The options every processor factory takes under the harness: `clock` (the harness's), commits every
+ * 20 ms and polls every 5 ms so that slices go through quickly, no repartition purge (the oracles read
+ * the repartition topics back).
+ */
+export const liveOptions = (clock: Clock) =>
+  ({ commitIntervalMs: 20, runtime: { clock, pollTimeoutMs: 5, purgeIntervalMs: 1e12 } }) as const;
 
 export function liveHarness(
   t: TestContext,
@@ -21,19 +30,17 @@ export function liveHarness(
   };
   /** Wait until the runtime's group committed every record of `inputs`; its counters then. */
   const drain = async (runtime: StreamsRuntime) => {
-    const deadline = Date.now() + 30_000;
-    while (!(await caughtUp(log, runtime.applicationId, inputs))) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for the runtime to catch up');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitCaughtUp(log, runtime.applicationId, inputs, 30_000, 5);
     return runtime.metrics().counters;
   };
   return {
     /**
-     * Deliver the slices one by one, each processed before the next, with a stop and a new runtime
-     * (restored from the changelogs) half-way. Returns the running runtime and the late records of both.
+     * Create the platform's topics, then deliver the slices one by one, each processed before the
+     * next, with a stop and a new runtime (restored from the changelogs) half-way. Returns the running
+     * runtime and the late records of both.
      */
     async deliver(slices: readonly RawEvent[][]): Promise<{ runtime: StreamsRuntime; lateRecords: number }> {
+      await log.createTopics(platformTopics());
       let runtime = await start();
       let lateRecords = 0;
       for (const [i, slice] of slices.entries()) {

@@ -185,3 +185,11 @@ export function finalAlerts(records: readonly AnomalyAlert[]): AnomalyAlert[] {
     .filter((a) => a.status !== 'retracted')
     .sort((a, b) => (a.alert_id < b.alert_id ? -1 : 1));
 }
+
+/** The alerts of both default rules (rate: 8 within 60 s; duplicate content: 5 within 10 min), by id. */
+export function expectedAlerts(msgs: readonly Msg[]): AnomalyAlert[] {
+  return [
+    ...bursts(msgs, { kind: 'rate', threshold: 8, windowMs: 60_000 }),
+    ...bursts(msgs, { kind: 'duplicate_content', threshold: 5, windowMs: 600_000 }),
+  ].sort((a, b) => (a.alert_id < b.alert_id ? -1 : 1));
+}

@@ -7,16 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { platformTopics } from '../../../src/app/index.ts';
-import { type AnomalyAlert, AnomalyAlertSchema, Topics } from '../../../src/events/index.ts';
+import { type AnomalyAlert, Topics } from '../../../src/events/index.ts';
 import { createAnomalyDetection } from '../../../src/processors/anomaly-detection/index.ts';
-import { Codecs } from '../../../src/streams/index.ts';
 import { tempLog } from '../../streams/helpers/log.ts';
 import { type RawEvent, readTopic, waitFor } from '../helpers.ts';
-import { liveHarness, slicesOf } from './live.ts';
-import { accepted, bursts, finalAlerts, type Msg, spamTraffic, wireOf } from './oracle.ts';
-
-const alertCodec = Codecs.schema(AnomalyAlertSchema);
+import { liveHarness, liveOptions, slicesOf } from './live.ts';
+import { accepted, expectedAlerts, finalAlerts, type Msg, spamTraffic, wireOf } from './oracle.ts';
+import { bySenderTopic, readAlerts, receivedPerTask } from './read-back.ts';
 
 test('embedded log: the brute-force alerts of what each task received, each record once across a restart', async (t) => {
   const log = await tempLog(t, 'anomaly-it-');
@@ -30,7 +27,6 @@ test('embedded log: the brute-force alerts of what each task received, each reco
     lateP: 0.03,
   });
   const app = `anomaly-it-${process.pid}`;
-  const repartition = `${app}-by-sender-repartition`;
   const live = liveHarness(
     t,
     log,
@@ -39,11 +35,10 @@ test('embedded log: the brute-force alerts of what each task received, each reco
         { log },
         {
           applicationId: app,
-          commitIntervalMs: 20,
-          runtime: { clock, pollTimeoutMs: 5, purgeIntervalMs: 1e12 },
+          ...liveOptions(clock),
         },
       ),
-    [Topics.chatMessages.name, repartition],
+    [Topics.chatMessages.name, bySenderTopic(app)],
   );
   // Delivered as live traffic, 5 s of arrival time at a time (backlog.test.ts drains one at once),
   // with two invalid records.
@@ -61,16 +56,13 @@ test('embedded log: the brute-force alerts of what each task received, each reco
     { topic: Topics.chatMessages.name, key: 'c', value: '{"message_id":' },
     { topic: Topics.chatMessages.name, key: 'c', value: '{"message_id":"x"}' },
   );
-  await log.createTopics(platformTopics());
   const { runtime, lateRecords } = await live.deliver(slices);
   // An hour of wall-clock quiet: stream time follows the clock, every burst becomes final.
   live.jump(3_600_000);
-  const readAlerts = async () =>
-    (await readTopic(log, Topics.anomalyAlerts.name)).map((r) => alertCodec.deserialize(r.value));
   let records: AnomalyAlert[] = [];
   await waitFor(
     async () => {
-      records = await readAlerts();
+      records = await readAlerts(log);
       return records.length > 0 && finalAlerts(records).every((a) => a.status === 'closed');
     },
     30_000,
@@ -79,23 +71,16 @@ test('embedded log: the brute-force alerts of what each task received, each reco
   await runtime.stop();
 
   // What each by-sender task received, in order: lateness per task, then the bursts.
-  const byId = new Map<string, Msg>(msgs.map((m) => [m.id, m]));
   const received: string[] = [];
   const ok: Msg[] = [];
   let late = 0;
-  for (let p = 0; p < 6; p++) {
-    const inTask = (await readTopic(log, repartition))
-      .filter((r) => r.partition === p)
-      .map((r) => byId.get(JSON.parse(String(r.value)).id) as Msg);
+  for (const inTask of await receivedPerTask(log, app, msgs)) {
     received.push(...inTask.map((m) => m.id));
     const result = accepted(inTask, 5_000);
     ok.push(...result.accepted);
     late += result.late;
   }
-  const want = [
-    ...bursts(ok, { kind: 'rate', threshold: 8, windowMs: 60_000 }),
-    ...bursts(ok, { kind: 'duplicate_content', threshold: 5, windowMs: 600_000 }),
-  ].sort((a, b) => (a.alert_id < b.alert_id ? -1 : 1));
+  const want = expectedAlerts(ok);
   const versions = records.map((a) => `${a.alert_id}/${a.version}`);
   assert.deepStrictEqual(
     {

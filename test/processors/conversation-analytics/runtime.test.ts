@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { platformTopics } from '../../../src/app/index.ts';
 import { type ConversationMetric, ConversationMetricSchema, Topics } from '../../../src/events/index.ts';
 import {
   conversationRules,
@@ -17,7 +16,7 @@ import {
 } from '../../../src/processors/conversation-analytics/index.ts';
 import { Codecs } from '../../../src/streams/index.ts';
 import { tempLog } from '../../streams/helpers/log.ts';
-import { liveHarness, slicesOf } from '../anomaly-detection/live.ts';
+import { liveHarness, liveOptions, slicesOf } from '../anomaly-detection/live.ts';
 import { readTopic, waitFor } from '../helpers.ts';
 import { expectedMetrics } from './oracle.ts';
 import { acceptedBy, chatTraffic, type Msg, rawEventOf } from './traffic.ts';
@@ -47,15 +46,13 @@ test('embedded log: every window equals the brute force of what each task receiv
         { log },
         {
           applicationId: app,
-          commitIntervalMs: 20,
-          runtime: { clock, pollTimeoutMs: 5, purgeIntervalMs: 1e12 },
+          ...liveOptions(clock),
         },
       ),
     [Topics.chatMessages.name, repartition],
   );
   const slices = slicesOf(msgs, (m) => m.arrival, 5_000, rawEventOf);
   (slices[5] as unknown[]).push({ topic: Topics.chatMessages.name, key: 'x', value: '{"message_id":' });
-  await log.createTopics(platformTopics());
   const { runtime, lateRecords } = await live.deliver(slices);
   const rules = conversationRules({});
   const ok: Msg[] = [];

@@ -6,12 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { platformTopics } from '../../../src/app/index.ts';
 import { Topics, type TrendingWord, TrendingWordSchema } from '../../../src/events/index.ts';
 import { createTrendDetection, TICK, trendRules } from '../../../src/processors/trend-detection/index.ts';
 import { Codecs } from '../../../src/streams/index.ts';
 import { tempLog } from '../../streams/helpers/log.ts';
-import { liveHarness, slicesOf } from '../anomaly-detection/live.ts';
+import { liveHarness, liveOptions, slicesOf } from '../anomaly-detection/live.ts';
 import { chatTraffic, rawEventOf, TREND_WORD } from '../conversation-analytics/traffic.ts';
 import { readTopic, waitFor } from '../helpers.ts';
 import { expectedTrends, type WordRecord } from './oracle.ts';
@@ -41,13 +40,11 @@ test('embedded log: the top words per window equal the brute force over every wo
         {
           ...options,
           applicationId: app,
-          commitIntervalMs: 20,
-          runtime: { clock, pollTimeoutMs: 5, purgeIntervalMs: 1e12 },
+          ...liveOptions(clock),
         },
       ),
     [Topics.chatMessages.name, words, `${app}-by-window-repartition`],
   );
-  await log.createTopics(platformTopics());
   const { runtime, lateRecords } = await live.deliver(slicesOf(msgs, (m) => m.arrival, 10_000, rawEventOf));
   const received = await readTopic(log, words);
   const partitions: WordRecord[][] = [0, 1, 2, 3, 4, 5].map((p) =>

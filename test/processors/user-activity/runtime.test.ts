@@ -7,12 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { platformTopics } from '../../../src/app/index.ts';
 import { Topics, type UserActivityMetric, UserActivityMetricSchema } from '../../../src/events/index.ts';
 import { type Activity, createUserActivity } from '../../../src/processors/user-activity/index.ts';
 import { Codecs } from '../../../src/streams/index.ts';
 import { tempLog } from '../../streams/helpers/log.ts';
-import { liveHarness, slicesOf } from '../anomaly-detection/live.ts';
+import { liveHarness, liveOptions, slicesOf } from '../anomaly-detection/live.ts';
 import { wireOf } from '../anomaly-detection/oracle.ts';
 import { type RawEvent, readTopic, waitFor } from '../helpers.ts';
 import { activityTraffic, joinUnits, sortMetrics, type Unit, viewWireOf, windowsOf } from './oracle.ts';
@@ -41,8 +40,7 @@ test('embedded log: every window once, equal to the brute force on what each tas
         { log },
         {
           applicationId: app,
-          commitIntervalMs: 20,
-          runtime: { clock, pollTimeoutMs: 5, purgeIntervalMs: 1e12 },
+          ...liveOptions(clock),
         },
       ),
     inputs,
@@ -58,7 +56,6 @@ test('embedded log: every window once, equal to the brute force on what each tas
         : { topic: Topics.messageViews.name, key: e.v.viewer, value: JSON.stringify(viewWireOf(e.v)) },
   );
   (slices[5] as RawEvent[]).push({ topic: Topics.messageViews.name, key: 'x', value: '{"message_id":"m"}' });
-  await log.createTopics(platformTopics());
   const { runtime, lateRecords: late } = await live.deliver(slices);
   // An hour of wall-clock quiet: stream time follows the clock and every window closes.
   const byUser = internal[2] as string;
