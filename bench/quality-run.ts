@@ -11,7 +11,7 @@
  *   - every injected conversation peak overlaps a window flagged `is_peak`.
  * Used by bench/quality.ts (three seeds, 30 simulated minutes) and test/processors/quality.test.ts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROCESSOR_NAMES, PROCESSORS, platformTopics } from '../src/app/index.ts';
@@ -23,9 +23,14 @@ import {
   Topics,
   type TrendingWord,
 } from '../src/events/index.ts';
-import { createTraffic, type GeneratedEvent, type TrafficTruth } from '../src/generator/index.ts';
+import {
+  createTraffic,
+  type GeneratedEvent,
+  type Traffic,
+  type TrafficTruth,
+} from '../src/generator/index.ts';
 import { type Log, type LogRecord, openEmbeddedLog } from '../src/log/index.ts';
-import type { ClickHouse } from '../src/storage/index.ts';
+import { type ClickHouse, openChdb } from '../src/storage/index.ts';
 import { appendAll, waitDrained } from './platform-run.ts';
 
 /** The processors whose outputs are scored (the sink writes tables, not topics). */
@@ -111,9 +116,8 @@ export interface QualityReport {
   readonly misses: { readonly anomaly: string[]; readonly trends: string[]; readonly peaks: string[] };
 }
 
-/** Generate `minutes` of event time at the defaults for `seed`, plus the closing tail. */
-export function generate(seed: number, minutes: number): { events: GeneratedEvent[]; truth: TrafficTruth } {
-  const traffic = createTraffic({ seed });
+/** The events of the first `minutes` of `traffic`'s event time, and the end of that span. */
+export function firstMinutes(traffic: Traffic, minutes: number): { events: GeneratedEvent[]; endMs: number } {
   const events: GeneratedEvent[] = [];
   let first: number | undefined;
   for (;;) {
@@ -122,8 +126,36 @@ export function generate(seed: number, minutes: number): { events: GeneratedEven
     if (e.timeMs >= first + minutes * 60_000) break;
     events.push(e);
   }
-  const truth = traffic.truth(first! + minutes * 60_000);
+  return { events, endMs: first! + minutes * 60_000 };
+}
+
+/** Generate `minutes` of event time at the defaults for `seed`, plus the closing tail. */
+export function generate(seed: number, minutes: number): { events: GeneratedEvent[]; truth: TrafficTruth } {
+  const traffic = createTraffic({ seed });
+  const { events, endMs } = firstMinutes(traffic, minutes);
+  const truth = traffic.truth(endMs);
   return { events: [...events, ...windowClosingTail(events.at(-1)!.timeMs)], truth };
+}
+
+/**
+ * `fn` with a chDB engine on a fresh temporary data dir, closed and removed afterwards. The processor
+ * factories take a ClickHouse; the analytics processors write topics only (one engine per process).
+ */
+export async function withScratchChdb<T>(fn: (ch: ClickHouse) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'quality-ch-'));
+  const ch = await openChdb({ dataDir: dir });
+  try {
+    return await fn(ch);
+  } finally {
+    await ch.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Write `result` as bench/results/<name>.json (the scripts' last line says the same). */
+export async function writeResult(name: string, result: unknown): Promise<void> {
+  await mkdir('bench/results', { recursive: true });
+  await writeFile(`bench/results/${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
 }
 
 function decode<V>(records: readonly LogRecord[]): Emitted<V>[] {

@@ -13,13 +13,15 @@
  *
  *   node bench/quality-seed.ts [--minutes 30] [--seed 1]
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createTraffic, type GeneratedEvent } from '../src/generator/index.ts';
-import { openChdb } from '../src/storage/index.ts';
-import { runProcessors, windowClosingTail } from './quality-run.ts';
+import { createTraffic } from '../src/generator/index.ts';
+import {
+  firstMinutes,
+  runProcessors,
+  windowClosingTail,
+  withScratchChdb,
+  writeResult,
+} from './quality-run.ts';
 
 const { values: args } = parseArgs({
   options: { minutes: { type: 'string', default: '30' }, seed: { type: 'string', default: '1' } },
@@ -27,15 +29,7 @@ const { values: args } = parseArgs({
 const minutes = Number(args.minutes);
 const RATE = { threshold: 8, windowMs: 60_000 };
 
-const traffic = createTraffic({ profile: 'seed', seed: Number(args.seed) });
-const events: GeneratedEvent[] = [];
-let first: number | undefined;
-for (;;) {
-  const e = traffic.next();
-  first ??= e.timeMs;
-  if (e.timeMs >= first + minutes * 60_000) break;
-  events.push(e);
-}
+const { events } = firstMinutes(createTraffic({ profile: 'seed', seed: Number(args.seed) }), minutes);
 const messages = events.flatMap((e) => (e.kind === 'message' ? [e] : []));
 const views = events.length - messages.length;
 
@@ -97,17 +91,11 @@ function tally(items: readonly string[]): Array<[string, number]> {
 }
 
 // ---- ours
-const chDir = await mkdtemp(join(tmpdir(), 'quality-seed-ch-'));
-const ch = await openChdb({ dataDir: chDir });
-let out: Awaited<ReturnType<typeof runProcessors>>;
-try {
-  out = await runProcessors([...events, ...windowClosingTail(events.at(-1)!.timeMs)], ch, {
+const out = await withScratchChdb((ch) =>
+  runProcessors([...events, ...windowClosingTail(events.at(-1)!.timeMs)], ch, {
     env: { STREAMS_COMMIT_INTERVAL_MS: '20' },
-  });
-} finally {
-  await ch.close();
-  await rm(chDir, { recursive: true, force: true });
-}
+  }),
+);
 const isTail = (user: string) => user.startsWith('tail-');
 const latest = new Map<string, (typeof out.alerts)[number]['value']>();
 for (const { value } of out.alerts) if (!isTail(value.user_id)) latest.set(value.alert_id, value);
@@ -140,6 +128,5 @@ const result = {
   our_peak_windows: metrics.filter((m) => m.value.is_peak).length,
 };
 for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(32)} ${JSON.stringify(v)}`);
-await mkdir('bench/results', { recursive: true });
-await writeFile('bench/results/quality-seed.json', `${JSON.stringify(result, null, 2)}\n`);
+await writeResult('quality-seed', result);
 console.log(JSON.stringify(result));

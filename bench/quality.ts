@@ -7,12 +7,16 @@
  *   npm run bench:quality
  *   npm run bench:quality -- --seeds 1,2,3 --minutes 30
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openChdb } from '../src/storage/index.ts';
-import { generate, passes, type QualityReport, runProcessors, score } from './quality-run.ts';
+import {
+  generate,
+  passes,
+  type QualityReport,
+  runProcessors,
+  score,
+  withScratchChdb,
+  writeResult,
+} from './quality-run.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -25,11 +29,8 @@ const { values: args } = parseArgs({
 const seeds = args.seeds.split(',').map(Number);
 const minutes = Number(args.minutes);
 
-// The processor factories take a ClickHouse; the analytics processors write topics only.
-const chDir = await mkdtemp(join(tmpdir(), 'quality-ch-'));
-const ch = await openChdb({ dataDir: chDir });
 const reports: QualityReport[] = [];
-try {
+await withScratchChdb(async (ch) => {
   for (const seed of seeds) {
     const started = performance.now();
     const { events, truth } = generate(seed, minutes);
@@ -43,10 +44,7 @@ try {
     console.log(`seed ${seed}: ${events.length} events, ${took} s`);
     for (const m of misses.slice(0, 20)) console.log(`  ${m}`);
   }
-} finally {
-  await ch.close();
-  await rm(chDir, { recursive: true, force: true });
-}
+});
 
 const rows = reports.map((r) => [
   String(r.seed),
@@ -91,7 +89,6 @@ const summary = {
   peaks: reports.reduce((a, r) => a + r.peaks, 0),
   peaks_flagged: reports.reduce((a, r) => a + r.peaksFlagged, 0),
 };
-await mkdir('bench/results', { recursive: true });
-await writeFile('bench/results/quality.json', `${JSON.stringify({ summary, reports }, null, 2)}\n`);
+await writeResult('quality', { summary, reports });
 console.log(JSON.stringify(summary));
 process.exitCode = summary.all_pass ? 0 : 1;

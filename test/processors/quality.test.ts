@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { ANALYTICS, generate, runProcessors, score } from '../../bench/quality-run.ts';
-import { openChdb } from '../../src/storage/index.ts';
+import { ANALYTICS, generate, runProcessors, score, withScratchChdb } from '../../bench/quality-run.ts';
 
 // The fast version of `npm run bench:quality` (three seeds, 30 minutes): one seed, fewer minutes.
 const MINUTES = 6;
 test('detection quality against the generator truth: every burst alerted within 1 s, no false alert, trends in the top 3, peaks flagged', async (t) => {
-  const chDir = await mkdtemp(join(tmpdir(), 'quality-ch-'));
-  const ch = await openChdb({ dataDir: chDir });
-  t.after(async () => {
-    await ch.close();
-    await rm(chDir, { recursive: true, force: true });
-  });
   const { events, truth } = generate(5, MINUTES);
   // A short commit interval only makes the slices faster; every window and threshold is the default.
-  const r = score(
-    5,
-    MINUTES,
-    truth,
-    await runProcessors(events, ch, { env: { STREAMS_COMMIT_INTERVAL_MS: '10' } }),
+  const outputs = await withScratchChdb((ch) =>
+    runProcessors(events, ch, { env: { STREAMS_COMMIT_INTERVAL_MS: '10' } }),
   );
+  const r = score(5, MINUTES, truth, outputs);
   t.diagnostic(`processors: ${ANALYTICS.join(', ')}; ${JSON.stringify(r)}`);
   // Not vacuous: the traffic holds bursts, trends and peaks to find.
   assert.ok(r.bursts > 0 && r.trends > 0 && r.peaks > 0, JSON.stringify(r));

@@ -16,8 +16,9 @@ import { type Log, partitionForKey } from '../../../src/log/index.ts';
 import { alertIdOf, createAnomalyDetection } from '../../../src/processors/anomaly-detection/index.ts';
 import type { TaskCounters } from '../../../src/streams/index.ts';
 import { tempLog } from '../../streams/helpers/log.ts';
+import { type Msg, wireOf } from '../delivery.ts';
 import { produce, rawOf, waitCaughtUp } from '../helpers.ts';
-import { accepted, expectedAlerts, finalAlerts, type Msg, spamTraffic, wireOf } from './oracle.ts';
+import { accepted, expectedAlerts, finalAlerts, spamTraffic } from './oracle.ts';
 import { bySenderTopic, readAlerts, receivedPerTask } from './read-back.ts';
 
 const GRACE_MS = 5_000; // the default STREAMS_GRACE_MS

@@ -2,22 +2,11 @@
  * Generated chat traffic with spam bursts, disorder and late messages, and the anomaly alerts
  * recomputed by brute force from the definitions in src/processors/anomaly-detection/README.md.
  */
-import type { AnomalyAlert, ChatMessageWire } from '../../../src/events/index.ts';
+import type { AnomalyAlert } from '../../../src/events/index.ts';
 import { formatRfc3339 } from '../../../src/events/index.ts';
 import { Random } from '../../../src/generator/random.ts';
 import { alertIdOf, normaliseContent, severityOf } from '../../../src/processors/anomaly-detection/index.ts';
-
-export interface Msg {
-  readonly seq: number;
-  readonly id: string;
-  readonly sender: string;
-  readonly receiver: string;
-  readonly conversation: string;
-  readonly content: string;
-  readonly ts: number;
-  /** Delivery position: messages are delivered in (arrival, seq) order. */
-  readonly arrival: number;
-}
+import { delivered, type Msg } from '../delivery.ts';
 
 export interface TrafficShape {
   readonly seed: number;
@@ -70,33 +59,7 @@ export function spamTraffic(shape: TrafficShape): Msg[] {
       }
     }
   }
-  const msgs = raw
-    .sort((a, b) => a.ts - b.ts)
-    .map((m, seq) => {
-      const u = r.next();
-      const lag =
-        u < shape.lateP
-          ? r.int(10_000, 40_000)
-          : u < shape.lateP + shape.disorderP
-            ? r.int(1, shape.disorderMs)
-            : 0;
-      return { ...m, seq, id: `msg-${String(seq).padStart(6, '0')}`, arrival: m.ts + lag };
-    });
-  return msgs.sort((a, b) => a.arrival - b.arrival || a.seq - b.seq);
-}
-
-export function wireOf(m: Msg): ChatMessageWire {
-  return {
-    message_id: m.id,
-    user_id: m.sender,
-    content: m.content,
-    timestamp: formatRfc3339(m.ts),
-    event_type: 'message_sent',
-    conversation_id: m.conversation,
-    sender_id: m.sender,
-    receiver_id: m.receiver,
-    message_type: 'text',
-  };
+  return delivered(raw, r, { ...shape, lateMs: [10_000, 40_000] });
 }
 
 /** Messages not late: a stream time (largest event time so far, in delivery order) at most `graceMs` ahead. */

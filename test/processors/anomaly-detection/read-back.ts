@@ -3,8 +3,8 @@ import { type AnomalyAlert, AnomalyAlertSchema, Topics } from '../../../src/even
 import type { Log } from '../../../src/log/index.ts';
 import { Codecs } from '../../../src/streams/index.ts';
 import { readCommitted } from '../../streams/helpers/log.ts';
+import type { Msg } from '../delivery.ts';
 import { readTopic } from '../helpers.ts';
-import type { Msg } from './oracle.ts';
 
 const alertCodec = Codecs.schema(AnomalyAlertSchema);
 

@@ -10,9 +10,10 @@ import { test } from 'node:test';
 import { type AnomalyAlert, Topics } from '../../../src/events/index.ts';
 import { createAnomalyDetection } from '../../../src/processors/anomaly-detection/index.ts';
 import { tempLog } from '../../streams/helpers/log.ts';
+import { type Msg, wireOf } from '../delivery.ts';
 import { type RawEvent, readTopic, waitFor } from '../helpers.ts';
 import { liveHarness, liveOptions, slicesOf } from './live.ts';
-import { accepted, expectedAlerts, finalAlerts, type Msg, spamTraffic, wireOf } from './oracle.ts';
+import { accepted, expectedAlerts, finalAlerts, spamTraffic } from './oracle.ts';
 import { bySenderTopic, readAlerts, receivedPerTask } from './read-back.ts';
 
 test('embedded log: the brute-force alerts of what each task received, each record once across a restart', async (t) => {

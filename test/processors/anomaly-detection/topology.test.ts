@@ -9,7 +9,8 @@ import {
 } from '../../../src/events/index.ts';
 import { anomalyDetectionTopology } from '../../../src/processors/anomaly-detection/index.ts';
 import { Codecs, TopologyTestDriver } from '../../../src/streams/index.ts';
-import { accepted, bursts, finalAlerts, type Msg, spamTraffic, type TrafficShape, wireOf } from './oracle.ts';
+import { type Msg, wireOf } from '../delivery.ts';
+import { accepted, bursts, finalAlerts, spamTraffic, type TrafficShape } from './oracle.ts';
 
 const GRACE = 5_000;
 const RULES = { rateThreshold: 8, rateWindowMs: 60_000, duplicateThreshold: 5, duplicateWindowMs: 600_000 };

@@ -6,7 +6,7 @@
  */
 import { type ConversationMetric, formatRfc3339 } from '../../../src/events/index.ts';
 import type { ConversationRules } from '../../../src/processors/conversation-analytics/index.ts';
-import type { Msg } from './traffic.ts';
+import type { Msg } from '../delivery.ts';
 
 /** log(n!) for n < 2000. */
 const LOG_FACTORIAL = [0];

@@ -17,9 +17,10 @@ import {
 import { Codecs } from '../../../src/streams/index.ts';
 import { tempLog } from '../../streams/helpers/log.ts';
 import { liveHarness, liveOptions, slicesOf } from '../anomaly-detection/live.ts';
+import type { Msg } from '../delivery.ts';
 import { readTopic, waitFor } from '../helpers.ts';
 import { expectedMetrics } from './oracle.ts';
-import { acceptedBy, chatTraffic, type Msg, rawEventOf } from './traffic.ts';
+import { acceptedBy, chatTraffic, rawEventOf } from './traffic.ts';
 
 const metricCodec = Codecs.schema(ConversationMetricSchema);
 const order = (a: ConversationMetric, b: ConversationMetric) =>

@@ -7,8 +7,9 @@ import {
   isLate,
 } from '../../../src/processors/conversation-analytics/index.ts';
 import { Codecs, TopologyTestDriver } from '../../../src/streams/index.ts';
+import { wireOf } from '../delivery.ts';
 import { expectedMetrics } from './oracle.ts';
-import { acceptedBy, chatTraffic, START_MS as T, wireOf } from './traffic.ts';
+import { acceptedBy, chatTraffic, START_MS as T } from './traffic.ts';
 
 const SHAPE = {
   seed: 7,

@@ -4,22 +4,9 @@
  * trending word, Unicode words, apostrophes and stop words; delivered out of order within the grace
  * and, now and then, beyond it.
  */
-import type { ChatMessageWire } from '../../../src/events/index.ts';
-import { formatRfc3339 } from '../../../src/events/index.ts';
 import { Random } from '../../../src/generator/random.ts';
+import { delivered, type Msg, wireOf } from '../delivery.ts';
 import type { RawEvent } from '../helpers.ts';
-
-export interface Msg {
-  readonly seq: number;
-  readonly id: string;
-  readonly sender: string;
-  readonly receiver: string;
-  readonly conversation: string;
-  readonly content: string;
-  readonly ts: number;
-  /** Delivery position: messages are delivered in (arrival, seq) order. */
-  readonly arrival: number;
-}
 
 export interface TrafficShape {
   readonly seed: number;
@@ -86,33 +73,7 @@ export function chatTraffic(shape: TrafficShape): Msg[] {
       t += inPeak ? r.exponential(800) : r.exponential(shape.meanGapMs);
     }
   }
-  const msgs = raw
-    .sort((a, b) => a.ts - b.ts)
-    .map((m, seq) => {
-      const u = r.next();
-      const lag =
-        u < shape.lateP
-          ? r.int(15_000, 60_000)
-          : u < shape.lateP + shape.disorderP
-            ? r.int(1, shape.disorderMs)
-            : 0;
-      return { ...m, seq, id: `msg-${String(seq).padStart(6, '0')}`, arrival: m.ts + lag };
-    });
-  return msgs.sort((a, b) => a.arrival - b.arrival || a.seq - b.seq);
-}
-
-export function wireOf(m: Msg): ChatMessageWire {
-  return {
-    message_id: m.id,
-    user_id: m.sender,
-    content: m.content,
-    timestamp: formatRfc3339(m.ts),
-    event_type: 'message_sent',
-    conversation_id: m.conversation,
-    sender_id: m.sender,
-    receiver_id: m.receiver,
-    message_type: 'text',
-  };
+  return delivered(raw, r, { ...shape, lateMs: [15_000, 60_000] });
 }
 
 export function rawEventOf(m: Msg): RawEvent {

@@ -11,7 +11,8 @@ import {
   trendRules,
 } from '../../../src/processors/trend-detection/index.ts';
 import { Codecs, TopologyTestDriver } from '../../../src/streams/index.ts';
-import { chatTraffic, TREND_WORD, wireOf } from '../conversation-analytics/traffic.ts';
+import { chatTraffic, TREND_WORD } from '../conversation-analytics/traffic.ts';
+import { wireOf } from '../delivery.ts';
 import { expectedTrends, type WordRecord } from './oracle.ts';
 
 const SHAPE = {

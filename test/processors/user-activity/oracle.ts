@@ -6,7 +6,8 @@
 import type { MessageViewWire, UserActivityMetric } from '../../../src/events/index.ts';
 import { formatRfc3339 } from '../../../src/events/index.ts';
 import { Random } from '../../../src/generator/random.ts';
-import { type Msg, spamTraffic } from '../anomaly-detection/oracle.ts';
+import { spamTraffic } from '../anomaly-detection/oracle.ts';
+import type { Msg } from '../delivery.ts';
 
 export interface View {
   readonly seq: number;

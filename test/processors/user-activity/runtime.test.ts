@@ -12,7 +12,7 @@ import { type Activity, createUserActivity } from '../../../src/processors/user-
 import { Codecs } from '../../../src/streams/index.ts';
 import { tempLog } from '../../streams/helpers/log.ts';
 import { liveHarness, liveOptions, slicesOf } from '../anomaly-detection/live.ts';
-import { wireOf } from '../anomaly-detection/oracle.ts';
+import { wireOf } from '../delivery.ts';
 import { type RawEvent, readTopic, waitFor } from '../helpers.ts';
 import { activityTraffic, joinUnits, sortMetrics, type Unit, viewWireOf, windowsOf } from './oracle.ts';
 

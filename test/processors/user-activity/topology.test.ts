@@ -10,7 +10,7 @@ import {
 } from '../../../src/events/index.ts';
 import { userActivityTopology } from '../../../src/processors/user-activity/index.ts';
 import { Codecs, TopologyTestDriver } from '../../../src/streams/index.ts';
-import { wireOf } from '../anomaly-detection/oracle.ts';
+import { wireOf } from '../delivery.ts';
 import { activityTraffic, type Event, joinUnits, sortMetrics, viewWireOf, windowsOf } from './oracle.ts';
 
 const key = Codecs.nullable(Codecs.string);
