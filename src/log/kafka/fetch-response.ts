@@ -6,9 +6,9 @@
  * partitions still wanted, by ./record-batch.ts. (The library's own parser decodes every record
  * into objects of its own, through a chunked buffer whose every read walks the chunk list.)
  *
- * Requests are sessionless full fetches (session id 0, epoch -1, as Java's consumer sends when it
- * does not use KIP-227 sessions): each names every partition it wants, so no session state can go
- * stale between a seek, a rebalance or a reconnect and the next request.
+ * Requests are sessionless full fetches (session id 0, epoch -1: KIP-227's form without a session):
+ * each names every partition it wants, so no session state can go stale between a seek, a
+ * rebalance or a reconnect and the next request.
  *
  * Fetch Response (v12–v17, flexible) => throttle_time_ms error_code session_id [responses] TAG_BUFFER
  *   responses => topic (v12: COMPACT_STRING name; v13+: UUID topic_id) [partitions] TAG_BUFFER
@@ -21,9 +21,9 @@
  */
 import * as lib from '@platformatic/kafka';
 import { AppError, ErrorCode } from '../../errors/index.ts';
-import { type AnyBase, getApi, getConnection, getMetadata } from './wire.ts';
+import { type AnyBase, connectionTo, getApi } from './wire.ts';
 
-/** Fetch versions this parser reads. Fetch v12 is Kafka 2.7's; v13 (topic ids) 3.1's; v17 4.0's. */
+/** Fetch versions this parser reads (Fetch v12 came with Kafka 2.7, topic ids with v13 in 3.1). */
 export const FETCH_MIN_VERSION = 12;
 export const FETCH_MAX_VERSION = 17;
 const FETCH_API_KEY = 1;
@@ -102,10 +102,7 @@ export async function sendFetch(
   version: number,
   request: FetchRequest,
 ): Promise<FetchResponse> {
-  const md = await getMetadata(client, []);
-  const broker = md.brokers.get(node);
-  if (broker === undefined) throw new Error(`broker ${node} is not in the cluster metadata`);
-  const conn = await getConnection(client, broker);
+  const conn = await connectionTo(client, node);
   const createRequest = (lib as unknown as Record<string, { createRequest: RequestCreator }>)[
     `fetchV${version}`
   ]?.createRequest;

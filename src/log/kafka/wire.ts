@@ -54,6 +54,14 @@ export function getMetadata(
   });
 }
 
+/** The client's pooled connection to the broker `nodeId`. */
+export async function connectionTo(client: AnyBase, nodeId: number): Promise<Connection> {
+  const md = await getMetadata(client, []);
+  const broker = md.brokers.get(nodeId);
+  if (broker === undefined) throw new Error(`broker ${nodeId} is not in the cluster metadata`);
+  return getConnection(client, broker);
+}
+
 /** Call protocol API `name` on the broker `nodeId`. */
 export async function callApi<R>(
   client: AnyBase,
@@ -61,10 +69,7 @@ export async function callApi<R>(
   name: string,
   ...args: unknown[]
 ): Promise<R> {
-  const md = await getMetadata(client, []);
-  const broker = md.brokers.get(nodeId);
-  if (broker === undefined) throw new Error(`broker ${nodeId} is not in the cluster metadata`);
-  const [api, conn] = await Promise.all([getApi(client, name), getConnection(client, broker)]);
+  const [api, conn] = await Promise.all([getApi(client, name), connectionTo(client, nodeId)]);
   return (await api.async(conn, ...args)) as R;
 }
 
