@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { type FetchedPartition, parseFetchResponse } from '../../../src/log/kafka/fetch-response.ts';
 
+/** The end of kcat's values (compressible, so that librdkafka compresses them). */
+export const FILLER = 'abc'.repeat(100);
+
 export const fixture = JSON.parse(
   readFileSync(new URL('../../fixtures/kafka-fetch-responses.json', import.meta.url), 'utf8'),
 ) as { version: number; topicId: string; readUncommitted: string; readCommitted: string };
