@@ -66,7 +66,8 @@ class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateStoreImpl
   readonly #keyCodec: Codec<K>;
   readonly #valueCodec: Codec<V>;
   readonly #entries = new Map<string, { key: K; value: V }>();
-  readonly #dirty = new Map<string, { key: K; value: V | undefined }>();
+  /** Keys put or deleted since the last flush (by id, in first-change order): the entry says which. */
+  readonly #dirty = new Map<string, K>();
 
   constructor(name: string, keyCodec: Codec<K>, valueCodec: Codec<V>) {
     this.name = name;
@@ -80,13 +81,19 @@ class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateStoreImpl
 
   put(key: K, value: V): void {
     const id = keyIdOf(key, this.#keyCodec);
-    this.#entries.set(id, { key, value });
-    this.#dirty.set(id, { key, value });
+    const entry = this.#entries.get(id);
+    // Updated in place (no allocation per put); a Map keeps a key's position on update anyway.
+    if (entry === undefined) this.#entries.set(id, { key, value });
+    else {
+      entry.key = key;
+      entry.value = value;
+    }
+    this.#dirty.set(id, key);
   }
 
   delete(key: K): void {
     const id = keyIdOf(key, this.#keyCodec);
-    if (this.#entries.delete(id)) this.#dirty.set(id, { key, value: undefined });
+    if (this.#entries.delete(id)) this.#dirty.set(id, key);
   }
 
   all(): Array<[K, V]> {
@@ -98,10 +105,11 @@ class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateStoreImpl
   }
 
   flush(emit: (key: Buffer, value: Buffer | null) => void): void {
-    for (const { key, value } of this.#dirty.values()) {
+    for (const [id, key] of this.#dirty) {
+      const entry = this.#entries.get(id);
       emit(
         prefixed(this.#keyCodec.serialize(key)),
-        value === undefined ? null : this.#valueCodec.serialize(value),
+        entry === undefined ? null : this.#valueCodec.serialize(entry.value),
       );
     }
     this.#dirty.clear();

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChatMessageSchema, MessageViewSchema } from '../../src/events/index.ts';
+import { ChatMessageSchema, MessageViewSchema, parseRfc3339 } from '../../src/events/index.ts';
 import { generateTraffic } from '../../src/generator/index.ts';
 import { chatMessageCodec, messageViewCodec } from '../../src/processors/codecs.ts';
-import { fastChatMessage, fastMessageView } from '../../src/processors/input-fast-path.ts';
+import { fastChatMessage, fastMessageView, fastRfc3339 } from '../../src/processors/input-fast-path.ts';
 
 /**
  * The fast path must accept only what the schema accepts, and then give exactly its output (values
@@ -112,4 +112,54 @@ test('the input codecs still dead-letter with the schema reason', () => {
     chatMessageCodec.deserialize(Buffer.from(JSON.stringify(message))),
     ChatMessageSchema.parse(message),
   );
+});
+
+test('fast RFC 3339: equal to parseRfc3339 on canonical, trimmed, edge and mutated texts', () => {
+  const texts: string[] = [
+    '2024-02-29T23:59:59.999Z',
+    '2023-02-29T00:00:00Z',
+    '2000-02-29T12:00:00Z',
+    '1900-02-29T12:00:00Z',
+    '2025-04-31T00:00:00Z',
+    '2025-12-31T23:59:60Z',
+    '2025-13-01T00:00:00Z',
+    '2025-00-10T00:00:00Z',
+    '2025-01-00T00:00:00Z',
+    '2025-01-01T24:00:00Z',
+    '2025-01-01T00:60:00Z',
+    '2025-01-01T00:00:00.Z',
+    '2025-01-01T00:00:00.1234567891Z',
+    '2025-01-01t00:00:00z',
+    '2025-01-01 00:00:00Z',
+    '2025-01-01T00:00:00+02:00',
+    '0999-01-01T00:00:00Z',
+    '0050-06-01T00:00:00Z',
+    '+025-01-01T00:00:00Z',
+    '2025-1-01T00:00:00Z',
+    '',
+  ];
+  let seed = 7;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  for (let i = 0; i < 3_000; i++) {
+    const iso = new Date(Math.floor(rnd() * 4e12)).toISOString(); // 1970–2096, 3 fraction digits
+    const fraction = Math.floor(rnd() * 11); // 0–9 digits, 10: none
+    const digits = `${iso.slice(20, 23)}${String(Math.floor(rnd() * 1e6)).padStart(6, '0')}`;
+    const text =
+      fraction === 10 ? `${iso.slice(0, 19)}Z` : `${iso.slice(0, 19)}.${digits.slice(0, fraction + 1)}Z`;
+    texts.push(text);
+    // One character replaced by a digit, a letter or punctuation.
+    const at = Math.floor(rnd() * text.length);
+    const by = '0123456789:-.TZz+ a'[Math.floor(rnd() * 19)] as string;
+    texts.push(`${text.slice(0, at)}${by}${text.slice(at + 1)}`);
+  }
+  let valid = 0;
+  for (const text of texts) {
+    const want = parseRfc3339(text);
+    assert.equal(fastRfc3339(text), want, text);
+    if (want !== undefined) valid++;
+  }
+  assert.ok(valid > 3_000 && valid < texts.length, `${valid} of ${texts.length} valid`);
 });
