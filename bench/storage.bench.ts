@@ -12,6 +12,9 @@
  *   npm run bench:storage                       # 1M, 10M, 100M (hours on 2 shared cores)
  *   npm run bench:storage -- --sizes 1e6,4e6    # other sizes
  *   npm run bench:storage -- --dir /some/dir    # keep the data (default: a temp dir, removed)
+ *   npm run bench:storage -- --dir /some/dir --measure-only
+ *                                               # no loading: the reads at the size a kept (or
+ *                                               # stopped) run reached, on its live parts as left
  *
  * Traffic: 100k users, 500k two-person conversations, one message every 10 ms of event time; views
  * come from the last ~30 min of messages, 70 % by the receiver (some twice), 30 % by someone else,
@@ -40,6 +43,7 @@ const arg = (name: string): string | undefined => {
 };
 const SIZES = (arg('--sizes') ?? '1e6,1e7,1e8').split(',').map(Number);
 const keepDir = arg('--dir');
+const measureOnly = process.argv.includes('--measure-only');
 const BATCH = 50_000;
 const USERS = 100_000;
 const CONVERSATIONS = 500_000;
@@ -130,6 +134,15 @@ const result: Record<string, unknown> = { bench: 'storage', engine: 'chdb', size
 const sizes = result.sizes as Record<string, unknown>;
 const label = (n: number): string => (n >= 1e6 ? `${n / 1e6}m` : `${n / 1e3}k`);
 let loaded = 0;
+if (measureOnly) {
+  // Message i is created at T0 + i × STEP_MS and batches are inserted in order, whole (the views of the
+  // last one may be missing if the run was stopped between its two inserts).
+  const [last] = await ch.query<{ ms: string }>(
+    'SELECT toString(toUnixTimestamp64Milli(max(created_at))) AS ms FROM message_db.message_rows',
+  );
+  loaded = (Number(last?.ms) - T0) / STEP_MS + 1;
+  SIZES.splice(0, SIZES.length, loaded);
+}
 let loadRows = 0;
 let loadMs = 0;
 const started = performance.now();
@@ -209,8 +222,9 @@ try {
     const out = {
       messages: Number(check?.n),
       read: Number(check?.read),
-      load_s: Number(segmentS.toFixed(1)),
-      load_rows_per_s: Math.round(segmentRows / segmentS),
+      ...(segmentRows === 0
+        ? {}
+        : { load_s: Number(segmentS.toFixed(1)), load_rows_per_s: Math.round(segmentRows / segmentS) }),
       parts: Object.fromEntries(parts.map((p) => [p.table, Number(p.parts)])),
       seed_hourly_ms: median(hourly),
       seed_read_rate_ms: median(rate),
@@ -229,10 +243,13 @@ try {
     result[`seed_hourly_ms_${label(size)}`] = out.seed_hourly_ms;
     result[`seed_read_rate_ms_${label(size)}`] = out.seed_read_rate_ms;
     result[`point_read_ms_${label(size)}`] = out.point_read_ms;
-    result.insert_rows_per_s = Math.round(loadRows / (loadMs / 1000));
+    if (loadRows > 0) result.insert_rows_per_s = Math.round(loadRows / (loadMs / 1000));
     console.log(`${label(size)}: ${JSON.stringify(out)}`);
     await mkdir('bench/results', { recursive: true });
-    await writeFile('bench/results/storage.json', `${JSON.stringify(result, null, 2)}\n`);
+    await writeFile(
+      `bench/results/${measureOnly ? 'storage-measure' : 'storage'}.json`,
+      `${JSON.stringify(result, null, 2)}\n`,
+    );
   }
 } finally {
   await ch.close();
