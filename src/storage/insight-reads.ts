@@ -92,7 +92,9 @@ const mapQuantile = (level: number, map: string, n: string) =>
 /**
  * Read rate and time to read per sender over the messages created in [from, to) (read_at: the
  * receiver's first view, as in `messages`; a view timestamped before its message counts as 0): the
- * whole hours from sender_hourly, the partial hours at the edges from message_rows. Quantiles are
+ * whole hours from the rollups, the partial hours at the edges from message_rows. Two reads: the
+ * senders' counts (sender_hourly, sorted by hour: the range's rows), then the time-to-read maps of
+ * just those senders (sender_read_delays, sorted by sender: a primary-key read). Quantiles are
  * ClickHouse's quantileExact: the value at position ⌊level·n⌋ of the sorted times. `senders`: a row
  * for each, in that order (zeros when one sent nothing in the range); otherwise the `limit` senders
  * with the most messages in the range, most first.
@@ -105,39 +107,49 @@ export async function senderReadStats(
   const db = checkDatabaseName(database);
   const senders = options.senders;
   if (senders?.length === 0) return [];
-  const only = senders === undefined ? '' : 'AND sender_id IN {s:Array(String)}';
+  const only = 'AND sender_id IN {s:Array(String)}';
+  const split = splitByHour(options);
   const rows = await ch.query<Record<string, unknown>>(
-    `SELECT sender_id, sent, read_count,
-            ${mapQuantile(0.5, 'delays', 'read_count')} AS median_ms,
-            ${mapQuantile(0.9, 'delays', 'read_count')} AS p90_ms
+    `SELECT sender_id, sum(n) AS sent, sum(r) AS read_count
      FROM (
-       SELECT sender_id, sum(n) AS sent, sum(r) AS read_count, sumMap(d) AS delays
-       FROM (
-         SELECT sender_id, sent AS n, reads AS r, read_delays AS d FROM ${db}.sender_hourly
-         WHERE ${HOURS} ${only}
-         UNION ALL
-         SELECT sender_id, count(), countIf(read_at IS NOT NULL),
-                sumMap(if(read_at IS NULL, [], [${DELAY}]), if(read_at IS NULL, [], [toInt64(1)]))
-         FROM ${edgeMessages(db)} ${only} GROUP BY sender_id
-       )
-       GROUP BY sender_id ORDER BY sent DESC, sender_id LIMIT {n:UInt32}
-     )`,
-    {
-      ...splitByHour(options),
-      n: senders?.length ?? options.limit,
-      ...(senders ? { s: senders } : {}),
-    },
+       SELECT sender_id, sent AS n, reads AS r FROM ${db}.sender_hourly
+       WHERE ${HOURS} ${senders === undefined ? '' : only}
+       UNION ALL
+       SELECT sender_id, count(), countIf(read_at IS NOT NULL)
+       FROM ${edgeMessages(db)} ${senders === undefined ? '' : only} GROUP BY sender_id
+     )
+     GROUP BY sender_id ORDER BY sent DESC, sender_id LIMIT {n:UInt32}`,
+    { ...split, n: senders?.length ?? options.limit, ...(senders ? { s: senders } : {}) },
   );
+  const read = rows.filter((r) => num(r.read_count) > 0);
+  const delays =
+    read.length === 0
+      ? []
+      : await ch.query<Record<string, unknown>>(
+          `SELECT sender_id, ${mapQuantile(0.5, 'd', 'n')} AS median_ms, ${mapQuantile(0.9, 'd', 'n')} AS p90_ms
+           FROM (
+             SELECT sender_id, sumMap(m) AS d, toUInt64(arraySum(d.2)) AS n
+             FROM (
+               SELECT sender_id, read_delays AS m FROM ${db}.sender_read_delays WHERE ${HOURS} ${only}
+               UNION ALL
+               SELECT sender_id, sumMap([${DELAY}], [toInt64(1)])
+               FROM ${edgeMessages(db)} AND read_at IS NOT NULL ${only} GROUP BY sender_id
+             )
+             GROUP BY sender_id
+           )`,
+          { ...split, s: read.map((r) => String(r.sender_id)) },
+        );
+  const quantiles = new Map(delays.map((d) => [String(d.sender_id), d]));
   const stats = (sender_id: string, r: Record<string, unknown> | undefined): SenderReadStats => {
     const sent = num(r?.sent ?? 0);
-    const read = num(r?.read_count ?? 0);
+    const nRead = num(r?.read_count ?? 0);
     return {
       sender_id,
       sent,
-      read_count: read,
-      read_rate: sent === 0 ? null : Math.round((10_000 * read) / sent) / 100,
-      median_ms: read === 0 ? null : num(r!.median_ms),
-      p90_ms: read === 0 ? null : num(r!.p90_ms),
+      read_count: nRead,
+      read_rate: sent === 0 ? null : Math.round((10_000 * nRead) / sent) / 100,
+      median_ms: nRead === 0 ? null : num(quantiles.get(sender_id)?.median_ms),
+      p90_ms: nRead === 0 ? null : num(quantiles.get(sender_id)?.p90_ms),
     };
   };
   if (senders === undefined) return rows.map((r) => stats(String(r.sender_id), r));

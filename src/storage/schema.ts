@@ -36,6 +36,7 @@ export const Tables = {
   hourlyTotals: 'hourly_totals',
   minuteVolume: 'minute_volume',
   senderHourly: 'sender_hourly',
+  senderReadDelays: 'sender_read_delays',
   senderTotals: 'sender_totals',
   messageFirstReads: 'message_first_reads',
 } as const;
@@ -552,6 +553,7 @@ export const RETENTION_TARGETS: readonly { table: TableName; column: string; key
   { table: Tables.hourlyTotals, column: 'hour', key: 'messagesDays' },
   { table: Tables.minuteVolume, column: 'minute', key: 'messagesDays' },
   { table: Tables.senderHourly, column: 'hour', key: 'messagesDays' },
+  { table: Tables.senderReadDelays, column: 'hour', key: 'messagesDays' },
   { table: Tables.messageFirstReads, column: 'created_at', key: 'messagesDays' },
   { table: Tables.messageViews, column: 'viewed_at', key: 'viewsDays' },
   { table: Tables.earlyViews, column: 'viewed_at', key: 'viewsDays' },

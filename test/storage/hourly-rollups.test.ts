@@ -121,7 +121,13 @@ test('hourly rollup reads answer as the raw reads over arbitrary ranges', async 
   let compared = 0;
   for (const range of ranges) {
     const ranked = await rankedConversations(ch, { ...range, sort: 'volume', limit: 1000, offset: 0 });
-    assert.deepEqual(ranked, await rawRanked(ch, range), `conversations ${JSON.stringify(range)}`);
+    const raw = await rawRanked(ch, range);
+    assert.deepEqual(ranked, raw, `conversations ${JSON.stringify(range)}`);
+    assert.deepEqual(
+      await rankedConversations(ch, { ...range, sort: 'volume', limit: 7, offset: 5 }),
+      raw.slice(5, 12),
+      `a page of conversations ${JSON.stringify(range)}`,
+    );
     assert.deepEqual(
       await activityHeatmap(ch, range),
       await rawHeatmap(ch, range),

@@ -101,6 +101,8 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
         { name: 'schema_migrations', engine: 'ReplacingMergeTree' },
         { name: 'sender_hourly', engine: 'AggregatingMergeTree' },
         { name: 'sender_hourly_mv', engine: 'MaterializedView' },
+        { name: 'sender_read_delays', engine: 'AggregatingMergeTree' },
+        { name: 'sender_read_delays_mv', engine: 'MaterializedView' },
         { name: 'sender_read_rate', engine: 'AggregatingMergeTree' },
         { name: 'sender_read_rate_msg_mv', engine: 'MaterializedView' },
         { name: 'sender_read_rate_total', engine: 'View' },

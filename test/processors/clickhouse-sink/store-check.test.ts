@@ -184,6 +184,7 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
           'messages_base',
           'minute_volume',
           'sender_hourly',
+          'sender_read_delays',
           'sender_read_rate',
           'sender_totals',
         ],
