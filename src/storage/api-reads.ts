@@ -1,4 +1,14 @@
-import { EDGES, HOUR_MS, HOURS, MINUTE_MS, MINUTES, splitByHour } from './hourly-split.ts';
+import {
+  ALL_MINUTES,
+  EDGE_MINUTES,
+  EDGES,
+  HOUR_MS,
+  HOURS,
+  MINUTE_MS,
+  RAW_EDGES,
+  splitByHour,
+  splitByMinute,
+} from './hourly-split.ts';
 import { checkDatabaseName } from './migrations.ts';
 import type { ClickHouse } from './port.ts';
 import { type MessageStatus, messageStatus } from './reads.ts';
@@ -302,10 +312,10 @@ function summaries(rows: Record<string, unknown>[]): ConversationSummary[] {
 
 /**
  * Messages per bucket of `stepMs` (epoch-aligned, UTC) in [from, to): the seed's hourly query as data.
- * A step of whole hours reads the whole hours from hourly_totals (a row per hour), one of whole
- * minutes the whole minutes from minute_volume, and only the partial hours (minutes) at the edges
- * from message_rows (sorted by time: a range reads its own granules); any other step reads
- * message_rows.
+ * With a step of whole hours: the whole hours from hourly_totals, the whole minutes of the partial
+ * hours from minute_totals; with a step of whole minutes: every whole minute from minute_totals; only
+ * the partial minutes at the edges from message_rows (sorted by time: a range reads its own
+ * granules). Any other step reads message_rows.
  */
 export async function messageVolume(
   ch: ClickHouse,
@@ -313,21 +323,27 @@ export async function messageVolume(
   database = 'message_db',
 ): Promise<{ start: number; messages: number }[]> {
   const db = checkDatabaseName(database);
-  const hours = options.stepMs % HOUR_MS === 0;
-  const unit = hours ? HOUR_MS : MINUTE_MS;
-  const rollup = hours
-    ? `SELECT ${ms('toDateTime64(hour, 3)')} AS t, messages AS m FROM ${db}.hourly_totals WHERE ${HOURS}`
-    : `SELECT ${ms('toDateTime64(minute, 3)')} AS t, messages AS m FROM ${db}.minute_volume WHERE ${MINUTES}`;
+  const minutes = (where: string) =>
+    `SELECT ${ms('toDateTime64(minute, 3)')} AS t, messages AS m FROM ${db}.minute_totals WHERE ${where}`;
+  const rollup =
+    options.stepMs % HOUR_MS === 0
+      ? `SELECT ${ms('toDateTime64(hour, 3)')} AS t, messages AS m FROM ${db}.hourly_totals WHERE ${HOURS}
+         UNION ALL ${minutes(EDGE_MINUTES)}`
+      : minutes(ALL_MINUTES);
+  const split =
+    options.stepMs % MINUTE_MS === 0
+      ? splitByMinute(options)
+      : splitByMinute({ ...options, from: options.to });
   const rows = await ch.query<Record<string, unknown>>(
     `SELECT intDiv(t, {step:Int64}) * {step:Int64} AS start, sum(m) AS messages
      FROM (
        ${rollup}
        UNION ALL
        SELECT intDiv(${ms('created_at')}, {step:Int64}) * {step:Int64} AS t, toUInt64(uniqExact(message_id)) AS m
-       FROM ${db}.message_rows WHERE ${EDGES} GROUP BY t
+       FROM ${db}.message_rows WHERE ${RAW_EDGES} GROUP BY t
      )
      GROUP BY start ORDER BY start`,
-    { ...splitByHour(options, options.stepMs % unit === 0, unit), step: options.stepMs },
+    { ...split, from: options.from, step: options.stepMs },
   );
   return rows.map((r) => ({ start: num(r.start), messages: num(r.messages) }));
 }
@@ -411,7 +427,8 @@ export async function userStats(
 
 /**
  * Messages and distinct senders per UTC day × hour of the day in [from, to): a heatmap's cells (whole
- * hours from hourly_totals, the edges from message_rows).
+ * hours from hourly_totals, the whole minutes of partial hours from minute_totals, the partial
+ * minutes from message_rows).
  */
 export async function activityHeatmap(
   ch: ClickHouse,
@@ -424,11 +441,13 @@ export async function activityHeatmap(
      FROM (
        SELECT hour AS h, messages AS m, senders AS s FROM ${db}.hourly_totals WHERE ${HOURS}
        UNION ALL
+       SELECT toStartOfHour(minute) AS h, messages, senders FROM ${db}.minute_totals WHERE ${EDGE_MINUTES}
+       UNION ALL
        SELECT toStartOfHour(toDateTime(created_at, 'UTC')) AS h, toUInt64(uniqExact(message_id)), uniqExactState(sender_id)
-       FROM ${db}.message_rows WHERE ${EDGES} AND ${MESSAGE_ROW} GROUP BY h
+       FROM ${db}.message_rows WHERE ${RAW_EDGES} AND ${MESSAGE_ROW} GROUP BY h
      )
      GROUP BY day, hour ORDER BY day, hour`,
-    splitByHour(range),
+    splitByMinute(range),
   );
   return rows.map((r) => ({
     day: String(r.day),

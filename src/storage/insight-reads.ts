@@ -1,5 +1,5 @@
 import type { TimeRange } from './api-reads.ts';
-import { EDGES, HOURS, splitByHour } from './hourly-split.ts';
+import { EDGE_MINUTES, EDGES, HOURS, RAW_EDGES, splitByHour, splitByMinute } from './hourly-split.ts';
 import { checkDatabaseName } from './migrations.ts';
 import type { ClickHouse } from './port.ts';
 
@@ -168,7 +168,7 @@ export interface RangeSummary {
 
 /**
  * Totals of the messages created in [from, to): the whole hours from hourly_totals (a row per hour),
- * the partial hours at the edges from message_rows.
+ * the whole minutes of the partial hours from minute_totals, the partial minutes from message_rows.
  */
 export async function rangeSummary(
   ch: ClickHouse,
@@ -183,10 +183,12 @@ export async function rangeSummary(
        SELECT messages AS m, reads AS rd, conversations AS c, senders AS s FROM ${db}.hourly_totals
        WHERE ${HOURS}
        UNION ALL
+       SELECT messages, reads, conversations, senders FROM ${db}.minute_totals WHERE ${EDGE_MINUTES}
+       UNION ALL
        SELECT count(), countIf(read_at IS NOT NULL), uniqExactState(conversation_id), uniqExactState(sender_id)
-       FROM ${edgeMessages(db)}
+       FROM ${db}.message_rows FINAL WHERE ${RAW_EDGES} AND sender_id != ''
      )`,
-    splitByHour(range),
+    splitByMinute(range),
   );
   return {
     messages: num(r?.messages ?? 0),

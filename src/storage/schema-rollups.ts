@@ -85,7 +85,9 @@ export const M8_HOURLY_ROLLUPS: Migration = {
  * Sums kept (each an AggregatingMergeTree; rows merge, readers sum):
  *   - hourly_totals, per hour of the message: messages, reads, the distinct conversations and senders
  *     (uniqExact states: the summary's "active conversations / senders" over any whole hours);
- *   - minute_volume, per minute of the message: messages, reads (the volume chart's minute buckets);
+ *   - minute_totals, the same per minute of the message: the volume chart's minute buckets, and the
+ *     whole minutes of a range's partial hours (the default range, the last hour, is never whole
+ *     hours), so that only its partial minutes are read from message_rows;
  *   - sender_hourly, per hour and sender: sent, read (ranking the senders of a range reads these two
  *     numbers only);
  *   - sender_read_delays, per sender and hour (sorted by sender: the delays of the few senders shown
@@ -99,7 +101,7 @@ export const M8_HOURLY_ROLLUPS: Migration = {
  * sums the range's counts, then reads the participants and last message of the page's conversations
  * only.
  * Time to read = greatest(read_at − created_at, 0), in ms, as insight-reads computes it raw.
- * Retention: hourly_totals, minute_volume, sender_hourly, sender_read_delays and message_first_reads follow
+ * Retention: hourly_totals, minute_totals, sender_hourly, sender_read_delays and message_first_reads follow
  * RETENTION_MESSAGES_DAYS (as message_rows); sender_totals is all-time, like user_stats.
  *
  * The carry-over writes message_first_reads and the three sums from message_rows FINAL, after the
@@ -133,10 +135,12 @@ export const M9_READ_ROLLUPS: Migration = {
     PARTITION BY toYYYYMM(hour)
     ORDER BY hour
     SETTINGS ${DEDUP}`,
-    `CREATE TABLE IF NOT EXISTS $db.minute_volume (
+    `CREATE TABLE IF NOT EXISTS $db.minute_totals (
       minute DateTime('UTC'),
       messages SimpleAggregateFunction(sum, UInt64),
-      reads SimpleAggregateFunction(sum, UInt64)
+      reads SimpleAggregateFunction(sum, UInt64),
+      conversations AggregateFunction(uniqExact, String),
+      senders AggregateFunction(uniqExact, String)
     )
     ENGINE = AggregatingMergeTree
     PARTITION BY toYYYYMM(minute)
@@ -218,9 +222,11 @@ export const M9_READ_ROLLUPS: Migration = {
            uniqExactStateIf(conversation_id, sent = 1) AS conversations,
            uniqExactStateIf(sender_id, sent = 1) AS senders
     FROM $db.rollup_events GROUP BY hour`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.minute_volume_mv TO $db.minute_volume AS
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.minute_totals_mv TO $db.minute_totals AS
     SELECT toStartOfMinute(created_at) AS minute, toUInt64(sum(sent)) AS messages,
-           toUInt64(countIf(read_at IS NOT NULL AND prev_read_at IS NULL)) AS reads
+           toUInt64(countIf(read_at IS NOT NULL AND prev_read_at IS NULL)) AS reads,
+           uniqExactStateIf(conversation_id, sent = 1) AS conversations,
+           uniqExactStateIf(sender_id, sent = 1) AS senders
     FROM $db.rollup_events GROUP BY minute`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.sender_hourly_mv TO $db.sender_hourly AS
     SELECT toStartOfHour(created_at) AS hour, sender_id, toUInt64(sum(sent)) AS sent,

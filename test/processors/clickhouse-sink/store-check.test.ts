@@ -182,7 +182,7 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
           'message_rows',
           'message_views',
           'messages_base',
-          'minute_volume',
+          'minute_totals',
           'sender_hourly',
           'sender_read_delays',
           'sender_read_rate',
