@@ -427,8 +427,8 @@ export async function userStats(
 
 /**
  * Messages and distinct senders per UTC day × hour of the day in [from, to): a heatmap's cells (whole
- * hours from hourly_totals, the whole minutes of partial hours from minute_totals, the partial
- * minutes from message_rows).
+ * hours from hourly_totals, the partial hours from message_rows: distinct ids and senders of the
+ * message rows, no FINAL needed).
  */
 export async function activityHeatmap(
   ch: ClickHouse,
@@ -441,13 +441,11 @@ export async function activityHeatmap(
      FROM (
        SELECT hour AS h, messages AS m, senders AS s FROM ${db}.hourly_totals WHERE ${HOURS}
        UNION ALL
-       SELECT toStartOfHour(minute) AS h, messages, senders FROM ${db}.minute_totals WHERE ${EDGE_MINUTES}
-       UNION ALL
        SELECT toStartOfHour(toDateTime(created_at, 'UTC')) AS h, toUInt64(uniqExact(message_id)), uniqExactState(sender_id)
-       FROM ${db}.message_rows WHERE ${RAW_EDGES} AND ${MESSAGE_ROW} GROUP BY h
+       FROM ${db}.message_rows WHERE ${EDGES} AND ${MESSAGE_ROW} GROUP BY h
      )
      GROUP BY day, hour ORDER BY day, hour`,
-    splitByMinute(range),
+    splitByHour(range),
   );
   return rows.map((r) => ({
     day: String(r.day),

@@ -167,8 +167,10 @@ export interface RangeSummary {
 }
 
 /**
- * Totals of the messages created in [from, to): the whole hours from hourly_totals (a row per hour),
- * the whole minutes of the partial hours from minute_totals, the partial minutes from message_rows.
+ * Totals of the messages created in [from, to). Counts: the whole hours from hourly_totals, the whole
+ * minutes of the partial hours from minute_totals, the partial minutes from message_rows FINAL (read
+ * state folded). Distinct conversations and senders: the whole hours' states from hourly_totals, the
+ * partial hours' message rows of message_rows (no FINAL: a read patch has no sender).
  */
 export async function rangeSummary(
   ch: ClickHouse,
@@ -177,17 +179,25 @@ export async function rangeSummary(
 ): Promise<RangeSummary> {
   const db = checkDatabaseName(database);
   const [r] = await ch.query<Record<string, unknown>>(
-    `SELECT sum(m) AS messages, sum(rd) AS read_count,
-            uniqExactMerge(c) AS conversations, uniqExactMerge(s) AS senders
+    `SELECT n.messages AS messages, n.read_count AS read_count, d.conversations AS conversations, d.senders AS senders
      FROM (
-       SELECT messages AS m, reads AS rd, conversations AS c, senders AS s FROM ${db}.hourly_totals
-       WHERE ${HOURS}
-       UNION ALL
-       SELECT messages, reads, conversations, senders FROM ${db}.minute_totals WHERE ${EDGE_MINUTES}
-       UNION ALL
-       SELECT count(), countIf(read_at IS NOT NULL), uniqExactState(conversation_id), uniqExactState(sender_id)
-       FROM ${db}.message_rows FINAL WHERE ${RAW_EDGES} AND sender_id != ''
-     )`,
+       SELECT sum(m) AS messages, sum(rd) AS read_count FROM (
+         SELECT messages AS m, reads AS rd FROM ${db}.hourly_totals WHERE ${HOURS}
+         UNION ALL
+         SELECT messages, reads FROM ${db}.minute_totals WHERE ${EDGE_MINUTES}
+         UNION ALL
+         SELECT count(), countIf(read_at IS NOT NULL) FROM ${db}.message_rows FINAL
+         WHERE ${RAW_EDGES} AND sender_id != ''
+       )
+     ) AS n
+     CROSS JOIN (
+       SELECT uniqExactMerge(c) AS conversations, uniqExactMerge(s) AS senders FROM (
+         SELECT conversations AS c, senders AS s FROM ${db}.hourly_totals WHERE ${HOURS}
+         UNION ALL
+         SELECT uniqExactState(conversation_id), uniqExactState(sender_id) FROM ${db}.message_rows
+         WHERE ${EDGES} AND sender_id != ''
+       )
+     ) AS d`,
     splitByMinute(range),
   );
   return {
