@@ -24,7 +24,7 @@
  * api_alone_ms, budget_ms and met. Exits 1 when a call in a page took budget_ms or more.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../src/api/index.ts';
@@ -205,6 +205,7 @@ async function open(name: string, range: '1h' | '24h', temp: 'cold' | 'warm', fi
   );
 }
 
+const loadBefore = loadavg()[0]!;
 for (let round = 0; round < ROUNDS; round++)
   for (const range of ['1h', '24h'] as const)
     for (const name of PAGES) {
@@ -249,6 +250,8 @@ const out = {
   worst_in_page: worst.call,
   worst_in_page_load: worst.load,
   budget_ms: BUDGET_MS,
+  // the machine's 1-minute load average as the pages were opened, and after
+  load_avg: [Math.round(loadBefore * 10) / 10, Math.round(loadavg()[0]! * 10) / 10],
   met: worstMs < BUDGET_MS,
   in_page_ms: inPage,
   pages: results,
