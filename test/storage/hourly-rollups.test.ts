@@ -164,7 +164,7 @@ test('a batch replayed under its dedup token is not counted twice in conversatio
   );
 });
 
-test('a store of migrations 1–7 with data upgrades to 8: conversation_hourly carries the stored messages over', async (t) => {
+test('a store of migrations 1–7 with data upgrades to 8 and 9: the conversation rollups carry the stored messages over', async (t) => {
   const ch = await openFresh(t);
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   await migrate(ch, { clock, migrations: MIGRATIONS.filter((m) => m.version <= 7) });
@@ -177,6 +177,7 @@ test('a store of migrations 1–7 with data upgrades to 8: conversation_hourly c
     await migrate(ch, { clock, migrations: MIGRATIONS.filter((m) => m.version <= 8) }),
     [8],
   );
+  assert.deepStrictEqual(await migrate(ch, { clock }), [9]); // the ranking reads migration 9's tables too
   assert.deepEqual(
     await rankedConversations(ch, { ...range, sort: 'volume', limit: 1000, offset: 0 }),
     before,

@@ -75,6 +75,8 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
         { name: 'conversation_hourly', engine: 'AggregatingMergeTree' },
         { name: 'conversation_hourly_mv', engine: 'MaterializedView' },
         { name: 'conversation_metrics', engine: 'ReplacingMergeTree' },
+        { name: 'conversation_senders', engine: 'AggregatingMergeTree' },
+        { name: 'conversation_senders_mv', engine: 'MaterializedView' },
         { name: 'early_views', engine: 'MergeTree' },
         { name: 'early_views_mv', engine: 'MaterializedView' },
         { name: 'hourly_totals', engine: 'AggregatingMergeTree' },

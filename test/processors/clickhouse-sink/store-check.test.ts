@@ -174,6 +174,7 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
         topics: ['chat.messages', 'message-views'],
         emptied: [
           'conversation_hourly',
+          'conversation_senders',
           'early_views',
           'hourly_totals',
           'message_first_reads',
