@@ -82,22 +82,41 @@ const edgeMessages = (db: string) => `${db}.message_rows FINAL WHERE ${EDGES} AN
 /** Time to read of a message row, ms: the receiver's first view − sent, 0 for a view stamped before. */
 const DELAY = `toUInt64(greatest(${ms('assumeNotNull(read_at)')} - ${ms('created_at')}, 0))`;
 
+/** A delay → count map as ClickHouse returns a sumMap: keys and counts (64-bit values may be strings). */
+type DelayMap = [readonly (number | string)[], readonly (number | string)[]];
+
 /**
- * quantileExact(level) over a delay → count map (sender_hourly.read_delays, summed) of n values: the
- * value at position ⌊level·n⌋ of the sorted values, as ClickHouse's quantileExact picks it.
+ * The `levels` quantiles of the delays in `maps` (summed), each as ClickHouse's quantileExact picks
+ * it: the value at position ⌊level·n⌋ of the n sorted values. Null when there is none.
  */
-const mapQuantile = (level: number, map: string, n: string) =>
-  `arrayFirst((k, c) -> c > toUInt64(${level} * ${n}), ${map}.1, arrayCumSum(${map}.2))`;
+function mapQuantiles(maps: readonly DelayMap[], levels: readonly number[]): (number | null)[] {
+  const counts = new Map<number, number>();
+  for (const [keys, values] of maps)
+    keys.forEach((k, i) => counts.set(num(k), (counts.get(num(k)) ?? 0) + num(values[i])));
+  const sorted = [...counts.entries()].filter(([, c]) => c > 0).sort((x, y) => x[0] - y[0]);
+  const n = sorted.reduce((a, [, c]) => a + c, 0);
+  return levels.map((level) => {
+    if (n === 0) return null;
+    const at = Math.floor(level * n);
+    let seen = 0;
+    for (const [delay, c] of sorted) {
+      seen += c;
+      if (seen > at) return delay;
+    }
+    return sorted.at(-1)![0];
+  });
+}
 
 /**
  * Read rate and time to read per sender over the messages created in [from, to) (read_at: the
  * receiver's first view, as in `messages`; a view timestamped before its message counts as 0): the
  * whole hours from the rollups, the partial hours at the edges from message_rows. Two reads: the
- * senders' counts (sender_hourly, sorted by hour: the range's rows), then the time-to-read maps of
- * just those senders (sender_read_delays, sorted by sender: a primary-key read). Quantiles are
- * ClickHouse's quantileExact: the value at position ⌊level·n⌋ of the sorted times. `senders`: a row
- * for each, in that order (zeros when one sent nothing in the range); otherwise the `limit` senders
- * with the most messages in the range, most first.
+ * senders' counts (sender_hourly, sorted by hour: the range's rows) with the time to read of their
+ * edge messages, then the time-to-read maps of just those senders' whole hours (sender_read_delays,
+ * sorted by sender: a primary-key read). Quantiles as ClickHouse's quantileExact: the value at
+ * position ⌊level·n⌋ of the sorted times. `senders`: a row for each, in that order (zeros when one
+ * sent nothing in the range); otherwise the `limit` senders with the most messages in the range,
+ * most first.
  */
 export async function senderReadStats(
   ch: ClickHouse,
@@ -110,46 +129,42 @@ export async function senderReadStats(
   const only = 'AND sender_id IN {s:Array(String)}';
   const split = splitByHour(options);
   const rows = await ch.query<Record<string, unknown>>(
-    `SELECT sender_id, sum(n) AS sent, sum(r) AS read_count
+    `SELECT sender_id, sum(n) AS sent, sum(r) AS read_count, sumMap(d) AS edge_delays
      FROM (
-       SELECT sender_id, sent AS n, reads AS r FROM ${db}.sender_hourly
-       WHERE ${HOURS} ${senders === undefined ? '' : only}
+       SELECT sender_id, sent AS n, reads AS r, CAST(([], []), 'Tuple(Array(UInt64), Array(Int64))') AS d
+       FROM ${db}.sender_hourly WHERE ${HOURS} ${senders === undefined ? '' : only}
        UNION ALL
-       SELECT sender_id, count(), countIf(read_at IS NOT NULL)
+       SELECT sender_id, count(), countIf(read_at IS NOT NULL),
+              sumMap(if(read_at IS NULL, [], [${DELAY}]), if(read_at IS NULL, [], [toInt64(1)]))
        FROM ${edgeMessages(db)} ${senders === undefined ? '' : only} GROUP BY sender_id
      )
      GROUP BY sender_id ORDER BY sent DESC, sender_id LIMIT {n:UInt32}`,
     { ...split, n: senders?.length ?? options.limit, ...(senders ? { s: senders } : {}) },
   );
-  const read = rows.filter((r) => num(r.read_count) > 0);
-  const delays =
-    read.length === 0
+  const read = rows.filter((r) => num(r.read_count) > 0).map((r) => String(r.sender_id));
+  const hourly =
+    read.length === 0 || split.from_h === split.to_h
       ? []
-      : await ch.query<Record<string, unknown>>(
-          `SELECT sender_id, ${mapQuantile(0.5, 'd', 'n')} AS median_ms, ${mapQuantile(0.9, 'd', 'n')} AS p90_ms
-           FROM (
-             SELECT sender_id, sumMap(m) AS d, toUInt64(arraySum(d.2)) AS n
-             FROM (
-               SELECT sender_id, read_delays AS m FROM ${db}.sender_read_delays WHERE ${HOURS} ${only}
-               UNION ALL
-               SELECT sender_id, sumMap([${DELAY}], [toInt64(1)])
-               FROM ${edgeMessages(db)} AND read_at IS NOT NULL ${only} GROUP BY sender_id
-             )
-             GROUP BY sender_id
-           )`,
-          { ...split, s: read.map((r) => String(r.sender_id)) },
+      : await ch.query<{ sender_id: string; d: DelayMap }>(
+          `SELECT sender_id, sumMap(read_delays) AS d FROM ${db}.sender_read_delays
+           WHERE ${HOURS} ${only} GROUP BY sender_id`,
+          { ...split, s: read },
         );
-  const quantiles = new Map(delays.map((d) => [String(d.sender_id), d]));
+  const whole = new Map(hourly.map((h) => [h.sender_id, h.d]));
   const stats = (sender_id: string, r: Record<string, unknown> | undefined): SenderReadStats => {
     const sent = num(r?.sent ?? 0);
     const nRead = num(r?.read_count ?? 0);
+    const maps = [r?.edge_delays as DelayMap | undefined, whole.get(sender_id)].filter(
+      (m): m is DelayMap => m !== undefined,
+    );
+    const [median, p90] = mapQuantiles(maps, [0.5, 0.9]);
     return {
       sender_id,
       sent,
       read_count: nRead,
       read_rate: sent === 0 ? null : Math.round((10_000 * nRead) / sent) / 100,
-      median_ms: nRead === 0 ? null : num(quantiles.get(sender_id)?.median_ms),
-      p90_ms: nRead === 0 ? null : num(quantiles.get(sender_id)?.p90_ms),
+      median_ms: nRead === 0 ? null : (median ?? null),
+      p90_ms: nRead === 0 ? null : (p90 ?? null),
     };
   };
   if (senders === undefined) return rows.map((r) => stats(String(r.sender_id), r));
