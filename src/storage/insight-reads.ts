@@ -91,8 +91,9 @@ type DelayMap = [readonly (number | string)[], readonly (number | string)[]];
  */
 function mapQuantiles(maps: readonly DelayMap[], levels: readonly number[]): (number | null)[] {
   const counts = new Map<number, number>();
-  for (const [keys, values] of maps)
-    keys.forEach((k, i) => counts.set(num(k), (counts.get(num(k)) ?? 0) + num(values[i])));
+  for (const [keys, values] of maps) {
+    for (const [i, k] of keys.entries()) counts.set(num(k), (counts.get(num(k)) ?? 0) + num(values[i]));
+  }
   const sorted = [...counts.entries()].filter(([, c]) => c > 0).sort((x, y) => x[0] - y[0]);
   const n = sorted.reduce((a, [, c]) => a + c, 0);
   return levels.map((level) => {
