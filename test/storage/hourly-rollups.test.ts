@@ -177,7 +177,11 @@ test('a store of migrations 1–7 with data upgrades to 8 and 9: the conversatio
     await migrate(ch, { clock, migrations: MIGRATIONS.filter((m) => m.version <= 8) }),
     [8],
   );
-  assert.deepStrictEqual(await migrate(ch, { clock }), [9]); // the ranking reads migration 9's tables too
+  // the ranking reads migration 9's tables too
+  assert.deepStrictEqual(
+    await migrate(ch, { clock, migrations: MIGRATIONS.filter((m) => m.version <= 9) }),
+    [9],
+  );
   assert.deepEqual(
     await rankedConversations(ch, { ...range, sort: 'volume', limit: 1000, offset: 0 }),
     before,
