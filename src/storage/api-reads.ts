@@ -93,7 +93,11 @@ export interface HistoryKey {
   readonly message_id: string;
 }
 
-/** A conversation's messages, newest first (sort key order of messages_base, read backwards). */
+/**
+ * A conversation's messages, newest first (sort key order of messages_base, read backwards), in one
+ * statement: the receiver's first view comes from message_receipts by primary key (read_key = the
+ * message's id and receiver), the rule of `messages` and messageStatus.
+ */
 export async function conversationHistory(
   ch: ClickHouse,
   conversationId: string,
@@ -102,43 +106,39 @@ export async function conversationHistory(
 ): Promise<HistoryMessage[]> {
   const db = checkDatabaseName(database);
   const before = options.before;
-  const rows = await ch.query<Record<string, unknown>>(
-    `SELECT message_id, conversation_id, sender_id, receiver_id, content, message_type,
-            ${ms('created_at')} AS created_at_ms
+  const latest = `SELECT message_id, conversation_id, sender_id, receiver_id, content, message_type, created_at, read_key
      FROM ${db}.messages_base FINAL
      WHERE conversation_id = {c:String}
        ${before === undefined ? '' : `AND (created_at < ${at('bt')} OR (created_at = ${at('bt')} AND message_id < {bid:String}))`}
      ORDER BY created_at DESC, message_id DESC
-     LIMIT {n:UInt32}`,
+     LIMIT {n:UInt32}`;
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT m.message_id AS message_id, m.conversation_id AS conversation_id, m.sender_id AS sender_id,
+            m.receiver_id AS receiver_id, m.content AS content, m.message_type AS message_type,
+            ${ms('m.created_at')} AS created_at_ms, ${ms('r.first_read')} AS read_at_ms
+     FROM (${latest}) AS m
+     LEFT JOIN (
+       SELECT read_key, toNullable(min(first_viewed_at)) AS first_read FROM ${db}.message_receipts
+       WHERE message_id IN (SELECT message_id FROM (${latest})) GROUP BY read_key
+     ) AS r ON m.read_key = r.read_key
+     ORDER BY m.created_at DESC, m.message_id DESC`,
     {
       c: conversationId,
       n: options.limit,
       ...(before ? { bt: before.created_at, bid: before.message_id } : {}),
     },
   );
-  const status = new Map(
-    (
-      await messageStatus(
-        ch,
-        rows.map((r) => String(r.message_id)),
-        db,
-      )
-    ).map((s) => [s.message_id, s]),
-  );
-  return rows.map((r) => {
-    const s = status.get(String(r.message_id));
-    return {
-      message_id: String(r.message_id),
-      conversation_id: String(r.conversation_id),
-      sender_id: String(r.sender_id),
-      receiver_id: String(r.receiver_id),
-      content: String(r.content),
-      message_type: String(r.message_type),
-      created_at: num(r.created_at_ms),
-      read_status: s?.read_status ?? 'sent',
-      read_at: s?.read_at ?? null,
-    };
-  });
+  return rows.map((r) => ({
+    message_id: String(r.message_id),
+    conversation_id: String(r.conversation_id),
+    sender_id: String(r.sender_id),
+    receiver_id: String(r.receiver_id),
+    content: String(r.content),
+    message_type: String(r.message_type),
+    created_at: num(r.created_at_ms),
+    read_status: r.read_at_ms === null ? 'sent' : 'read',
+    read_at: r.read_at_ms === null ? null : num(r.read_at_ms),
+  }));
 }
 
 export interface SentMessage {
@@ -151,8 +151,10 @@ export interface SentMessage {
 }
 
 /**
- * A sender's messages, newest first, strictly older than `before` when given: message_index's
- * `by_sender` projection (sorted by sender and time) finds them, then their status by id.
+ * A sender's messages, newest first, strictly older than `before` when given, in one statement:
+ * message_index's `by_sender` projection (sorted by sender and time) finds them, and the receiver's
+ * first view comes from message_receipts by primary key (read_key = the message's id and receiver),
+ * the rule of `messages` and messageStatus. Replayed copies of a message count once.
  */
 export async function senderMessages(
   ch: ClickHouse,
@@ -162,33 +164,37 @@ export async function senderMessages(
 ): Promise<SentMessage[]> {
   const db = checkDatabaseName(database);
   const before = options.before;
-  const rows = await ch.query<{ message_id: string }>(
-    `SELECT DISTINCT message_id, created_at FROM ${db}.message_index
+  const latest = `SELECT message_id, any(conversation_id) AS conversation_id, any(receiver_id) AS receiver_id,
+            created_at, any(read_key) AS read_key
+     FROM ${db}.message_index
      WHERE sender_id = {s:String}
        ${before === undefined ? '' : `AND (created_at < ${at('bt')} OR (created_at = ${at('bt')} AND message_id < {bid:String}))`}
+     GROUP BY message_id, created_at
      ORDER BY created_at DESC, message_id DESC
-     LIMIT {n:UInt32}`,
+     LIMIT {n:UInt32}`;
+  const rows = await ch.query<Record<string, unknown>>(
+    `SELECT m.message_id AS message_id, m.conversation_id AS conversation_id, m.receiver_id AS receiver_id,
+            ${ms('m.created_at')} AS created_at_ms, ${ms('r.first_read')} AS read_at_ms
+     FROM (${latest}) AS m
+     LEFT JOIN (
+       SELECT read_key, toNullable(min(first_viewed_at)) AS first_read FROM ${db}.message_receipts
+       WHERE message_id IN (SELECT message_id FROM (${latest})) GROUP BY read_key
+     ) AS r ON m.read_key = r.read_key
+     ORDER BY m.created_at DESC, m.message_id DESC`,
     {
       s: senderId,
       n: options.limit,
       ...(before ? { bt: before.created_at, bid: before.message_id } : {}),
     },
   );
-  const status = await messageStatus(
-    ch,
-    rows.map((r) => r.message_id),
-    db,
-  );
-  return status
-    .map((m) => ({
-      message_id: m.message_id,
-      conversation_id: m.conversation_id,
-      receiver_id: m.receiver_id,
-      created_at: m.created_at,
-      read_status: m.read_status,
-      read_at: m.read_at,
-    }))
-    .sort((a, b) => b.created_at - a.created_at || (a.message_id < b.message_id ? 1 : -1));
+  return rows.map((r) => ({
+    message_id: String(r.message_id),
+    conversation_id: String(r.conversation_id),
+    receiver_id: String(r.receiver_id),
+    created_at: num(r.created_at_ms),
+    read_status: r.read_at_ms === null ? 'sent' : 'read',
+    read_at: r.read_at_ms === null ? null : num(r.read_at_ms),
+  }));
 }
 
 export interface ConversationWindow {
