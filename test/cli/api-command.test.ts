@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
+import { BIN } from '../helpers/msgtrack.ts';
 
 test('msgtrack api and start refuse a non-loopback HOST without API_TOKEN (before opening anything)', () => {
   const env = {

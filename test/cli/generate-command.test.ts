@@ -13,10 +13,9 @@ import { decodeChatMessage, decodeMessageView } from '../../src/events/index.ts'
 import { type TrafficTruth, takeTrafficWithTruth } from '../../src/generator/index.ts';
 import { openEmbeddedLog } from '../../src/log/index.ts';
 import { bestOf } from '../helpers/latency.ts';
+import { BIN } from '../helpers/msgtrack.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { readTopic } from '../processors/helpers.ts';
-
-const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
 
 async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'msgtrack-generate-'));

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 
-const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
+import { BIN } from '../helpers/msgtrack.ts';
 
 /** A port nothing listens on: bound, then released. */
 async function freePort(): Promise<number> {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { topicJsonSchemas } from '../../src/events/index.ts';
 
-const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
+import { BIN } from '../helpers/msgtrack.ts';
 
 function msgtrack(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env } });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { ManualClock } from '../../src/clock/index.ts';
 import { appliedMigrations, MIGRATIONS, migrate, openChdb } from '../../src/storage/index.ts';
 
-const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
+import { BIN } from '../helpers/msgtrack.ts';
 
 test('msgtrack query: read-only SELECT, --file, stdin, --param, --max-rows, --timeout; no migrations', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msgtrack-query-'));

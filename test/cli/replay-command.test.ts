@@ -11,10 +11,10 @@ import {
   createClickHouseSink,
 } from '../../src/processors/clickhouse-sink/index.ts';
 import { type ClickHouse, migrate, openChdb } from '../../src/storage/index.ts';
+import { BIN } from '../helpers/msgtrack.ts';
 import { caughtUp, produce, rawOf, tempDir, waitFor } from '../processors/helpers.ts';
 import { damageAPart } from '../storage/helpers.ts';
 
-const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
 const INPUTS = ['chat.messages', 'message-views'];
 
 async function tableCounts(ch: ClickHouse): Promise<Record<string, number>> {

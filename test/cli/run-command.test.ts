@@ -1,47 +1,36 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PROCESSOR_NAMES } from '../../src/app/index.ts';
 import { openChdb } from '../../src/storage/index.ts';
+import { apiUrlOf, BIN, spawnMsgtrack, whenRunning } from '../helpers/msgtrack.ts';
 import { waitUntil } from '../helpers/wait.ts';
-
-const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
 
 test('msgtrack start runs log, migrations, processors, API and generator; SIGINT drains and exits 0', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msgtrack-start-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [BIN, 'start', '--rate', '200'], {
-    env: {
-      ...process.env,
-      DATA_DIR: dir,
-      KAFKA_BROKERS: '',
-      CLICKHOUSE_URL: '',
-      SINK_FLUSH_MS: '200',
-      PORT: '0',
-      API_TOKEN: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const run = spawnMsgtrack(['start', '--rate', '200'], {
+    ...process.env,
+    DATA_DIR: dir,
+    KAFKA_BROKERS: '',
+    CLICKHOUSE_URL: '',
+    SINK_FLUSH_MS: '200',
+    PORT: '0',
+    API_TOKEN: '',
   });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!stderr.includes('running; Ctrl-C stops')) {
-    assert.ok(Date.now() < deadline && child.exitCode === null, `start did not come up: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { child, exited } = run;
+  t.after(() => child.kill('SIGKILL'));
+  const url = apiUrlOf(await whenRunning(run));
   // pino: one JSON object per line, level names as LOG_LEVEL's.
   const messages = (): { level: string; msg: string; time?: string }[] =>
-    stderr
+    run
+      .stderr()
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-  const url = /^api: (http:\/\/127\.0\.0\.1:\d+) /.exec(
-    messages().find((m) => m.msg.startsWith('api: '))!.msg,
-  )![1]!;
   // Run until the sink has stored more than 100 generated messages (its own count on /metrics).
   await waitUntil('the sink to store 100 messages', 60_000, async () => {
     const text = await (await fetch(`${url}/metrics`)).text();
@@ -53,7 +42,7 @@ test('msgtrack start runs log, migrations, processors, API and generator; SIGINT
     error: { code: string };
   };
   child.kill('SIGINT');
-  assert.equal(await exited, 0, stderr);
+  assert.equal(await exited, 0, run.stderr());
   const logged = messages();
   assert.deepStrictEqual(
     [
@@ -66,22 +55,26 @@ test('msgtrack start runs log, migrations, processors, API and generator; SIGINT
   );
 
   // What was generated in those seconds is in ClickHouse, committed before the exit.
+  // Closed before the test's cleanup removes DATA_DIR (t.after hooks run in registration order).
   const ch = await openChdb({ dataDir: dir });
-  t.after(() => ch.close());
-  const [row] = await ch.query<{ n: string }>('SELECT count() AS n FROM message_db.messages');
-  assert.ok(Number(row!.n) > 100, `messages stored: ${row!.n}`);
-  // Retention from RETENTION_*_DAYS (defaults): views expire after 30 days, messages never.
-  const ttl = await ch.query<{ name: string; ttl: number }>(
-    `SELECT name, toUInt8(position(engine_full, ' TTL ') > 0) AS ttl FROM system.tables
-     WHERE database = 'message_db' AND name IN ('messages_base', 'message_views') ORDER BY name`,
-  );
-  assert.deepStrictEqual(
-    ttl.map((r) => [r.name, Number(r.ttl)]),
-    [
-      ['message_views', 1],
-      ['messages_base', 0],
-    ],
-  );
+  try {
+    const [row] = await ch.query<{ n: string }>('SELECT count() AS n FROM message_db.messages');
+    assert.ok(Number(row!.n) > 100, `messages stored: ${row!.n}`);
+    // Retention from RETENTION_*_DAYS (defaults): views expire after 30 days, messages never.
+    const ttl = await ch.query<{ name: string; ttl: number }>(
+      `SELECT name, toUInt8(position(engine_full, ' TTL ') > 0) AS ttl FROM system.tables
+       WHERE database = 'message_db' AND name IN ('messages_base', 'message_views') ORDER BY name`,
+    );
+    assert.deepStrictEqual(
+      ttl.map((r) => [r.name, Number(r.ttl)]),
+      [
+        ['message_views', 1],
+        ['messages_base', 0],
+      ],
+    );
+  } finally {
+    await ch.close();
+  }
 });
 
 test('msgtrack process needs known processor names', () => {

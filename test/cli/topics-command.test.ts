@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { platformTopics } from '../../src/app/index.ts';
 import { openEmbeddedLog } from '../../src/log/index.ts';
 
-const BIN = new URL('../../bin/msgtrack.js', import.meta.url).pathname;
+import { BIN } from '../helpers/msgtrack.ts';
 
 function msgtrack(dataDir: string, ...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], {

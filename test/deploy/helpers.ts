@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { BIN } from '../helpers/msgtrack.ts';
 import { eventually } from '../helpers/wait.ts';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
-export const BIN = `${ROOT}bin/msgtrack.js`;
 
 /** An instance on the embedded defaults (log, chDB) in DATA_DIR, on a free loopback port, logging JSON. */
 export const EMBEDDED_ENV = {

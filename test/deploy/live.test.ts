@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openChdb } from '../../src/storage/index.ts';
+import { apiUrlOf, spawnMsgtrack, whenRunning } from '../helpers/msgtrack.ts';
 import {
-  BIN,
   dashboards,
   EMBEDDED_ENV,
   exited,
@@ -85,18 +85,10 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
   // scripts/create-topics.sh on the topics the generator created: idempotent, exit 0.
   const topics = spawnSync('bash', [`${ROOT}scripts/create-topics.sh`], { encoding: 'utf8', env });
 
-  const child = spawn(process.execPath, [BIN, 'start', '--no-generator'], {
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  const msgtrack = spawnMsgtrack(['start', '--no-generator'], env);
+  const { child } = msgtrack;
   t.after(() => child.kill('SIGKILL'));
-  const url = await until('msgtrack start', 60_000, async () =>
-    stderr.includes('running; Ctrl-C stops')
-      ? /"api: (http:\/\/127\.0\.0\.1:\d+) /.exec(stderr)?.[1]
-      : undefined,
-  );
+  const url = apiUrlOf(await whenRunning(msgtrack));
   const healthyRun = healthCheck(url, env);
   const post = (i: number) =>
     fetch(`${url}/api/v1/messages`, {
@@ -193,7 +185,7 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
   });
   await new Promise((r) => setTimeout(r, 1500));
   child.kill('SIGINT');
-  assert.equal(await exited(child), 0, stderr);
+  assert.equal(await exited(child), 0, msgtrack.stderr());
   const stoppedRun = healthCheck(url, env);
   assert.deepStrictEqual(
     {
@@ -225,33 +217,39 @@ test('a generated run: health-check.sh, Prometheus scrapes msgtrack_ series, eve
   );
 
   // Every ClickHouse panel's SQL, macros expanded for a range around the run, on the schema the run created.
-  const ch = await openChdb({ dataDir: env.DATA_DIR });
-  t.after(() => ch.close());
   const range = { fromS: START / 1000 - 3600, toS: START / 1000 + 7200, intervalS: 60 };
   const results: Record<string, { columns: string[]; timeSeries: boolean; rows: boolean }> = {};
   const expected: typeof results = {};
-  for (const d of dashboards()) {
-    for (const p of d.panels.filter((x) => x.datasource.type === 'grafana-clickhouse-datasource')) {
-      const key = `${d.uid}/${p.id}`;
-      const target = p.targets[0]!;
-      const sql = expandMacros(target.rawSql ?? '', range);
-      const described = await ch.query<{ name: string; type: string }>(`DESCRIBE TABLE (${sql})`);
-      const rows = await ch.query(sql);
-      const timeSeries = target.format === 0;
-      results[key] = {
-        columns: described.map((c) => c.name),
-        timeSeries:
-          timeSeries &&
-          /^DateTime/.test(described[0]!.type) &&
-          described.slice(1).every((c) => /^(U?Int|Float|Decimal|Nullable\(Float)/.test(c.type)),
-        rows: rows.length > 0,
-      };
-      expected[key] = {
-        columns: timeSeries ? ['time', ...described.slice(1).map((c) => c.name)] : (TABLE_COLUMNS[key] ?? []),
-        timeSeries,
-        rows: true,
-      };
+  // Closed before the test's cleanup removes the data dir (t.after hooks run in registration order).
+  const ch = await openChdb({ dataDir: env.DATA_DIR });
+  try {
+    for (const d of dashboards()) {
+      for (const p of d.panels.filter((x) => x.datasource.type === 'grafana-clickhouse-datasource')) {
+        const key = `${d.uid}/${p.id}`;
+        const target = p.targets[0]!;
+        const sql = expandMacros(target.rawSql ?? '', range);
+        const described = await ch.query<{ name: string; type: string }>(`DESCRIBE TABLE (${sql})`);
+        const rows = await ch.query(sql);
+        const timeSeries = target.format === 0;
+        results[key] = {
+          columns: described.map((c) => c.name),
+          timeSeries:
+            timeSeries &&
+            /^DateTime/.test(described[0]!.type) &&
+            described.slice(1).every((c) => /^(U?Int|Float|Decimal|Nullable\(Float)/.test(c.type)),
+          rows: rows.length > 0,
+        };
+        expected[key] = {
+          columns: timeSeries
+            ? ['time', ...described.slice(1).map((c) => c.name)]
+            : (TABLE_COLUMNS[key] ?? []),
+          timeSeries,
+          rows: true,
+        };
+      }
     }
+  } finally {
+    await ch.close();
   }
   assert.deepStrictEqual(results, expected);
 });

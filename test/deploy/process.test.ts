@@ -5,12 +5,14 @@
  * scripts/health-check.sh exits 0 against it and 1 once it stopped. `--no-http` listens on nothing.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BIN, EMBEDDED_ENV, exited, generateInto, healthCheck } from './helpers.ts';
+import { spawnMsgtrack, whenRunning } from '../helpers/msgtrack.ts';
+import { eventually } from '../helpers/wait.ts';
+import { EMBEDDED_ENV, exited, generateInto, healthCheck } from './helpers.ts';
 
 const START = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
 
@@ -20,19 +22,10 @@ async function startProcess(
   env: NodeJS.ProcessEnv,
   args: string[],
 ): Promise<{ child: ChildProcess; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'process', ...args], {
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  t.after(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const deadline = Date.now() + 60_000;
-  while (!stderr.includes('running; Ctrl-C stops')) {
-    assert.ok(Date.now() < deadline && child.exitCode === null, `process did not come up: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, stderr: () => stderr };
+  const p = spawnMsgtrack(['process', ...args], env);
+  t.after(() => p.child.kill('SIGKILL'));
+  await whenRunning(p);
+  return p;
 }
 
 /** `name{labels} value` lines of a Prometheus exposition, for one metric, as labels → value. */
@@ -53,17 +46,14 @@ test('msgtrack process serves /health, /ready, /metrics; health-check.sh 0 while
   const url = /"http: (http:\/\/127\.0\.0\.1:\d+) \(\/health, \/ready, \/metrics\)"/.exec(stderr())?.[1];
   assert.ok(url !== undefined, stderr());
   // Both processors consumed the generated messages and the sink inserted (counters on /metrics).
-  const deadline = Date.now() + 30_000;
-  let metrics = '';
-  for (;;) {
-    metrics = await (await fetch(`${url}/metrics`)).text();
-    const processed = series(metrics, 'msgtrack_processor_records_processed_total');
-    const inserted = Object.keys(series(metrics, 'msgtrack_sink_batch_rows_total')).length;
-    if (Object.keys(processed).length === 2 && Object.values(processed).every((n) => n > 0) && inserted > 0)
-      break;
-    assert.ok(Date.now() < deadline, `processors did not process: ${metrics}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const metrics = await eventually('the processors to process and the sink to insert', 30_000, async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const processed = series(text, 'msgtrack_processor_records_processed_total');
+    const inserted = Object.keys(series(text, 'msgtrack_sink_batch_rows_total')).length;
+    const done =
+      Object.keys(processed).length === 2 && Object.values(processed).every((n) => n > 0) && inserted > 0;
+    return done ? text : undefined;
+  });
   const health = await fetch(`${url}/health`);
   const ready = await fetch(`${url}/ready`);
   const notServed = await fetch(`${url}/api/v1/messages/x`);

@@ -5,7 +5,6 @@
  */
 
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, type TestContext, test } from 'node:test';
 import { isAppError } from '../../src/errors/index.ts';
@@ -18,6 +17,7 @@ import {
   type TopicPartition,
   tpKey,
 } from '../../src/log/index.ts';
+import { pollRecords, uniqueName } from './helpers.ts';
 
 export interface LogFactory {
   /** A fresh, open log; the factory arranges its close/cleanup with `t.after`. */
@@ -33,22 +33,6 @@ export interface LogFactory {
 
 const vectors = JSON.parse(readFileSync(new URL('../fixtures/murmur2-vectors.json', import.meta.url), 'utf8'))
   .murmur2 as Record<string, number>;
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
-}
-
-/** Poll until `count` records arrived or `timeoutMs` passed; returns what arrived. */
-export async function pollRecords(consumer: Consumer, count: number, timeoutMs = 5000): Promise<LogRecord[]> {
-  const out: LogRecord[] = [];
-  const deadline = performance.now() + timeoutMs;
-  while (out.length < count) {
-    const left = deadline - performance.now();
-    if (left <= 0) break;
-    out.push(...(await consumer.poll(Math.min(left, 200))));
-  }
-  return out;
-}
 
 /** Poll for a while and return everything (to check that nothing more arrives). */
 async function drain(consumer: Consumer, ms = 300): Promise<LogRecord[]> {

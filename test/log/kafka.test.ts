@@ -10,11 +10,7 @@
 import { test } from 'node:test';
 import { openKafkaLog } from '../../src/log/index.ts';
 import { describeLogConformance } from './conformance.ts';
-import { brokers, requireBroker } from './kafka/broker.ts';
-
-/** scripts/kafka.sh's `log.cleaner.max.compaction.lag.ms`: a compacted topic's segment rolls on an append this long after its first record. */
-const COMPACTED_ROLL_MS = 500;
-const MAINTENANCE_TIMEOUT_MS = 30_000;
+import { brokerMaintenance, brokers, requireBroker } from './kafka/broker.ts';
 
 test('a Kafka broker answers', () => requireBroker());
 
@@ -25,17 +21,5 @@ describeLogConformance('kafka', {
     t.after(() => log.close());
     return log;
   },
-  async runMaintenance(_log, until) {
-    if (until === undefined) {
-      await new Promise((r) => setTimeout(r, COMPACTED_ROLL_MS + 100));
-      return;
-    }
-    const deadline = performance.now() + MAINTENANCE_TIMEOUT_MS;
-    while (!(await until())) {
-      if (performance.now() > deadline) {
-        throw new Error(`the broker did not run retention/compaction within ${MAINTENANCE_TIMEOUT_MS} ms`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  },
+  runMaintenance: brokerMaintenance,
 });

@@ -3,9 +3,9 @@
  * `bash scripts/kafka.sh start` gives). Tests that need it FAIL when it does not answer; never skip.
  */
 
-import { randomUUID } from 'node:crypto';
 import { isAppError } from '../../../src/errors/index.ts';
-import { type Consumer, type LogRecord, openKafkaLog } from '../../../src/log/index.ts';
+import { type Log, openKafkaLog } from '../../../src/log/index.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 
 export const brokers = (process.env.KAFKA_TEST_BROKERS ?? '127.0.0.1:19092').split(',').map((b) => b.trim());
 
@@ -34,16 +34,24 @@ export async function requireBroker(): Promise<void> {
   }
 }
 
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
-}
+export { pollRecords, uniqueName } from '../helpers.ts';
 
-/** Poll until `count` records arrived or `timeoutMs` passed; returns what arrived. */
-export async function pollRecords(consumer: Consumer, count: number, timeoutMs = 5000): Promise<LogRecord[]> {
-  const out: LogRecord[] = [];
-  const deadline = performance.now() + timeoutMs;
-  while (out.length < count && performance.now() < deadline) {
-    out.push(...(await consumer.poll(Math.min(deadline - performance.now(), 200))));
+/** scripts/kafka.sh's `log.cleaner.max.compaction.lag.ms`: a compacted topic's segment rolls on an append this long after its first record. */
+const COMPACTED_ROLL_MS = 500;
+/** How long the broker may take to apply retention or compaction (its cleaner runs on its own schedule). */
+const MAINTENANCE_TIMEOUT_MS = 30_000;
+
+/**
+ * The conformance suite's `runMaintenance` on a broker that scripts/kafka.sh started: the broker runs
+ * retention and compaction by itself, so wait — until `until()` holds (polled, failing after
+ * MAINTENANCE_TIMEOUT_MS), or without `until` long enough that the next append rolls the segment.
+ */
+export async function brokerMaintenance(_log: Log, until?: () => Promise<boolean>): Promise<void> {
+  if (until === undefined) {
+    await new Promise((r) => setTimeout(r, COMPACTED_ROLL_MS + 100));
+    return;
   }
-  return out;
+  await waitUntil('the broker to run retention/compaction', MAINTENANCE_TIMEOUT_MS, until, {
+    intervalMs: 250,
+  });
 }

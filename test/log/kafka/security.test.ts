@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { isAppError } from '../../../src/errors/index.ts';
 import { type KafkaLogOptions, type LogRecord, openKafkaLog } from '../../../src/log/index.ts';
 import { describeLogConformance } from '../conformance.ts';
-import { pollRecords, uniqueName } from './broker.ts';
+import { brokerMaintenance, pollRecords, uniqueName } from './broker.ts';
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('../../../scripts/kafka.sh', import.meta.url));
@@ -159,16 +159,5 @@ describeLogConformance('kafka over SASL_SSL (SCRAM-SHA-512)', {
     t.after(() => log.close());
     return log;
   },
-  async runMaintenance(_log, until) {
-    if (until === undefined) {
-      await new Promise((r) => setTimeout(r, 600));
-      return;
-    }
-    const deadline = performance.now() + 30_000;
-    while (!(await until())) {
-      if (performance.now() > deadline)
-        throw new Error('the broker did not run retention/compaction within 30 s');
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  },
+  runMaintenance: brokerMaintenance,
 });

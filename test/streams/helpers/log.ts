@@ -6,16 +6,28 @@ import type { TestContext } from 'node:test';
 import { type Log, type LogRecord, openEmbeddedLog } from '../../../src/log/index.ts';
 import { waitUntil } from '../../helpers/wait.ts';
 
+/**
+ * A temporary directory removed after the test. node:test runs `t.after` hooks in the order they were
+ * registered, so this removal runs before the cleanups of what the test opened in it later (a chDB
+ * engine's background merges may still add files): the removal retries (ENOTEMPTY) instead of failing.
+ */
 export async function tempDir(t: TestContext, prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
   return dir;
 }
 
+/** An embedded log in a temporary directory; after the test, closed, then the directory removed. */
 export async function tempLog(t: TestContext, prefix = 'streams-'): Promise<Log> {
-  const dir = await tempDir(t, prefix);
-  const log = await openEmbeddedLog({ dataDir: dir, fsync: 'never' });
-  t.after(() => log.close());
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const log = await openEmbeddedLog({ dataDir: dir, fsync: 'never' }).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
+  t.after(async () => {
+    await log.close();
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+  });
   return log;
 }
 
