@@ -1,7 +1,12 @@
 /** Helpers for processor integration tests: the embedded log, generated traffic, catching up. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { platformTopics } from '../../src/app/index.ts';
 import type { GeneratedEvent } from '../../src/generator/index.ts';
 import type { Log, LogRecord, ProducerRecord } from '../../src/log/index.ts';
+import { type ClickHouse, openChdb } from '../../src/storage/index.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { readCommitted, tempDir, waitFor } from '../streams/helpers/log.ts';
 
@@ -79,4 +84,22 @@ export function waitCaughtUp(
 /** Every committed record of a topic, all partitions, in partition then offset order. */
 export async function readTopic(log: Log, topic: string): Promise<LogRecord[]> {
   return (await readCommitted(log, topic)).flat();
+}
+
+/**
+ * One chDB engine shared by every test of a file (one engine per process), on a temporary data dir:
+ * opened before the first test (handed to `set`), closed and removed after the last.
+ */
+export function fileChdb(prefix: string, set: (ch: ClickHouse) => void): void {
+  let ch: ClickHouse | undefined;
+  let dir: string | undefined;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    ch = await openChdb({ dataDir: dir });
+    set(ch);
+  });
+  after(async () => {
+    await ch?.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+  });
 }

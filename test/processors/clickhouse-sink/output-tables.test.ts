@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { ManualClock } from '../../../src/clock/index.ts';
 import {
   type AnomalyAlert,
@@ -19,28 +19,12 @@ import {
   type SinkFlushEvent,
   type SinkState,
 } from '../../../src/processors/clickhouse-sink/index.ts';
-import {
-  type ClickHouse,
-  insertMessages,
-  MIGRATIONS,
-  migrate,
-  openChdb,
-} from '../../../src/storage/index.ts';
-import { caughtUp, produce, type RawEvent, readTopic, tempDir, waitFor } from '../helpers.ts';
+import { type ClickHouse, insertMessages, MIGRATIONS, migrate } from '../../../src/storage/index.ts';
+import { caughtUp, fileChdb, produce, type RawEvent, readTopic, tempDir, waitFor } from '../helpers.ts';
 
 let ch: ClickHouse;
-let chDir: string;
-before(async () => {
-  const { mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  chDir = await mkdtemp(join(tmpdir(), 'sink-out-chdb-'));
-  ch = await openChdb({ dataDir: chDir });
-});
-after(async () => {
-  await ch.close();
-  const { rm } = await import('node:fs/promises');
-  await rm(chDir, { recursive: true, force: true });
+fileChdb('sink-out-chdb-', (c) => {
+  ch = c;
 });
 
 const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);

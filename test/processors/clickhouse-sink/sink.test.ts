@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { ManualClock } from '../../../src/clock/index.ts';
 import { AppError, ErrorCode } from '../../../src/errors/index.ts';
 import { decodeChatMessage, decodeMessageView, formatRfc3339 } from '../../../src/events/index.ts';
@@ -10,24 +10,23 @@ import {
   createClickHouseSink,
   type SinkFlushEvent,
 } from '../../../src/processors/clickhouse-sink/index.ts';
-import { type ClickHouse, migrate, openChdb } from '../../../src/storage/index.ts';
-import { caughtUp, produce, type RawEvent, rawOf, readTopic, tempDir, waitFor } from '../helpers.ts';
+import { type ClickHouse, migrate } from '../../../src/storage/index.ts';
+import {
+  caughtUp,
+  fileChdb,
+  produce,
+  type RawEvent,
+  rawOf,
+  readTopic,
+  tempDir,
+  waitFor,
+} from '../helpers.ts';
 
 // One chDB engine per process: every test of this file shares it, each in its own database (the seed
 // queries name `message_db`, so the test that runs them owns that one).
 let ch: ClickHouse;
-let chDir: string;
-before(async () => {
-  const { mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  chDir = await mkdtemp(join(tmpdir(), 'sink-chdb-'));
-  ch = await openChdb({ dataDir: chDir });
-});
-after(async () => {
-  await ch.close();
-  const { rm } = await import('node:fs/promises');
-  await rm(chDir, { recursive: true, force: true });
+fileChdb('sink-chdb-', (c) => {
+  ch = c;
 });
 
 const INPUTS = ['chat.messages', 'message-views'];
