@@ -13,6 +13,9 @@
  *   processed, and a partition holding `maxPollRecords` buffered records is paused. Outputs of all
  *   tasks are written in processing order. So a backlog goes through in event-time order, and
  *   re-keyed records reach their repartition topic in about timestamp order.
+ * - Sharing a process: records are processed in slices of 1,000, and the runtime yields to the event
+ *   loop (a macrotask) after each slice, so that several runtimes in one process (`msgtrack start`)
+ *   interleave with each other's I/O (a sink's insert completing), timers and producers.
  * - A new task restores its stores from `<applicationId>-<store>-changelog` (read_committed, up to
  *   the last stable offset) before it processes anything.
  * - Commit (every `commitIntervalMs`, default 100 ms; earlier when outputs pile up or a sink wants a
