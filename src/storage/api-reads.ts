@@ -443,11 +443,13 @@ export async function activityHeatmap(
 ): Promise<{ day: string; hour: number; messages: number; active_users: number }[]> {
   const db = checkDatabaseName(database);
   const rows = await ch.query<Record<string, unknown>>(
-    `SELECT toString(toDate(h)) AS day, toHour(h) AS hour, sum(m) AS messages, uniqExactMerge(s) AS active_users
+    `SELECT toString(toDate(h)) AS day, toHour(h) AS hour, sum(m) AS messages,
+            length(groupUniqArrayArray(s)) AS active_users
      FROM (
        SELECT hour AS h, messages AS m, senders AS s FROM ${db}.hourly_totals WHERE ${HOURS}
        UNION ALL
-       SELECT toStartOfHour(toDateTime(created_at, 'UTC')) AS h, toUInt64(uniqExact(message_id)), uniqExactState(sender_id)
+       SELECT toStartOfHour(toDateTime(created_at, 'UTC')) AS h, toUInt64(uniqExact(message_id)),
+              groupUniqArray(sipHash64(sender_id))
        FROM ${db}.message_rows WHERE ${EDGES} AND ${MESSAGE_ROW} GROUP BY h
      )
      GROUP BY day, hour ORDER BY day, hour`,

@@ -207,11 +207,12 @@ export async function rangeSummary(
        )
      ) AS n
      CROSS JOIN (
-       SELECT uniqExactMerge(c) AS conversations, uniqExactMerge(s) AS senders FROM (
+       SELECT length(groupUniqArrayArray(c)) AS conversations, length(groupUniqArrayArray(s)) AS senders
+       FROM (
          SELECT conversations AS c, senders AS s FROM ${db}.hourly_totals WHERE ${HOURS}
          UNION ALL
-         SELECT uniqExactState(conversation_id), uniqExactState(sender_id) FROM ${db}.message_rows
-         WHERE ${EDGES} AND sender_id != ''
+         SELECT groupUniqArray(sipHash64(conversation_id)), groupUniqArray(sipHash64(sender_id))
+         FROM ${db}.message_rows WHERE ${EDGES} AND sender_id != ''
        )
      ) AS d`,
     splitByMinute(range),

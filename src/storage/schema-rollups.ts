@@ -84,7 +84,10 @@ export const M8_HOURLY_ROLLUPS: Migration = {
  *
  * Sums kept (each an AggregatingMergeTree; rows merge, readers sum):
  *   - hourly_totals, per hour of the message: messages, reads, the distinct conversations and senders
- *     (uniqExact states: the summary's "active conversations / senders" over any whole hours);
+ *     (the summary's "active conversations / senders" over any whole hours) as arrays of their 64-bit
+ *     sipHash — exact up to a hash collision (~n²/2^65 for n ids: 3·10⁻⁶ at 10M). uniqExact states
+ *     hold the same sets but cost ~18 ms of CPU to deserialise and merge for 23 hours of 20k
+ *     conversations, the arrays ~4;
  *   - minute_totals, per minute of the message: messages, reads — the volume chart's minute
  *     buckets, and the read count of a range's partial hours (the default range, the last hour, is
  *     never whole hours), so that only its partial minutes are read FINAL from message_rows. No
@@ -133,8 +136,8 @@ export const M9_READ_ROLLUPS: Migration = {
       hour DateTime('UTC'),
       messages SimpleAggregateFunction(sum, UInt64),
       reads SimpleAggregateFunction(sum, UInt64),
-      conversations AggregateFunction(uniqExact, String),
-      senders AggregateFunction(uniqExact, String)
+      conversations SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64)),
+      senders SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))
     )
     ENGINE = AggregatingMergeTree
     PARTITION BY toYYYYMM(hour)
@@ -232,8 +235,8 @@ export const M9_READ_ROLLUPS: Migration = {
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.hourly_totals_mv TO $db.hourly_totals AS
     SELECT toStartOfHour(created_at) AS hour, toUInt64(sum(sent)) AS messages,
            toUInt64(countIf(read_at IS NOT NULL AND prev_read_at IS NULL)) AS reads,
-           uniqExactStateIf(conversation_id, sent = 1) AS conversations,
-           uniqExactStateIf(sender_id, sent = 1) AS senders
+           groupUniqArrayIf(sipHash64(conversation_id), sent = 1) AS conversations,
+           groupUniqArrayIf(sipHash64(sender_id), sent = 1) AS senders
     FROM $db.rollup_events GROUP BY hour`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.minute_totals_mv TO $db.minute_totals AS
     SELECT toStartOfMinute(created_at) AS minute, toUInt64(sum(sent)) AS messages,
