@@ -130,16 +130,17 @@ export async function senderReadStats(
   const only = 'AND sender_id IN {s:Array(String)}';
   const split = splitByHour(options);
   const rows = await ch.query<Record<string, unknown>>(
-    `SELECT sender_id, sum(n) AS sent, sum(r) AS read_count, sumMap(d) AS edge_delays
+    `SELECT sender_id, h.n + e.n AS sent, h.r + e.r AS read_count, e.d AS edge_delays
      FROM (
-       SELECT sender_id, sent AS n, reads AS r, CAST(([], []), 'Tuple(Array(UInt64), Array(Int64))') AS d
-       FROM ${db}.sender_hourly WHERE ${HOURS} ${senders === undefined ? '' : only}
-       UNION ALL
-       SELECT sender_id, count(), countIf(read_at IS NOT NULL),
-              sumMap(if(read_at IS NULL, [], [${DELAY}]), if(read_at IS NULL, [], [toInt64(1)]))
+       SELECT sender_id, sum(sent) AS n, sum(reads) AS r FROM ${db}.sender_hourly
+       WHERE ${HOURS} ${senders === undefined ? '' : only} GROUP BY sender_id
+     ) AS h
+     FULL OUTER JOIN (
+       SELECT sender_id, count() AS n, countIf(read_at IS NOT NULL) AS r,
+              sumMap(if(read_at IS NULL, [], [${DELAY}]), if(read_at IS NULL, [], [toInt64(1)])) AS d
        FROM ${edgeMessages(db)} ${senders === undefined ? '' : only} GROUP BY sender_id
-     )
-     GROUP BY sender_id ORDER BY sent DESC, sender_id LIMIT {n:UInt32}`,
+     ) AS e USING sender_id
+     ORDER BY sent DESC, sender_id LIMIT {n:UInt32}`,
     { ...split, n: senders?.length ?? options.limit, ...(senders ? { s: senders } : {}) },
   );
   const read = rows.filter((r) => num(r.read_count) > 0).map((r) => String(r.sender_id));
