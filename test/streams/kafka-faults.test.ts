@@ -65,8 +65,11 @@ test('SIGKILL at 5 random points (start-up, processing, commit), restarted each 
 });
 
 const ALL_TASKS = 2 * INPUT_PARTITIONS; // the input sub-topology and the repartition one
-const shared = (a: Instance, b: Instance): boolean =>
-  a.tasks().length > 0 && b.tasks().length > 0 && a.tasks().length + b.tasks().length === ALL_TASKS;
+/** Both instances hold tasks, all of them between them (fails at once when `b` died meanwhile). */
+const shared = (a: Instance, b: Instance): boolean => {
+  b.assertRunning('a shared assignment');
+  return a.tasks().length > 0 && b.tasks().length > 0 && a.tasks().length + b.tasks().length === ALL_TASKS;
+};
 
 test('a member frozen (SIGSTOP) past the session timeout, then resumed: its commit is refused, no zombie output', async (t) => {
   await requireBroker();
@@ -82,8 +85,10 @@ test('a member frozen (SIGSTOP) past the session timeout, then resumed: its comm
   await a.until(() => a.count('commit') > commits, 30_000, 'a commit of A');
   a.child.kill('SIGSTOP');
   await b.until(() => b.tasks().length === ALL_TASKS, 30_000, 'B to take every task');
+  // B commits new input while A is frozen: A's pending commit is then a zombie's.
+  const commitsOfB = b.count('commit');
   await writeMessages(s.log, s.input, 3_000, 4_000);
-  await new Promise((r) => setTimeout(r, 1_000));
+  await b.until(() => b.count('commit') > commitsOfB, 30_000, 'a commit of B');
   a.child.kill('SIGCONT');
   await a.until(() => a.count('lost') + a.count('migrated') > 0, 20_000, 'A to find out it was removed');
   await writeMessages(s.log, s.input, 4_000, 5_000);
