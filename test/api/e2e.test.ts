@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { Random } from '../../src/generator/index.ts';
 import { bestOf } from '../helpers/latency.ts';
 import { apiUrlOf, spawnMsgtrack, whenRunning } from '../helpers/msgtrack.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 /**
  * End to end on the real binary: `msgtrack start --no-generator` as a child on a temp DATA_DIR
@@ -49,16 +50,6 @@ async function post(url: string, body: unknown): Promise<Response> {
 async function get(url: string): Promise<{ status: number; body: any }> {
   const r = await fetch(url);
   return { status: r.status, body: await r.json() };
-}
-
-/** Polls until `check` passes or `ms` elapse; returns the time it took. */
-async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > ms) assert.fail(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Reads SSE events of a stream into `events` until aborted. */
@@ -171,7 +162,7 @@ test('start --no-generator: ingest, receipts and a spam burst show within 2 s (R
     const took = Object.fromEntries(
       await Promise.all(
         Object.entries(checks).map(async ([name, check]) => {
-          await within(15_000 - (Date.now() - posted), name, check);
+          await waitUntil(name, 15_000 - (Date.now() - posted), check);
           return [name, Date.now() - posted] as const;
         }),
       ),
@@ -181,7 +172,7 @@ test('start --no-generator: ingest, receipts and a spam burst show within 2 s (R
   };
   const deliveries = (await bestOf('ingest, receipts and a spam burst visible', 2_000, 3, deliver)).length;
   // The tick comes every second; on a loaded machine everything above may be visible before the first.
-  await within(5_000, 'a platform tick arrived', async () => events.some((e) => e.event === 'tick'));
+  await waitUntil('a platform tick', 5_000, () => events.some((e) => e.event === 'tick'));
 
   // SIGTERM: drains and exits 0; restarted, the data is there once.
   feed.abort();
@@ -241,7 +232,7 @@ test('start --no-generator: ingest, receipts and a spam burst show within 2 s (R
     const r = await post(`${a.url}/api/v1/query`, { sql, params });
     return ((await r.json()) as { rows: string[][] }).rows[0]!.map(Number);
   };
-  await within(15_000, 'acknowledged messages stored', async () => {
+  await waitUntil('acknowledged messages stored', 15_000, async () => {
     const [, u] = await rows(
       'SELECT toUInt64(count()), toUInt64(uniqExact(message_id)) FROM messages WHERE message_id IN {ids:Array(String)}',
       { ids },

@@ -1,10 +1,13 @@
 /**
  * A node:test reporter that prints, per test file, the summed duration of its top-level tests and
  * the wall-clock span from its first to its last reported event, slowest first. Use it next to the
- * usual reporter to find the slow files:
+ * usual reporter to find the slow files (the options go before the files: `npm test -- …` would put
+ * them after the glob, where node takes them for file names):
  *
- *   npm test -- --test-reporter=spec --test-reporter-destination=stdout \
- *     --test-reporter=./test/helpers/durations-reporter.ts --test-reporter-destination=durations.txt
+ *   npx node --test --test-force-exit --test-concurrency=2 \
+ *     --test-reporter=spec --test-reporter-destination=stdout \
+ *     --test-reporter=./test/helpers/durations-reporter.ts --test-reporter-destination=durations.txt \
+ *     <the test files, as in package.json's test script>
  */
 interface TestEvent {
   readonly type: string;
