@@ -9,7 +9,8 @@
  *   from the beginning up to the last stable offset) with the restore consumer before it processes
  *   anything; a restore failing with a retriable error starts over under the runtime's retry policy.
  * - Close: `close()` closes the tasks and their sinks and keeps their counters in the instance's
- *   totals; `release()` (on failure or after stop) does the same ignoring sink errors.
+ *   totals; `release()` (on failure or after stop) closes them ignoring sink errors, without adding
+ *   their counters.
  */
 import type { Clock } from '../clock/index.ts';
 import { AppError, ErrorCode } from '../errors/index.ts';
