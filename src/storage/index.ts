@@ -3,6 +3,7 @@
  * and a server over HTTP — the versioned schema, and the write paths the sink uses.
  */
 
+export * from './aggregate-reads.ts';
 export * from './api-reads.ts';
 export { type ChdbOptions, openChdb } from './chdb.ts';
 export { toStorageError } from './errors.ts';
