@@ -181,30 +181,33 @@ export class KafkaLog implements Log {
       if (!hasApiId(err, 'TOPIC_ALREADY_EXISTS')) {
         throw toAppError(err, `creating topic ${spec.name}`, { topic: spec.name });
       }
-      const existing = await this.describeTopic(spec.name);
-      if (existing.partitions !== spec.partitions) {
-        throw new AppError(
-          ErrorCode.LOG_TOPIC_MISMATCH,
-          `topic ${spec.name} exists with ${existing.partitions} partitions, not ${spec.partitions}`,
-          { context: { topic: spec.name, existing: existing.partitions, wanted: spec.partitions } },
-        );
-      }
-      return;
+      // Created by someone else moments ago (another instance starting at the same time): the
+      // metadata may not know it yet, so it is awaited like a topic of our own.
     }
-    // The controller answers before every broker knows the topic: wait until its partitions have leaders.
+    await this.#awaitTopicReady(spec);
+  }
+
+  /**
+   * Waits until every partition of a topic just created (by us or by another client) has a leader.
+   * The controller answers before every broker knows the topic. A topic that exists with another
+   * partition count is refused with LOG_TOPIC_MISMATCH.
+   */
+  async #awaitTopicReady(spec: TopicSpec): Promise<void> {
     const deadline = performance.now() + TOPIC_READY_TIMEOUT_MS;
     for (;;) {
       try {
         const md = await getMetadata(this.#admin, [spec.name], { forceUpdate: true, retries: 0 });
         const t = md.topics.get(spec.name);
-        if (
-          t !== undefined &&
-          t.partitionsCount === spec.partitions &&
-          t.partitions.every((p) => p.leader >= 0)
-        ) {
-          return;
+        if (t !== undefined && t.partitionsCount !== spec.partitions) {
+          throw new AppError(
+            ErrorCode.LOG_TOPIC_MISMATCH,
+            `topic ${spec.name} exists with ${t.partitionsCount} partitions, not ${spec.partitions}`,
+            { context: { topic: spec.name, existing: t.partitionsCount, wanted: spec.partitions } },
+          );
         }
+        if (t?.partitions.every((p) => p.leader >= 0)) return;
       } catch (err) {
+        if (err instanceof AppError) throw err;
         if (!isUnknownTopicError(err) && !hasApiId(err, 'LEADER_NOT_AVAILABLE')) {
           throw toAppError(err, `waiting for topic ${spec.name}`, { topic: spec.name });
         }

@@ -41,6 +41,23 @@ test('topic configs round-trip: retention.ms and cleanup.policy', async (t) => {
   );
 });
 
+test('two clients creating the same topics at once: both return with the topics usable (leaders known)', async (t) => {
+  const [a, b] = [await kafka(t), await kafka(t)];
+  for (let round = 0; round < 5; round++) {
+    const names = [uniqueName('race-a'), uniqueName('race-b'), uniqueName('race-c')];
+    const specs = names.map((name, i) => ({ name, partitions: i + 1 }));
+    // the second client's create meets TOPIC_ALREADY_EXISTS while the topic is still propagating
+    await Promise.all([a.createTopics(specs), b.createTopics(specs)]);
+    for (const log of [a, b]) {
+      const described = await Promise.all(names.map((n) => log.describeTopic(n)));
+      assert.deepStrictEqual(
+        described.map((d) => d.partitions),
+        [1, 2, 3],
+      );
+    }
+  }
+});
+
 test('errors are parsed at the edge into the catalogue', async (t) => {
   const log = await kafka(t);
   const topic = uniqueName('errors');
