@@ -514,6 +514,18 @@ const M5_PROCESSOR_TABLES: Migration = {
   ],
 };
 
+/*
+ * The clickhouse-sink inserts the rows of every source partition of a table that has rows at a commit
+ * in one insert, under one dedup token for the batch; each partition's progress row names the batch
+ * (`<id>|<partition>:<first>-<last>,…`; '' before batches) so that a replay re-inserts exactly
+ * that batch under its token (processors/clickhouse-sink/table-batch.ts).
+ */
+const M11_SINK_BATCHES: Migration = {
+  version: 11,
+  name: 'sink_batches',
+  statements: ["ALTER TABLE $db.sink_progress ADD COLUMN IF NOT EXISTS batch String DEFAULT ''"],
+};
+
 export const MIGRATIONS: readonly Migration[] = [
   M1_MESSAGES,
   M2_ANALYTICS,
@@ -525,6 +537,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M8_HOURLY_ROLLUPS,
   M9_READ_ROLLUPS,
   M10_MESSAGE_ROWS_CODECS,
+  M11_SINK_BATCHES,
 ];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */

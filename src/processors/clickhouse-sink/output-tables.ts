@@ -22,7 +22,6 @@ import {
   type UserActivityRow,
 } from '../../storage/index.ts';
 import {
-  type Codec,
   Codecs,
   type ExternalSink,
   type SourceRecordMetadata,
@@ -32,6 +31,7 @@ import {
 import { OffsetBatchSink, type SinkFlushEvent } from './offset-batch-sink.ts';
 import { readRangeRecords } from './read-range.ts';
 import type { SinkState } from './sink-state.ts';
+import { TableBatch } from './table-batch.ts';
 
 /**
  * The analytics processors' output topics → their ClickHouse tables (migration 5), through the same
@@ -69,19 +69,8 @@ type Insert<Row> = (
 class OutputTableSink<V, Row> implements ExternalSink<string | null, V> {
   readonly #inner: OffsetBatchSink<string | null, Emitted<V>, Row>;
 
-  constructor(codec: Codec<V>, toRow: (e: Emitted<V>) => Row, insert: Insert<Row>, ctx: OutputSinkContext) {
-    this.#inner = new OffsetBatchSink<string | null, Emitted<V>, Row>({
-      applicationId: ctx.applicationId,
-      state: ctx.state,
-      batchRows: ctx.batchRows,
-      toRow,
-      insert: (rows, token) => insert(ctx.ch, rows, token, ctx.database),
-      readRange: (topic, partition, first, last) =>
-        readRangeRecords(ctx.log, topic, partition, first, last, (r: LogRecord) =>
-          toRow({ value: codec.deserialize(r.value), offset: r.offset, timestamp: r.timestamp }),
-        ),
-      ...(ctx.onFlush === undefined ? {} : { onFlush: ctx.onFlush }),
-    });
+  constructor(toRow: (e: Emitted<V>) => Row, batch: TableBatch<Row>) {
+    this.#inner = new OffsetBatchSink<string | null, Emitted<V>, Row>({ toRow, batch });
   }
 
   write(record: StreamRecord<string | null, V>, source: SourceRecordMetadata): void {
@@ -103,6 +92,10 @@ class OutputTableSink<V, Row> implements ExternalSink<string | null, V> {
   flush(): Promise<void> {
     return this.#inner.flush();
   }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
 }
 
 function persist<V, Row>(
@@ -115,9 +108,21 @@ function persist<V, Row>(
 ): void {
   // Validated like any input: a record that does not match its schema goes to `<topic>.dlq`.
   const codec = Codecs.json((input) => validateEvent(schema, topic, input) as V);
+  const batch = new TableBatch<Row>({
+    applicationId: ctx.applicationId,
+    topic,
+    state: ctx.state,
+    batchRows: ctx.batchRows,
+    insert: (rows, token) => insert(ctx.ch, rows, token, ctx.database),
+    readRange: (t, partition, first, last) =>
+      readRangeRecords(ctx.log, t, partition, first, last, (r: LogRecord) =>
+        toRow({ value: codec.deserialize(r.value), offset: r.offset, timestamp: r.timestamp }),
+      ),
+    ...(ctx.onFlush === undefined ? {} : { onFlush: ctx.onFlush }),
+  });
   builder
     .stream(topic, { key: Codecs.nullable(Codecs.string), value: codec })
-    .sink(() => new OutputTableSink(codec, toRow, insert, ctx), { name: `${topic}-sink` });
+    .sink(() => new OutputTableSink(toRow, batch), { name: `${topic}-sink` });
 }
 
 const ms = (iso: string): number => Date.parse(iso);

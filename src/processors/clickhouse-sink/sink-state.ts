@@ -11,12 +11,26 @@ export interface SinkProgress {
    * before migration 6 counts 0). The store check compares tables that never collapse rows with it.
    */
   readonly rows: number;
+  /**
+   * The batch this range was inserted in: its id and the ranges of every source partition of the
+   * table in it (`<id>|<partition>:<first>-<last>,…`, see table-batch.ts); '' or absent: progress
+   * saved before batches, the range inserted alone.
+   */
+  readonly batch?: string;
+}
+
+/** One partition's progress, for `saveMany`. */
+export interface PartitionProgress {
+  readonly partition: number;
+  readonly progress: SinkProgress;
 }
 
 /** Where the sink keeps its progress: in ClickHouse itself, next to the rows it describes. */
 export interface SinkState {
   load(applicationId: string, topic: string, partition: number): Promise<SinkProgress | undefined>;
   save(applicationId: string, topic: string, partition: number, progress: SinkProgress): Promise<void>;
+  /** Save several partitions' progress at once (one statement); without it, `save` one by one. */
+  saveMany?(applicationId: string, topic: string, progress: readonly PartitionProgress[]): Promise<void>;
 }
 
 /**
@@ -41,8 +55,9 @@ export class ClickHouseSinkState implements SinkState {
       last_offset: string;
       status: string;
       rows: string;
+      batch: string;
     }>(
-      `SELECT first_offset, last_offset, status, rows FROM ${this.#table}
+      `SELECT first_offset, last_offset, status, rows, batch FROM ${this.#table}
        WHERE application_id = {app:String} AND topic = {topic:String} AND partition = {partition:UInt32}
        ORDER BY seq DESC LIMIT 1`,
       { app: applicationId, topic, partition },
@@ -54,12 +69,18 @@ export class ClickHouseSinkState implements SinkState {
       last: Number(row.last_offset),
       status: row.status === 'inserted' ? 'inserted' : 'inserting',
       rows: Number(row.rows),
+      batch: row.batch,
     };
   }
 
-  async save(applicationId: string, topic: string, partition: number, p: SinkProgress): Promise<void> {
-    await this.#ch.insert(this.#table, [
-      {
+  save(applicationId: string, topic: string, partition: number, progress: SinkProgress): Promise<void> {
+    return this.saveMany(applicationId, topic, [{ partition, progress }]);
+  }
+
+  async saveMany(applicationId: string, topic: string, list: readonly PartitionProgress[]): Promise<void> {
+    await this.#ch.insert(
+      this.#table,
+      list.map(({ partition, progress: p }) => ({
         application_id: applicationId,
         topic,
         partition,
@@ -67,8 +88,9 @@ export class ClickHouseSinkState implements SinkState {
         last_offset: p.last,
         status: p.status,
         rows: p.rows,
+        batch: p.batch ?? '',
         seq: p.last * 2 + (p.status === 'inserted' ? 1 : 0),
-      },
-    ]);
+      })),
+    );
   }
 }

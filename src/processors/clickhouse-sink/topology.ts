@@ -20,6 +20,7 @@ import { OffsetBatchSink, type SinkFlushEvent } from './offset-batch-sink.ts';
 import { OUTPUT_TOPICS, type OutputTopic, persistOutputTopic } from './output-tables.ts';
 import { readRange } from './read-range.ts';
 import { ClickHouseSinkState, type SinkState } from './sink-state.ts';
+import { TableBatch } from './table-batch.ts';
 
 export const CLICKHOUSE_SINK_APPLICATION_ID = 'clickhouse-sink';
 
@@ -78,7 +79,8 @@ export function receiptRow(v: MessageView): ReceiptRow {
  * clickhouse-sink: `chat.messages` → messages_base, `message-views` → message_views, and the analytics
  * processors' output topics → their tables (`outputs`), exactly once.
  * Run it with a commit interval equal to the flush interval (~1 s): every commit flushes each task's
- * batch (one insert per table and source partition) before the input offsets are committed.
+ * table's batch (one insert per table, for all its source partitions) before the input offsets are
+ * committed.
  */
 export function clickhouseSinkTopology(deps: ClickHouseSinkDeps, options: ClickHouseSinkOptions = {}) {
   const applicationId = options.applicationId ?? CLICKHOUSE_SINK_APPLICATION_ID;
@@ -93,21 +95,25 @@ export function clickhouseSinkTopology(deps: ClickHouseSinkDeps, options: ClickH
     readPath = run.catch(() => undefined);
     return run;
   };
+  /** The sink supplier of a table: each task's sink joins the table's batch (one per build). */
   const sinkFor = <V, Row>(
+    topic: string,
     codec: Codec<V>,
     toRow: (v: V) => Row,
     insert: (rows: readonly Row[], token: string) => Promise<unknown>,
-  ) =>
-    new OffsetBatchSink<string | null, V, Row>({
+  ) => {
+    const batch = new TableBatch<Row>({
       applicationId,
+      topic,
       state,
-      toRow,
       insert,
       batchRows,
-      readRange: async (topic, partition, first, last) =>
-        (await readRange(deps.log, topic, partition, first, last, codec)).map(toRow),
+      readRange: async (t, partition, first, last) =>
+        (await readRange(deps.log, t, partition, first, last, codec)).map(toRow),
       ...(options.onFlush === undefined ? {} : { onFlush: options.onFlush }),
     });
+    return () => new OffsetBatchSink<string | null, V, Row>({ toRow, batch });
+  };
 
   return (builder: StreamsBuilder): void => {
     builder
@@ -117,13 +123,10 @@ export function clickhouseSinkTopology(deps: ClickHouseSinkDeps, options: ClickH
         timestamp: messageTime,
       })
       .sink(
-        () =>
-          sinkFor(chatMessageCodec, messageRow, (rows, token) =>
-            oneAtATime(() => insertMessages(deps.ch, rows, token, database)),
-          ),
-        {
-          name: 'messages-sink',
-        },
+        sinkFor(Topics.chatMessages.name, chatMessageCodec, messageRow, (rows, token) =>
+          oneAtATime(() => insertMessages(deps.ch, rows, token, database)),
+        ),
+        { name: 'messages-sink' },
       );
     builder
       .stream(Topics.messageViews.name, {
@@ -132,13 +135,10 @@ export function clickhouseSinkTopology(deps: ClickHouseSinkDeps, options: ClickH
         timestamp: viewTime,
       })
       .sink(
-        () =>
-          sinkFor(messageViewCodec, receiptRow, (rows, token) =>
-            oneAtATime(() => insertReceipts(deps.ch, rows, token, database)),
-          ),
-        {
-          name: 'views-sink',
-        },
+        sinkFor(Topics.messageViews.name, messageViewCodec, receiptRow, (rows, token) =>
+          oneAtATime(() => insertReceipts(deps.ch, rows, token, database)),
+        ),
+        { name: 'views-sink' },
       );
     const ctx = {
       applicationId,
