@@ -9,7 +9,9 @@
  *   partition per `send`; offsets are assigned at once. Batches queued in the same tick are written
  *   together (./group-commit.ts); `send` resolves after the write ('interval', 'never') or after an
  *   fdatasync of every file written ('always'). 'interval' fsyncs dirty files every `fsyncIntervalMs`
- *   in the background. The high watermark moves only after the write, and appends wake waiting `poll`s.
+ *   in the background, and at close. 'never' fdatasyncs nothing, not at close or open either (left to
+ *   the OS; only the rare atomic file replacements — journal snapshot, compaction, quarantine — fsync
+ *   the new file before its rename). The high watermark moves only after the write, and appends wake waiting `poll`s.
  * - Reads: an in-memory sparse index per segment (rebuilt on open) finds the file position; one read
  *   of up to a few MiB serves many batches; every frame's CRC is checked before it is decoded.
  * - Transactions: see ./transactions.ts (transactional batches + commit/abort markers; the commit
@@ -526,7 +528,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost {
       }
     }
     try {
-      if (this.#meta.journalOpen) this.#meta.journal.close();
+      if (this.#meta.journalOpen) this.#meta.journal.close(this.#fsync !== 'never');
     } catch (err) {
       error ??= err;
     }

@@ -126,9 +126,10 @@ export class Journal {
     this.#dirty = false;
   }
 
-  close(): void {
+  /** Close the file, fdatasynced first when `sync` (the fsync policy is not 'never'). */
+  close(sync = true): void {
     if (this.#fd < 0) return;
-    this.syncNow();
+    if (sync) this.syncNow();
     fs.closeSync(this.#fd);
     this.#fd = -1;
   }

@@ -141,7 +141,7 @@ async function openPartitions(
         (commit ? committedPids : abortedPids).add(pid);
       }
       log.flush();
-      log.syncNow();
+      if (ctx.partitionOptions.syncOnRoll) log.syncNow();
     }
   }
   return { truncated, quarantined, committed: committedPids.size, aborted: abortedPids.size };

@@ -374,7 +374,7 @@ export class PartitionLog {
     this.#s.dirtyFds.clear();
   }
 
-  /** Write what is queued, fsync, save the active segment's index (a clean stop), close the files. */
+  /** Write what is queued, fsync (unless fsync is 'never'), save the active segment's index, close the files. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -382,7 +382,7 @@ export class PartitionLog {
     try {
       if (this.#failure === undefined && s.options.readOnly !== true) {
         this.flush();
-        this.syncNow();
+        if (s.options.syncOnRoll) this.syncNow();
         const active = s.segments[s.segments.length - 1];
         if (active !== undefined) saveIndex(s, active);
       }

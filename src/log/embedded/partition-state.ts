@@ -12,7 +12,10 @@ import { writeIndex } from './segment-index.ts';
 
 export interface PartitionLogOptions {
   readonly segmentBytes: number;
-  /** fsync the old segment on roll, and directories on segment creation/removal. */
+  /**
+   * The fsync policy is not 'never': fsync the old segment on roll, directories on segment
+   * creation/removal, and fdatasync what was written at open (markers) and at close.
+   */
   readonly syncOnRoll: boolean;
   /** The log start offset recorded by an earlier `advanceLogStartOffset` (journal); default 0. */
   readonly logStartOffset?: number;

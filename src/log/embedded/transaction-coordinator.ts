@@ -83,7 +83,7 @@ export class TransactionCoordinator implements TransactionHost {
       this.#meta.session++;
       this.#pidSeq = 1;
       this.#meta.append({ t: 'session', n: this.#meta.session });
-      this.#meta.journal.syncNow();
+      if (this.#fsync !== 'never') this.#meta.journal.syncNow();
     }
     return this.#meta.session * PID_SEQ_BITS + this.#pidSeq;
   }
