@@ -52,7 +52,7 @@ async function session(t: TestContext, fsync: FsyncPolicy): Promise<{ sends: num
     await tx.sendOffsets('g', [{ topic: 'in', partition: 0, offset: 5 }]);
     await tx.commit();
     await tx.close();
-    await log.commitGroupOffsets('g2', [{ topic: 'in', partition: 1, offset: 3 }]);
+    await log.setGroupOffsets('g2', [{ topic: 'in', partition: 1, offset: 3 }]);
   });
   const close = await countFdatasync(async () => {
     await log.close();
