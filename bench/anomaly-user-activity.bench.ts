@@ -20,7 +20,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { platformTopics } from '../src/app/index.ts';
 import { AnomalyAlertSchema, Topics } from '../src/events/index.ts';
 import { takeTraffic } from '../src/generator/index.ts';
@@ -28,18 +27,25 @@ import { type Log, openEmbeddedLog } from '../src/log/index.ts';
 import { createAnomalyDetection } from '../src/processors/anomaly-detection/index.ts';
 import { createUserActivity } from '../src/processors/user-activity/index.ts';
 import { Codecs, type StreamsRuntime } from '../src/streams/index.ts';
+import { benchArgs } from './args.ts';
 import { appendAll, waitDrained } from './platform-run.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    events: { type: 'string', default: '300000' },
-    rate: { type: 'string', default: '2000' },
-    seconds: { type: 'string', default: '10' },
-    /** The windows' grace; a backlog drain makes most re-keyed records late with 5 s (see README). */
-    grace: { type: 'string', default: '5000' },
-    /** Commit interval of the latency run; default the processor's (25 ms). */
-    'commit-ms': { type: 'string', default: '25' },
-    child: { type: 'string' },
+const { values: args } = benchArgs({
+  command: 'node bench/anomaly-user-activity.bench.ts',
+  about:
+    'anomaly-detection and user-activity, each alone, draining generated events; then alert latency at a paced rate.',
+  flags: {
+    events: { type: 'string', default: '300000', help: 'generated events appended, then drained' },
+    rate: { type: 'string', default: '2000', help: 'messages/s of the latency run' },
+    seconds: { type: 'string', default: '10', help: 'seconds of the latency run' },
+    /** A backlog drain makes most re-keyed records late with 5 s (see README). */
+    grace: { type: 'string', default: '5000', help: "the windows' grace, ms" },
+    'commit-ms': {
+      type: 'string',
+      default: '25',
+      help: "commit interval of the latency run, ms (the processor's default)",
+    },
+    child: { type: 'string', help: 'the scenario a child process runs', hidden: true },
   },
 });
 

@@ -21,13 +21,16 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 
-const { values: flags } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '8' },
-    quick: { type: 'boolean', default: false },
+const { values: flags } = benchArgs({
+  command: 'npm run bench:api --',
+  about:
+    'The real `msgtrack start --no-generator` (and `msgtrack api`) as a child, driven over HTTP: sustained ingest, then accepted → queryable and accepted → SSE alert latency at 1k and 10k msgs/s.',
+  flags: {
+    seconds: { type: 'string', default: '10', help: 'seconds of sustained ingest per measurement' },
+    connections: { type: 'string', default: '8', help: 'requests in flight (keep-alive connections)' },
+    quick: { type: 'boolean', default: false, help: 'shorter latency runs (4 s instead of 8 s)' },
   },
 });
 const SECONDS = Number(flags.seconds);

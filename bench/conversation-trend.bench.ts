@@ -13,7 +13,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { platformTopics } from '../src/app/index.ts';
 import { Topics } from '../src/events/index.ts';
 import { takeTraffic } from '../src/generator/index.ts';
@@ -21,13 +20,17 @@ import { type Log, openEmbeddedLog } from '../src/log/index.ts';
 import { createConversationAnalytics } from '../src/processors/conversation-analytics/index.ts';
 import { createTrendDetection } from '../src/processors/trend-detection/index.ts';
 import type { StreamsRuntime } from '../src/streams/index.ts';
+import { benchArgs } from './args.ts';
 import { appendAll, waitDrained } from './platform-run.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    events: { type: 'string', default: '300000' },
-    grace: { type: 'string', default: '5000' },
-    child: { type: 'string' },
+const { values: args } = benchArgs({
+  command: 'node bench/conversation-trend.bench.ts',
+  about:
+    'conversation-analytics and trend-detection, each alone, draining generated events from the embedded log.',
+  flags: {
+    events: { type: 'string', default: '300000', help: 'generated events appended, then drained' },
+    grace: { type: 'string', default: '5000', help: "the windows' grace, ms" },
+    child: { type: 'string', help: 'the processor a child process runs', hidden: true },
   },
 });
 

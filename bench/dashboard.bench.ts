@@ -26,7 +26,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildApp } from '../src/api/index.ts';
 import { platformTopics } from '../src/app/index.ts';
 import { systemClock } from '../src/clock/index.ts';
@@ -34,12 +33,20 @@ import { loadConfig } from '../src/config/index.ts';
 import { openEmbeddedLog } from '../src/log/index.ts';
 import { migrate, openChdb } from '../src/storage/index.ts';
 import { launchChromium } from '../test/dashboard/helpers.ts';
+import { benchArgs } from './args.ts';
 
-const { values: flags } = parseArgs({
-  options: {
-    messages: { type: 'string', default: '1000000' },
-    rounds: { type: 'string', default: '2' },
-    'budget-ms': { type: 'string', default: '300' },
+const { values: flags } = benchArgs({
+  command: 'npm run bench:dashboard --',
+  about:
+    'Stores N messages over the last 24 h in chDB, serves the API with no processors and opens every dashboard page in headless Chromium, cold and warm; exits 1 when an API call took the budget or more in the page.',
+  flags: {
+    messages: { type: 'string', default: '1000000', help: 'messages stored (with 0.3 read receipts each)' },
+    rounds: {
+      type: 'string',
+      default: '2',
+      help: 'rounds of page loads (each: 1 h and 24 h ranges, cold and warm)',
+    },
+    'budget-ms': { type: 'string', default: '300', help: 'the in-page budget per API call, ms' },
   },
 });
 const N = Number(flags.messages);

@@ -22,18 +22,26 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { PROCESSOR_NAMES } from '../src/app/index.ts';
 import { type GeneratedEvent, generateTraffic } from '../src/generator/index.ts';
 import { type LogRecord, openKafkaLog } from '../src/log/index.ts';
+import { benchArgs } from './args.ts';
 import { appendAll, openPlatform, startProcessors, waitDrained } from './platform-run.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    records: { type: 'string', default: '500000' },
-    events: { type: 'string', default: '200000' },
-    seed: { type: 'string', default: '1' },
-    'adapter-only': { type: 'boolean', default: false },
+const { values: args } = benchArgs({
+  command: 'npm run bench:kafka --',
+  about:
+    'Kafka on a broker of its own (stock settings, free ports): adapter produce/consume rates, then every processor draining generated events exactly-once and at-least-once on Kafka and exactly-once on the embedded log. Needs Java 17 (scripts/kafka.sh).',
+  flags: {
+    records: {
+      type: 'string',
+      default: '500000',
+      help: 'records of 250 bytes for the adapter produce/consume rates',
+    },
+    events: { type: 'string', default: '200000', help: 'generated events the processors drain' },
+    seed: { type: 'string', default: '1', help: 'generator seed' },
+    'adapter-only': { type: 'boolean', default: false, help: 'measure the adapter only (no processors)' },
   },
 });
 const run = promisify(execFile);

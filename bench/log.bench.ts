@@ -19,6 +19,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type LogRecord, openEmbeddedLog, type ProducerRecord } from '../src/log/index.ts';
+import { benchArgs } from './args.ts';
+
+const { values: flags } = benchArgs({
+  command: 'npm run bench:log --',
+  about:
+    'Embedded log throughput (250-byte records, batches of 1, 100 and 1000), then the open time of a 1 GB and a 5 GB log after a clean stop and after a SIGKILL, and the scrub after open (~6 GB of temp disk, deleted after).',
+  flags: {
+    'open-only': { type: 'boolean', default: false, help: 'the open and scrub times alone' },
+    'crash-child': {
+      type: 'string',
+      help: 'the data dir a writer child process fills until killed',
+      hidden: true,
+    },
+  },
+});
 
 const RECORD_BYTES = 250;
 const PARTITIONS = 4;
@@ -178,15 +193,15 @@ async function openTimes(): Promise<Record<string, number>> {
   return out;
 }
 
-if (process.argv[2] === '--crash-child') {
-  const log = await openEmbeddedLog({ dataDir: process.argv[3]!, fsync: 'never' });
+if (flags['crash-child'] !== undefined) {
+  const log = await openEmbeddedLog({ dataDir: flags['crash-child'], fsync: 'never' });
   const producer = log.producer();
   for (let i = 0; i < 32; i++) await producer.send('open', OPEN_BATCH);
   process.stdout.write('WRITTEN\n');
   await new Promise(() => undefined);
 }
 
-const openOnly = process.argv.includes('--open-only');
+const openOnly = flags['open-only'];
 const results: Result[] = [];
 for (const { batch, records } of openOnly ? [] : plan) {
   const r = await runOne(batch, records);

@@ -28,26 +28,42 @@ import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { PROCESSOR_NAMES, platformTopics } from '../src/app/index.ts';
 import { type AnomalyAlert, Topics } from '../src/events/index.ts';
 import { type GeneratedEvent, generateTraffic } from '../src/generator/index.ts';
 import { openEmbeddedLog, type ProducerRecord } from '../src/log/index.ts';
+import { benchArgs } from './args.ts';
 import { appendAll, openPlatform, startProcessors, waitDrained } from './platform-run.ts';
 
-const { values: args, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    events: { type: 'string', default: '1000000' },
-    rate: { type: 'string', default: '5000' },
-    seconds: { type: 'string', default: '20' },
-    seed: { type: 'string', default: '1' },
-    'probe-ms': { type: 'string', default: '1000' },
-    only: { type: 'string' },
-    'cpu-prof': { type: 'boolean', default: false },
-    'latency-only': { type: 'boolean', default: false },
-    child: { type: 'string' },
-    source: { type: 'string' },
+const { values: args, positionals } = benchArgs({
+  command: 'npm run bench:processors --',
+  about:
+    'Each processor alone, then all five in one process, draining generated events from the embedded log into topics and chDB; then alert latency with all five at a paced rate plus probe bursts.',
+  // The processor names of a child's drain scenario.
+  positionals: '',
+  flags: {
+    events: {
+      type: 'string',
+      default: '1000000',
+      help: 'generated events appended once, then drained by each scenario',
+    },
+    rate: { type: 'string', default: '5000', help: 'messages/s of the latency run' },
+    seconds: { type: 'string', default: '20', help: 'seconds of the latency run' },
+    seed: { type: 'string', default: '1', help: 'generator seed' },
+    'probe-ms': {
+      type: 'string',
+      default: '1000',
+      help: 'a probe burst (8 messages of a user of its own) every this many ms',
+    },
+    only: { type: 'string', help: 'comma-separated processors to drain alone (default: every one)' },
+    'cpu-prof': {
+      type: 'boolean',
+      default: false,
+      help: 'each child writes a .cpuprofile to bench/results/prof',
+    },
+    'latency-only': { type: 'boolean', default: false, help: 'the latency run alone' },
+    child: { type: 'string', help: "a child process' scenario", hidden: true },
+    source: { type: 'string', help: "a child's source data dir", hidden: true },
   },
 });
 /**

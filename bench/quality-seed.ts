@@ -13,8 +13,8 @@
  *
  *   node bench/quality-seed.ts [--minutes 30] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { createTraffic } from '../src/generator/index.ts';
+import { benchArgs } from './args.ts';
 import {
   firstMinutes,
   runProcessors,
@@ -23,8 +23,14 @@ import {
   writeResult,
 } from './quality-run.ts';
 
-const { values: args } = parseArgs({
-  options: { minutes: { type: 'string', default: '30' }, seed: { type: 'string', default: '1' } },
+const { values: args } = benchArgs({
+  command: 'node bench/quality-seed.ts',
+  about:
+    "The seed's own workload (`--profile seed`) through our processors, next to what the seed's processors would have printed.",
+  flags: {
+    minutes: { type: 'string', default: '30', help: 'simulated minutes of traffic' },
+    seed: { type: 'string', default: '1', help: 'generator seed' },
+  },
 });
 const minutes = Number(args.minutes);
 const RATE = { threshold: 8, windowMs: 60_000 };

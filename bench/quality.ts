@@ -7,7 +7,8 @@
  *   npm run bench:quality
  *   npm run bench:quality -- --seeds 1,2,3 --minutes 30
  */
-import { parseArgs } from 'node:util';
+
+import { benchArgs } from './args.ts';
 import {
   generate,
   passes,
@@ -18,12 +19,15 @@ import {
   writeResult,
 } from './quality-run.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    seeds: { type: 'string', default: '1,2,3' },
-    minutes: { type: 'string', default: '30' },
+const { values: args } = benchArgs({
+  command: 'npm run bench:quality --',
+  about:
+    "Detection quality at the defaults: per seed, generated traffic through the analytics processors, scored against the generator's truth; exit 1 when a seed misses the bar.",
+  flags: {
+    seeds: { type: 'string', default: '1,2,3', help: 'comma-separated generator seeds' },
+    minutes: { type: 'string', default: '30', help: 'simulated minutes of traffic per seed' },
     // Only how fast the 5-s slices go through; every window and threshold is the default.
-    'commit-ms': { type: 'string', default: '20' },
+    'commit-ms': { type: 'string', default: '20', help: "the processors' commit interval, ms" },
   },
 });
 const seeds = args.seeds.split(',').map(Number);

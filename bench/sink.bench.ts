@@ -34,9 +34,22 @@ import {
   toDateTime64,
 } from '../src/storage/index.ts';
 import { StreamsRuntime } from '../src/streams/index.ts';
+import { benchArgs } from './args.ts';
 
-const quick = process.argv.includes('--quick');
-const designs = process.argv.includes('--designs');
+const { values: flags } = benchArgs({
+  command: 'npm run bench:sink --',
+  about:
+    'Rows/s of message and receipt batches into chDB through the storage insert path, the seed queries on the result, and log → queryable through the clickhouse-sink.',
+  flags: {
+    quick: { type: 'boolean', default: false, help: 'fewer batches (3 instead of 10 per size)' },
+    designs: {
+      type: 'boolean',
+      default: false,
+      help: 'also time the read-receipt designs at 1M messages + 1M receipts (slow)',
+    },
+  },
+});
+const { quick, designs } = flags;
 const BATCHES = quick ? 3 : 10;
 const USERS = 5_000;
 const CONVERSATIONS = 20_000;

@@ -19,6 +19,14 @@ import {
   TimeWindows,
   windowedKeyCodec,
 } from '../src/streams/index.ts';
+import { benchArgs } from './args.ts';
+
+benchArgs({
+  command: 'npm run bench:streams --',
+  about:
+    'Records/s of the streams runtime on the embedded log: stateless, tumbling, hopping (30 s / 5 s) and sliding (30 s) counts, exactly-once. Environment: BENCH_RECORDS (default 300000), BENCH_KEYS (default 1000), BENCH_ONLY=<scenario> (stateless, tumbling_count, hopping_count, sliding_count).',
+  flags: {},
+});
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 300_000);
 // Distinct keys (users, conversations): fewer keys mean fuller windows and fewer window results per input.
