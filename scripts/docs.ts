@@ -1,7 +1,8 @@
 /**
  * Writes the generated part of docs/: cli.md (every command's --help), configuration.md (every
  * environment variable of src/config) and openapi.json (the API's /openapi.json, from a real app on
- * a throw-away data dir). `npm run docs` — test/api/docs.test.ts checks that they are current.
+ * a throw-away data dir). `npm run docs` — test/scripts/docs.test.ts checks that cli.md and
+ * configuration.md are current, test/api/docs.test.ts openapi.json.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { ENV } from '../../src/config/index.ts';
+import { ErrorCode } from '../../src/errors/index.ts';
+
+/**
+ * What the prose says about the environment equals the schema (src/config): every variable the README,
+ * docs/ and the processors' READMEs name exists (or belongs to a script or the compose file that reads
+ * it), and every default they state is the schema's. docs/configuration.md itself is generated
+ * (test/scripts/docs.test.ts).
+ */
+
+const ROOT = new URL('../../', import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, ROOT), 'utf8');
+
+function documents(): string[] {
+  const docs = readdirSync(new URL('docs/', ROOT))
+    .filter((f) => f.endsWith('.md') && f !== 'configuration.md' && f !== 'cli.md')
+    .map((f) => `docs/${f}`);
+  const processors = readdirSync(new URL('src/processors/', ROOT), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => `src/processors/${d.name}/README.md`)
+    .filter((p) => {
+      try {
+        read(p);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  return ['README.md', ...docs, ...processors];
+}
+
+/** Files that read environment variables of their own (scripts, the compose deployment, benchmarks). */
+const OTHER_READERS = [
+  'scripts/kafka.sh',
+  'scripts/health-check.sh',
+  'scripts/create-topics.sh',
+  'docker-compose.yml',
+  'deploy/env.example',
+  ...readdirSync(new URL('bench/', ROOT)).map((f) => `bench/${f}`),
+];
+
+const schemaVars = new Set(Object.keys(ENV));
+const codes = new Set<string>(Object.values(ErrorCode));
+/** Upper-case words that are values or protocol names, not variables. */
+const NOT_VARIABLES = new Set(['SASL_PLAINTEXT', 'SASL_SSL', 'SCRAM_SHA_256', 'SCRAM_SHA_512']);
+
+test('every environment variable the docs name is in the config schema, or read by a script or the deployment', () => {
+  const others = OTHER_READERS.map((f) => {
+    try {
+      return read(f);
+    } catch {
+      return '';
+    }
+  }).join('\n');
+  const unknown: string[] = [];
+  for (const doc of documents()) {
+    for (const [name] of read(doc).matchAll(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b/g)) {
+      if (schemaVars.has(name) || codes.has(name) || NOT_VARIABLES.has(name) || others.includes(name))
+        continue;
+      unknown.push(`${doc}: ${name}`);
+    }
+  }
+  assert.deepStrictEqual([...new Set(unknown)], []);
+});
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000 };
+
+/** "60 s", "10 min", "3 600 000", "1e-5", "0.00001" → a number (in ms for a `_MS` variable). */
+function parseStated(name: string, text: string): number | undefined {
+  const m =
+    /^((?:\d{1,3}(?:[\u00a0\u202f ,]\d{3})+|\d+)(?:\.\d+)?(?:e-?\d+)?)(?:\s*(ms|s|min|h)\b)?(?=$|[\s,:;)|])/.exec(
+      text.trim(),
+    );
+  if (m === null) return undefined;
+  const value = Number((m[1] as string).replace(/[\s,]/g, ''));
+  const unit = m[2];
+  if (unit === undefined) return value;
+  assert.ok(name.endsWith('_MS'), `${name}: a duration given for a variable without _MS`);
+  return value * (UNIT_MS[unit] as number);
+}
+
+/** Every default the docs state: "`VAR` (60 s)", "`VAR` (default X)", "| `VAR` | 5000 |", "| field | `VAR` | 60 000 |". */
+function statedDefaults(): { doc: string; name: string; stated: string }[] {
+  const found: { doc: string; name: string; stated: string }[] = [];
+  for (const doc of documents()) {
+    const text = read(doc);
+    for (const m of text.matchAll(/`([A-Z][A-Z0-9_]+)` \((default )?`?([^`),;]+)`?/g)) {
+      found.push({ doc, name: m[1] as string, stated: `${m[2] ?? ''}${m[3]}` });
+    }
+    for (const line of text.split('\n')) {
+      const cells = line.split(/(?<!\\)\|/).map((c) => c.trim());
+      if (cells.length < 4) continue;
+      // A row whose cell is a list of variables and the next one their defaults, in order.
+      for (let i = 1; i + 1 < cells.length; i++) {
+        const names = [...(cells[i] as string).matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((x) => x[1] as string);
+        if (names.length === 0 || !names.every((n) => schemaVars.has(n))) continue;
+        if ((cells[i] as string).replace(/`[A-Z0-9_]+`|[, ]/g, '') !== '') continue;
+        const values = (cells[i + 1] as string).split(/,\s+/);
+        if (values.length !== names.length) continue;
+        names.forEach((name, k) => {
+          found.push({ doc, name, stated: values[k] as string });
+        });
+      }
+    }
+  }
+  return found;
+}
+
+test('every default the docs state for a variable is the schema default', () => {
+  const stated = statedDefaults();
+  assert.ok(stated.length >= 30, `defaults found in the docs: ${stated.length}`);
+  const wrong: string[] = [];
+  for (const { doc, name, stated: text } of stated) {
+    const spec = (ENV as Record<string, { default?: string }>)[name];
+    if (spec === undefined) continue; // a script's variable: the first test covers it
+    const isDefault = text.startsWith('default ');
+    const value = isDefault ? text.slice('default '.length) : text;
+    const number = parseStated(name, value);
+    if (number !== undefined) {
+      if (spec.default === undefined || Number(spec.default) !== number) {
+        wrong.push(`${doc}: ${name} stated ${value}, schema default ${spec.default}`);
+      }
+    } else if (isDefault && !value.startsWith(':') && value !== spec.default) {
+      wrong.push(`${doc}: ${name} stated default ${value}, schema default ${spec.default}`);
+    }
+  }
+  assert.deepStrictEqual(wrong, []);
+});
