@@ -186,8 +186,9 @@ export interface RangeSummary {
 /**
  * Totals of the messages created in [from, to). Counts: the whole hours from hourly_totals, the whole
  * minutes of the partial hours from minute_totals, the partial minutes from message_rows FINAL (read
- * state folded). Distinct conversations and senders: the whole hours' states from hourly_totals, the
- * partial hours' message rows of message_rows (no FINAL: a read patch has no sender).
+ * state folded). Distinct conversations and senders: the whole hours' arrays of 64-bit sipHashes
+ * from hourly_totals, the partial hours' message rows of message_rows hashed the same way (no FINAL:
+ * a read patch has no sender) — exact unless two ids collide (≈ n²/2⁶⁵ for n ids, schema-rollups.ts).
  */
 export async function rangeSummary(
   ch: ClickHouse,

@@ -5,16 +5,15 @@ import { DEDUP } from './schema-messages.ts';
  * Hourly rollups for the dashboard's charts over long ranges (issue 13; the budget of issue 10: every
  * call a page makes < 300 ms with 1M messages over 24 h). Filled at insert by materialized views on
  * messages_base; reads take the whole hours of a range from here and only the partial hours at its
- * edges from message_rows (api-reads.ts), so a 24-hour range reads ~24 × conversations rollup rows
+ * edges from message_rows (aggregate-reads.ts, insight-reads.ts), so a 24-hour range reads ~24 × conversations rollup rows
  * instead of every message.
  *
  * conversation_hourly: per conversation and hour of the message — messages (a count), senders (the
- * distinct senders as a uniqExact state: a conversation has a few), the last message's time. Hourly
- * volume, the day × hour heatmap (messages, distinct senders) and the conversations ranked by volume
- * are sums and merges of it. No per-sender table: what the dashboard reads per sender is read rate and
- * time to read (below), and stats/summary keeps its one pass over message_rows — its read count needs
- * that range anyway, and taking its other three numbers from here measured no faster (1M messages,
- * 24 h: 168 ms before, 187 ms after, under load).
+ * distinct senders as a uniqExact state: a conversation has a few), the last message's time. The
+ * conversations ranked by volume sum its counts. (At this migration the hourly volume and the heatmap
+ * merged it too, and stats/summary read message_rows; since migration 9 below they read hourly_totals
+ * and minute_totals, a ranking's participants come from conversation_senders, and the `senders`
+ * states here are written but no longer read.)
  *
  * Why counts and not uniqExact states of message ids (as sender_read_rate): measured on chDB with 1M
  * messages over 24 h (20k conversations), ranking the conversations of the whole range took ~60 ms
