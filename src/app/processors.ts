@@ -14,7 +14,7 @@ export interface ProcessorDeps {
   readonly config: Config;
 }
 
-/** Every processor `msgtrack process` and `msgtrack start` can run, by name (SPEC §4). */
+/** Every processor `msgtrack process` and `msgtrack start` can run, by name (README, Stream processors). */
 export const PROCESSORS: Readonly<Record<string, (deps: ProcessorDeps) => StreamsRuntime>> = {
   'clickhouse-sink': ({ log, ch, config }) =>
     createClickHouseSink(

@@ -5,7 +5,7 @@ import { dlqTopicOf } from '../streams/index.ts';
 const DLQ_RETENTION_MS = 30 * 86_400_000;
 
 /**
- * Every topic the platform needs (SPEC §3) and the dead-letter topics of its two input topics, with
+ * Every topic the platform needs (docs/topics.md) and the dead-letter topics of its two input topics, with
  * the partitions and retention asked for (a dead-letter topic has its source’s partitions: the streams
  * layer writes a failed record to the partition it came from). Internal topics (repartition, changelog) are created by the
  * streams layer for each application.

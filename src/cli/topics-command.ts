@@ -6,7 +6,7 @@ import type { Command } from './command.ts';
 
 /**
  * `msgtrack topics create|list|describe`. `create` is idempotent: it creates what is missing and
- * fails (exit 1) when an existing topic has other partitions than SPEC §3 asks for.
+ * fails (exit 1) when an existing topic has other partitions than docs/topics.md lists.
  */
 export const topicsCommand: Command = {
   name: 'topics',

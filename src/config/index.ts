@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError, ErrorCode } from '../errors/index.ts';
 
 /**
- * The one schema of the environment (SPEC §8). It yields the `Config` type, the defaults, the
+ * The one schema of the environment (docs/configuration.md is generated from it). It yields the `Config` type, the defaults, the
  * documentation (`configDocs()`, printed by `msgtrack --help`) and the validation: `loadConfig()`
  * runs once at start, fails on the first invalid variable with a message that names the variable,
  * its value and what was expected, and returns a frozen object. Secrets are never echoed.

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isoInstant } from './fields.ts';
 
 /**
- * Output topics of the stream processors (SPEC §2). All instants are UTC RFC 3339 with milliseconds;
+ * Output topics of the stream processors (docs/events.md). All instants are UTC RFC 3339 with milliseconds;
  * windows are [window_start, window_end) for tumbling/hopping windows and [window_start, window_end]
  * for sliding windows (the `window_kind` field says which).
  */

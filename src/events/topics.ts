@@ -10,7 +10,7 @@ import {
 
 const DAY_MS = 86_400_000;
 
-/** The topics of SPEC §3: name, partitions, retention, the key field and the payload schema. */
+/** The platform's topics (docs/topics.md): name, partitions, retention, the key field and the payload schema. */
 export const Topics = {
   chatMessages: {
     name: 'chat.messages',

@@ -14,10 +14,10 @@ export const DEDUP = 'non_replicated_deduplication_window = 1000';
  * 1M/10M/100M, `npm run bench:sink -- --designs` the older candidates:
  *
  *                                                              1M           4M
- *   VIEW: base FINAL ⟕ all receipts (migrations 1–6)        358 / 490   2200 / 3600 (issue 13)
+ *   VIEW: base FINAL ⟕ all receipts (migrations 1–6)        358 / 490   2200 / 3600
  *   plain MergeTree scan, no read state (lower bound)         35 /  51    150 /  156
  *   VIEW over AggregatingMergeTree FINAL on the seed's key      —           17 s / 55 s at 64M unmerged,
- *     (conversation, time, id): every patch part overlaps      1.9 s / 6.7 s after OPTIMIZE (issue 13)
+ *     (conversation, time, id): every patch part overlaps      1.9 s / 6.7 s after OPTIMIZE
  *     every other part, so FINAL merges the whole table
  *   VIEW over AggregatingMergeTree FINAL, key (time, id),     85 / 102    130 / 367 (live parts)
  *     monthly partitions — a patch overlaps only recent parts             174 / 313 (after OPTIMIZE)

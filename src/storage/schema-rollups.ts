@@ -2,8 +2,8 @@ import type { Migration } from './schema.ts';
 import { DEDUP } from './schema-messages.ts';
 
 /*
- * Hourly rollups for the dashboard's charts over long ranges (issue 13; the budget of issue 10: every
- * call a page makes < 300 ms with 1M messages over 24 h). Filled at insert by materialized views on
+ * Hourly rollups for the dashboard's charts over long ranges (the dashboard's budget: every call a
+ * page makes < 300 ms with 1M messages over 24 h, README "Dashboard"). Filled at insert by materialized views on
  * messages_base; reads take the whole hours of a range from here and only the partial hours at its
  * edges from message_rows (aggregate-reads.ts, insight-reads.ts), so a 24-hour range reads ~24 × conversations rollup rows
  * instead of every message.
@@ -57,7 +57,7 @@ export const M8_HOURLY_ROLLUPS: Migration = {
 };
 
 /*
- * Read state rolled up at insert (migration 9, issue 13): per hour, per sender and hour, per sender —
+ * Read state rolled up at insert (migration 9): per hour, per sender and hour, per sender —
  * so that stats/summary, stats/senders, the volume chart and the heatmap never scan the messages of
  * their range (only the partial hours at its edges, as above).
  *

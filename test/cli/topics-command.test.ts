@@ -17,7 +17,7 @@ function msgtrack(dataDir: string, ...args: string[]) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('topics create is idempotent and gives SPEC §3 partitions and retention', async (t) => {
+test('topics create is idempotent and gives the partitions and retention of docs/topics.md', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msgtrack-topics-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const first = msgtrack(dir, 'topics', 'create', '--json');

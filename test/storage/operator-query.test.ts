@@ -32,7 +32,7 @@ async function snapshot(ch: ClickHouse): Promise<unknown> {
   return { tables: tables.map((t) => t.name), contents };
 }
 
-/** The statements issue 7 found running, and the other kinds a read-only console must refuse. */
+/** Statements an earlier version of the console let run, and the other kinds a read-only console must refuse. */
 function hostile(dir: string): Record<string, string> {
   return {
     alterDelete: 'ALTER TABLE message_db.messages_base DELETE WHERE 1',
