@@ -107,9 +107,16 @@ test("a sender's latest messages and a conversation's history: newest first, pag
     before: { created_at: first[2]!.created_at, message_id: first[2]!.message_id },
   });
   const history = await conversationHistory(ch, 'c1', { limit: 3 });
+  const wholeHistory = await conversationHistory(ch, 'c1', { limit: 10 });
   const byId = await messageById(ch, 'a1');
   assert.deepStrictEqual(
-    { first, next, history: history.map((m) => [m.message_id, m.read_status, m.read_at]), byId },
+    {
+      first,
+      next,
+      history: history.map((m) => [m.message_id, m.read_status, m.read_at]),
+      wholeHistory: wholeHistory.map((m) => m.message_id),
+      byId,
+    },
     {
       first: [
         sent('a4', 'c1', 'ben', T0 + 4000, T0 + 9000),
@@ -126,6 +133,7 @@ test("a sender's latest messages and a conversation's history: newest first, pag
         ['b0', 'sent', null],
         ['a3', 'sent', null],
       ],
+      wholeHistory: ['a4', 'b0', 'a3', 'a2', 'a1', 'a0'], // replayed a0–a2 once each
       byId: {
         message_id: 'a1',
         conversation_id: 'c1',
