@@ -80,13 +80,18 @@ function ignoreEpipe(err: NodeJS.ErrnoException): void {
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // `msgtrack help <command>` is `msgtrack <command> --help`.
+  if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help']);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
     return name === undefined ? 2 : 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
-    process.stderr.write(`msgtrack: unknown command "${name}"\n\n${usage()}\n`);
+    const what = name.startsWith('-')
+      ? `unknown option "${name}" (options follow the command)`
+      : `unknown command "${name}"`;
+    process.stderr.write(`msgtrack: ${what}\n\n${usage()}\n`);
     return 2;
   }
   quietOnEpipe();

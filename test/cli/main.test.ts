@@ -25,6 +25,14 @@ test('msgtrack --help lists commands and the environment; no command is a usage 
     [unknown.status, unknown.stderr.split('\n')[0]],
     [2, 'msgtrack: unknown command "frobnicate"'],
   );
+  const flag = msgtrack('--rate', '5');
+  assert.deepStrictEqual(
+    [flag.status, flag.stderr.split('\n')[0]],
+    [2, 'msgtrack: unknown option "--rate" (options follow the command)'],
+  );
+  const helpQuery = msgtrack('help', 'query');
+  assert.deepStrictEqual([helpQuery.status, helpQuery.stdout], [0, msgtrack('query', '--help').stdout]);
+  assert.match(helpQuery.stdout, /^Usage: msgtrack query /);
 });
 
 test('a bad flag is a usage error that names it', () => {
