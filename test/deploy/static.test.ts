@@ -350,3 +350,19 @@ test('the image runs on production dependencies: src imports only node: built-in
   assert.ok(files.length > 50);
   assert.deepStrictEqual([...outside], []);
 });
+
+test('deploy/env.example sets every variable the compose file requires, and only variables it reads', () => {
+  const file = readRepoFile('docker-compose.yml');
+  const used = new Set([...file.matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1] as string));
+  const required = [...file.matchAll(/\$\{([A-Z_][A-Z0-9_]*):\?/g)].map((m) => m[1] as string);
+  const example = [...readRepoFile('deploy/env.example').matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map(
+    (m) => m[1] as string,
+  );
+  assert.deepStrictEqual(
+    {
+      requiredMissing: [...new Set(required)].filter((v) => !example.includes(v)),
+      unused: example.filter((v) => !used.has(v)),
+    },
+    { requiredMissing: [], unused: [] },
+  );
+});
