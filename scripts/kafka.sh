@@ -238,5 +238,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) answering ;;
-  *) echo "usage: scripts/kafka.sh start|stop|status" >&2; exit 2 ;;
+  -h|--help|help) sed -n '2,/^set -euo/p' scripts/kafka.sh | sed '$d; s/^# \{0,1\}//' ;;
+  *) echo "usage: scripts/kafka.sh start|stop|status (--help: what each does and the environment)" >&2; exit 2 ;;
 esac
