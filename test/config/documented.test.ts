@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ENV } from '../../src/config/index.ts';
+import { ENV, loadConfig } from '../../src/config/index.ts';
 import { ErrorCode } from '../../src/errors/index.ts';
+import { conversationRules } from '../../src/processors/conversation-analytics/index.ts';
+import { trendRules } from '../../src/processors/trend-detection/index.ts';
+import { DEFAULT_GRACE_MS } from '../../src/streams/index.ts';
 
 /**
  * What the prose says about the environment equals the schema (src/config): every variable the README,
@@ -128,4 +131,37 @@ test('every default the docs state for a variable is the schema default', () => 
     }
   }
   assert.deepStrictEqual(wrong, []);
+});
+
+test("the processors' own defaults (used when a caller passes no option) equal the config schema's", () => {
+  const config = loadConfig({});
+  const conversation = conversationRules();
+  const trend = trendRules();
+  const { stopWords: _builtIn, ...trendConfig } = config.processors.trendDetection;
+  assert.deepStrictEqual(
+    {
+      grace: config.streams.graceMs,
+      conversation: config.processors.conversationAnalytics,
+      trend: trendConfig,
+    },
+    {
+      grace: DEFAULT_GRACE_MS,
+      conversation: {
+        windowMs: conversation.windowMs,
+        hopMs: conversation.hopMs,
+        peakFactor: conversation.peakFactor,
+        peakMinCount: conversation.peakMinCount,
+        peakSignificance: conversation.peakSignificance,
+        baselineFloor: conversation.baselineFloor,
+        baselineMs: conversation.baselineMs,
+      },
+      trend: {
+        windowMs: trend.windowMs,
+        topN: trend.topN,
+        baselineWindows: trend.baselineWindows,
+        minCount: trend.minCount,
+        surgeScore: trend.surgeScore,
+      },
+    },
+  );
 });
