@@ -1,7 +1,8 @@
 /**
  * Command-line flags of the benchmarks: one parser for every `npm run bench:*`, so that each answers
  * `--help` (usage, every flag with its default; exit 0, before any work starts) and refuses an unknown
- * or malformed flag with one clear line and exit code 2 instead of node's stack trace.
+ * or malformed flag (or a non-number for a flag whose default is a number) with one clear line and
+ * exit code 2 instead of node's stack trace.
  */
 import { parseArgs } from 'node:util';
 
@@ -86,6 +87,17 @@ export function benchArgs<F extends Record<string, BenchFlag>>(
   if (parsed.values.help === true) {
     process.stdout.write(benchUsage(spec as BenchSpec<Record<string, BenchFlag>>));
     process.exit(0);
+  }
+  // A flag whose default is a number takes a number (not NaN deep inside a run).
+  for (const [name, f] of Object.entries(spec.flags)) {
+    const value = parsed.values[name];
+    const numeric = typeof f.default === 'string' && Number.isFinite(Number(f.default));
+    if (numeric && typeof value === 'string' && !(value.trim() !== '' && Number.isFinite(Number(value)))) {
+      process.stderr.write(
+        `${spec.command}: --${name}=${JSON.stringify(value)} is invalid: expected a number\n`,
+      );
+      process.exit(2);
+    }
   }
   return { values: { ...parsed.values } as BenchValues<F>, positionals: parsed.positionals };
 }

@@ -81,6 +81,27 @@ test('every npm bench script answers --help with its usage and starts no work', 
   );
 });
 
+test('benchArgs: a flag with a numeric default refuses a non-number in one line, exit 2', async () => {
+  const script = `import { benchArgs } from './bench/args.ts';
+benchArgs({ command: 'b', about: 'a', flags: { events: { type: 'string', default: '100', help: 'h' } } }, JSON.parse(process.env.ARGS));
+console.log('ran');`;
+  const outcome = (args: string[]) =>
+    run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, ARGS: JSON.stringify(args) },
+    }).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (err: { code: number; stdout: string; stderr: string }) => ({
+        code: err.code,
+        out: err.stdout + err.stderr,
+      }),
+    );
+  assert.deepStrictEqual(await Promise.all([outcome(['--events', '1e6']), outcome(['--events', 'many'])]), [
+    { code: 0, out: 'ran\n' },
+    { code: 2, out: 'b: --events="many" is invalid: expected a number\n' },
+  ]);
+});
+
 test('a bench given an unknown flag says so in one line and exits 2 (no stack trace, no work)', async () => {
   const [, file] = benchScripts().find(([name]) => name === 'bench:kafka') as [string, string];
   const bad = await run(process.execPath, [file, '--no-such-flag'], { cwd: ROOT, timeout: 60_000 }).then(
