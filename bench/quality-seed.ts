@@ -2,7 +2,7 @@
  * The seed's own workload through our processors (a script, not a test): `--minutes` (default 30) of
  * `--profile seed` traffic (8 users, 5 conversations, 15 sentences, one message every 2 s) through
  * the analytics processors at their defaults, delivered as live traffic; prints what they yield next
- * to what the seed's processors, as the seed's README describes them, would have printed for the same
+ * to what the seed's processors (the rules below) would have printed for the same
  * events:
  *   - anomaly: the seed counts messages per user per calendar minute and alerts at ≥ 8; ours alerts
  *     once per sliding burst (≥ 8 within any 60 s), and on ≥ 5 identical texts within 10 minutes;
