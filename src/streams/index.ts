@@ -6,6 +6,7 @@
  */
 export { type Codec, Codecs, type SafeParser } from './codec.ts';
 export { type DeadLetterEnvelope, type DeadLetterStage, dlqTopicOf } from './dead-letter.ts';
+export { KGroupedStream, SlidingWindowedStream, TimeWindowedStream } from './grouped-streams.ts';
 export { ProcessingGuarantee } from './guarantee.ts';
 export type { TimestampExtractor, Topology } from './node.ts';
 export { STREAMS_DIAGNOSTICS_CHANNEL, StreamsRuntime } from './runtime.ts';
@@ -24,13 +25,10 @@ export {
   type AggregateOptions,
   buildTopology,
   type GroupedOptions,
-  KGroupedStream,
   KStream,
   type ProduceOptions,
-  SlidingWindowedStream,
   type SourceOptions,
   StreamsBuilder,
-  TimeWindowedStream,
 } from './topology.ts';
 export {
   type Cancellable,
