@@ -77,6 +77,30 @@ export interface HistoryKey {
   readonly message_id: string;
 }
 
+/** Keyset paging, newest first: rows strictly older than `before` (time, then id) when given. */
+const olderThan = (before: HistoryKey | undefined): string =>
+  before === undefined
+    ? ''
+    : `AND (created_at < ${at('bt')} OR (created_at = ${at('bt')} AND message_id < {bid:String}))`;
+const pageParams = (before: HistoryKey | undefined) =>
+  before === undefined ? {} : { bt: before.created_at, bid: before.message_id };
+
+/**
+ * The page's messages `m` (the subquery `latest`, with read_key) joined to the receiver's first view
+ * from message_receipts by primary key, the rule of `messages` and messageStatus; newest first.
+ */
+const withFirstRead = (db: string, latest: string): string => `FROM (${latest}) AS m
+     LEFT JOIN (
+       SELECT read_key, toNullable(min(first_viewed_at)) AS first_read FROM ${db}.message_receipts
+       WHERE message_id IN (SELECT message_id FROM (${latest})) GROUP BY read_key
+     ) AS r ON m.read_key = r.read_key
+     ORDER BY m.created_at DESC, m.message_id DESC`;
+
+const readState = (readAtMs: unknown): { read_status: 'sent' | 'read'; read_at: number | null } =>
+  readAtMs === null
+    ? { read_status: 'sent', read_at: null }
+    : { read_status: 'read', read_at: num(readAtMs) };
+
 /**
  * A conversation's messages, newest first (sort key order of messages_base, read backwards), in one
  * statement: the receiver's first view comes from message_receipts by primary key (read_key = the
@@ -96,7 +120,7 @@ export async function conversationHistory(
   const latest = `SELECT message_id, conversation_id, sender_id, receiver_id, content, message_type, created_at, read_key
      FROM ${db}.messages_base
      WHERE conversation_id = {c:String}
-       ${before === undefined ? '' : `AND (created_at < ${at('bt')} OR (created_at = ${at('bt')} AND message_id < {bid:String}))`}
+       ${olderThan(before)}
      ORDER BY created_at DESC, message_id DESC
      LIMIT 1 BY message_id
      LIMIT {n:UInt32}`;
@@ -104,16 +128,11 @@ export async function conversationHistory(
     `SELECT m.message_id AS message_id, m.conversation_id AS conversation_id, m.sender_id AS sender_id,
             m.receiver_id AS receiver_id, m.content AS content, m.message_type AS message_type,
             ${ms('m.created_at')} AS created_at_ms, ${ms('r.first_read')} AS read_at_ms
-     FROM (${latest}) AS m
-     LEFT JOIN (
-       SELECT read_key, toNullable(min(first_viewed_at)) AS first_read FROM ${db}.message_receipts
-       WHERE message_id IN (SELECT message_id FROM (${latest})) GROUP BY read_key
-     ) AS r ON m.read_key = r.read_key
-     ORDER BY m.created_at DESC, m.message_id DESC`,
+     ${withFirstRead(db, latest)}`,
     {
       c: conversationId,
       n: options.limit,
-      ...(before ? { bt: before.created_at, bid: before.message_id } : {}),
+      ...pageParams(before),
     },
   );
   return rows.map((r) => ({
@@ -124,8 +143,7 @@ export async function conversationHistory(
     content: String(r.content),
     message_type: String(r.message_type),
     created_at: num(r.created_at_ms),
-    read_status: r.read_at_ms === null ? 'sent' : 'read',
-    read_at: r.read_at_ms === null ? null : num(r.read_at_ms),
+    ...readState(r.read_at_ms),
   }));
 }
 
@@ -156,23 +174,18 @@ export async function senderMessages(
             created_at, any(read_key) AS read_key
      FROM ${db}.message_index
      WHERE sender_id = {s:String}
-       ${before === undefined ? '' : `AND (created_at < ${at('bt')} OR (created_at = ${at('bt')} AND message_id < {bid:String}))`}
+       ${olderThan(before)}
      GROUP BY message_id, created_at
      ORDER BY created_at DESC, message_id DESC
      LIMIT {n:UInt32}`;
   const rows = await ch.query<Record<string, unknown>>(
     `SELECT m.message_id AS message_id, m.conversation_id AS conversation_id, m.receiver_id AS receiver_id,
             ${ms('m.created_at')} AS created_at_ms, ${ms('r.first_read')} AS read_at_ms
-     FROM (${latest}) AS m
-     LEFT JOIN (
-       SELECT read_key, toNullable(min(first_viewed_at)) AS first_read FROM ${db}.message_receipts
-       WHERE message_id IN (SELECT message_id FROM (${latest})) GROUP BY read_key
-     ) AS r ON m.read_key = r.read_key
-     ORDER BY m.created_at DESC, m.message_id DESC`,
+     ${withFirstRead(db, latest)}`,
     {
       s: senderId,
       n: options.limit,
-      ...(before ? { bt: before.created_at, bid: before.message_id } : {}),
+      ...pageParams(before),
     },
   );
   return rows.map((r) => ({
@@ -180,8 +193,7 @@ export async function senderMessages(
     conversation_id: String(r.conversation_id),
     receiver_id: String(r.receiver_id),
     created_at: num(r.created_at_ms),
-    read_status: r.read_at_ms === null ? 'sent' : 'read',
-    read_at: r.read_at_ms === null ? null : num(r.read_at_ms),
+    ...readState(r.read_at_ms),
   }));
 }
 
