@@ -57,8 +57,19 @@ fetch() {
 </project>
 POM
   echo "kafka.sh: fetching Apache Kafka $VERSION from Maven Central…"
-  mvn -q -B -f "$HOME_DIR/pom.xml" dependency:copy-dependencies -DoutputDirectory="$LIBS" -DincludeScope=runtime
-  touch "$LIBS/.complete"
+  # Into a folder of its own, then renamed: brokers started at the same time (tests, a fresh clone)
+  # each fetch, and none may start on jars another fetch is still rewriting.
+  local part="$LIBS.part-$$"
+  rm -rf "$part"
+  mvn -q -B -f "$HOME_DIR/pom.xml" dependency:copy-dependencies -DoutputDirectory="$part" -DincludeScope=runtime
+  touch "$part/.complete"
+  if [ -f "$LIBS/.complete" ]; then
+    rm -rf "$part"
+  else
+    rm -rf "$LIBS"
+    mv -T "$part" "$LIBS" 2>/dev/null || rm -rf "$part"
+  fi
+  [ -f "$LIBS/.complete" ] || { echo "kafka.sh: fetching the broker's jars failed" >&2; exit 1; }
 }
 
 answering() { (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
