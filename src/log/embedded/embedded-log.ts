@@ -65,14 +65,15 @@ import type {
 } from './embedded-types.ts';
 import { GroupCommit, syncFds } from './group-commit.ts';
 import { acquireLock, type DirLock } from './lock.ts';
+import { closeFiles } from './log-close.ts';
 import { LogMetadata, type OffsetsTuple, type TopicState } from './log-metadata.ts';
 import { maintenancePass } from './maintenance.ts';
 import { recoverOnOpen } from './open-recovery.ts';
-import { writeError } from './partition-append.ts';
-import { PartitionLog, type PartitionLogOptions } from './partition-log.ts';
+import type { PartitionLog, PartitionLogOptions } from './partition-log.ts';
 import type { CorruptionPolicy, RecoveryEvent } from './partition-recovery.ts';
-import { partitionRecords } from './produce.ts';
+import { appendToTopic } from './produce.ts';
 import { type ScrubReport, scrubPartitions } from './scrub.ts';
+import { groupDescriptions, openTopic } from './topic-admin.ts';
 import { TransactionCoordinator } from './transaction-coordinator.ts';
 import {
   checkDeleteRecords,
@@ -295,25 +296,14 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost {
   ): Promise<RecordMetadata[]> {
     try {
       this.assertOpen();
-      const t = this.#topic(topic);
-      const { byPartition, partitions, timestamps } = partitionRecords(t, records, this.#clock.now());
-      const offsets = new Array<number>(records.length);
-      // A send lands whole or not at all: every partition it writes must be usable first.
-      for (const p of byPartition.keys()) t.parts[p]!.assertWritable();
-      for (const [p, g] of byPartition) {
-        const log = t.parts[p]!;
-        const base = log.appendRecords(g.recs, producerId, producerId > 0);
-        for (let k = 0; k < g.idx.length; k++) offsets[g.idx[k]!] = base + k;
-        this.#commits.add(log);
-        touched?.add(log);
-      }
-      return this.#commits.schedule().then(() => {
-        const out = new Array<RecordMetadata>(records.length);
-        for (let i = 0; i < records.length; i++) {
-          out[i] = { topic, partition: partitions[i]!, offset: offsets[i]!, timestamp: timestamps[i]! };
-        }
-        return out;
-      });
+      return appendToTopic(
+        this.#topic(topic),
+        records,
+        producerId,
+        touched,
+        this.#commits,
+        this.#clock.now(),
+      );
     } catch (err) {
       return Promise.reject(err);
     }
@@ -352,25 +342,9 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost {
         }
         continue;
       }
-      const t: TopicState = { desc, parts: [], rr: 0 };
-      for (let p = 0; p < desc.partitions; p++) {
-        const opened = await PartitionLog.open(
-          this.#partitionDir(desc.name, p),
-          desc.name,
-          p,
-          this.#partitionOptions,
-        );
-        t.parts.push(opened.log);
-      }
-      this.#meta.topics.set(desc.name, t);
-      this.#meta.append({
-        t: 'topic',
-        name: desc.name,
-        partitions: desc.partitions,
-        retentionMs: desc.retentionMs,
-        cleanupPolicy: desc.cleanupPolicy,
-      });
-      created.push(t);
+      created.push(
+        await openTopic(this.#meta, desc, (p) => this.#partitionDir(desc.name, p), this.#partitionOptions),
+      );
     }
     if (created.length > 0) {
       if (this.#fsync !== 'never') this.#meta.journal.syncNow();
@@ -431,15 +405,7 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost {
 
   async listGroups(): Promise<GroupDescription[]> {
     this.assertOpen();
-    const ids = new Set([
-      ...this.#meta.offsets.keys(),
-      ...[...this.#groups].filter(([, g]) => g.members.size > 0).map(([id]) => id),
-    ]);
-    return [...ids].sort().map((groupId) => ({
-      groupId,
-      members: this.#groups.get(groupId)?.members.size ?? 0,
-      offsets: this.#meta.groupOffsets(groupId),
-    }));
+    return groupDescriptions(this.#meta, this.#groups);
   }
 
   async setGroupOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
@@ -517,29 +483,6 @@ class EmbeddedLogImpl implements EmbeddedLog, ConsumerHost {
     this.#commits.flushIfScheduled();
     if (!this.#readOnly) this.#meta.journalHighWatermarks();
     this.#closed = true;
-    let error: unknown;
-    for (const t of this.#meta.topics.values()) {
-      for (const p of t.parts) {
-        try {
-          p.close();
-        } catch (err) {
-          error ??= err;
-        }
-      }
-    }
-    try {
-      if (this.#meta.journalOpen) this.#meta.journal.close(this.#fsync !== 'never');
-    } catch (err) {
-      error ??= err;
-    }
-    this.#lock.release();
-    if (error !== undefined) {
-      if (error instanceof AppError) throw error;
-      const e = writeError(error, this.#root);
-      throw new AppError(e.code, `closing the log in ${this.dataDir} failed: ${e.message}`, {
-        cause: error,
-        context: e.context,
-      });
-    }
+    closeFiles(this.#meta, this.#lock, this.#fsync !== 'never', this.#root, this.dataDir);
   }
 }

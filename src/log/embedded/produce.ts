@@ -1,14 +1,17 @@
 /**
  * A send's records, grouped per partition as the log appends them: an explicit partition, murmur2 of
  * the key (Kafka's default partitioner), or round-robin for null keys; timestamps default to now,
- * headers and key/value strings become bytes. One batch per partition per send.
+ * headers and key/value strings become bytes. One batch per partition per send, appended through the
+ * group commit.
  */
 
 import { AppError, ErrorCode } from '../../errors/index.ts';
 import { partitionForKey } from '../partitioner.ts';
-import type { ProducerRecord, RecordHeader } from '../types.ts';
+import type { ProducerRecord, RecordHeader, RecordMetadata } from '../types.ts';
 import type { EncodableRecord } from './format.ts';
+import type { GroupCommit } from './group-commit.ts';
 import type { TopicState } from './log-metadata.ts';
+import type { PartitionLog } from './partition-log.ts';
 import { invalid } from './validation.ts';
 
 const EMPTY_HEADERS: readonly RecordHeader[] = Object.freeze([]);
@@ -65,6 +68,41 @@ export function partitionRecords(
     timestamps[i] = timestamp;
   }
   return { byPartition, partitions, timestamps };
+}
+
+/**
+ * Appends a send's records to their partitions (offsets assigned at once) and resolves with their
+ * metadata once the group commit has written them. A send lands whole or not at all: every partition
+ * it writes is checked usable before any is written. `touched` collects the partitions written (a
+ * transaction's).
+ */
+export function appendToTopic(
+  t: TopicState,
+  records: readonly ProducerRecord[],
+  producerId: number,
+  touched: Set<PartitionLog> | undefined,
+  commits: GroupCommit,
+  now: number,
+): Promise<RecordMetadata[]> {
+  const topic = t.desc.name;
+  const { byPartition, partitions, timestamps } = partitionRecords(t, records, now);
+  const offsets = new Array<number>(records.length);
+  // A send lands whole or not at all: every partition it writes must be usable first.
+  for (const p of byPartition.keys()) t.parts[p]!.assertWritable();
+  for (const [p, g] of byPartition) {
+    const log = t.parts[p]!;
+    const base = log.appendRecords(g.recs, producerId, producerId > 0);
+    for (let k = 0; k < g.idx.length; k++) offsets[g.idx[k]!] = base + k;
+    commits.add(log);
+    touched?.add(log);
+  }
+  return commits.schedule().then(() => {
+    const out = new Array<RecordMetadata>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      out[i] = { topic, partition: partitions[i]!, offset: offsets[i]!, timestamp: timestamps[i]! };
+    }
+    return out;
+  });
 }
 
 function toBytes(v: Buffer | string | null | undefined): Buffer | null {
