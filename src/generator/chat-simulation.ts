@@ -2,6 +2,7 @@ import type { ChatMessageWire, MessageViewWire } from '../events/index.ts';
 import { Topics } from '../events/index.ts';
 import { type Text, TextMaker } from './content.ts';
 import { type Burst, injectedTruth, type Peak, type Trend } from './episodes.ts';
+import { MOST_FREQUENT_WORD } from './ordinary-words.ts';
 import {
   type Conversation,
   createPopulation,
@@ -23,7 +24,7 @@ import {
 import { SendLimits } from './send-limits.ts';
 import type { GeneratedEvent, Traffic, TrafficOptions } from './traffic.ts';
 import type { TrafficTruth } from './truth.ts';
-import { FILLER_WORDS, MOST_FREQUENT_WORD, TREND_WORDS } from './vocabulary.ts';
+import { FILLER_WORDS, TREND_WORDS } from './vocabulary.ts';
 
 /**
  * The default profile: a discrete-event simulation in event time. One queue holds what is due —

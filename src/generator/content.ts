@@ -1,5 +1,6 @@
+import { ORDINARY_WORDS } from './ordinary-words.ts';
 import { cumulativeIndex, type Random } from './random.ts';
-import { FILLER_WORDS, FRAMES, ORDINARY_WORDS, SPAM_PARTS, TREND_WORDS } from './vocabulary.ts';
+import { FILLER_WORDS, FRAMES, SPAM_PARTS, TREND_WORDS } from './vocabulary.ts';
 
 /**
  * Message texts. Each text comes with a 32-bit fingerprint of its lower-case words (the capital, the

@@ -1,4 +1,5 @@
 export { type HttpTargetOptions, httpTarget } from './http-target.ts';
+export { MOST_FREQUENT_WORD, ORDINARY_WORDS } from './ordinary-words.ts';
 export {
   type EventSink,
   logSink,
@@ -29,11 +30,4 @@ export {
   takeTrafficWithTruth,
 } from './traffic.ts';
 export type { TrafficTruth, TruthBurst, TruthPeak, TruthSpammer, TruthTrend } from './truth.ts';
-export {
-  FILLER_WORDS,
-  FRAMES,
-  MOST_FREQUENT_WORD,
-  ORDINARY_WORDS,
-  SPAM_PARTS,
-  TREND_WORDS,
-} from './vocabulary.ts';
+export { FILLER_WORDS, FRAMES, SPAM_PARTS, TREND_WORDS } from './vocabulary.ts';
