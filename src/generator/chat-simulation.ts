@@ -1,17 +1,13 @@
-import type { ChatMessageWire, MessageViewWire } from '../events/index.ts';
+import type { ChatMessageWire } from '../events/index.ts';
 import { Topics } from '../events/index.ts';
 import { type Text, TextMaker } from './content.ts';
 import { type Burst, injectedTruth, type Peak, type Trend } from './episodes.ts';
 import { MOST_FREQUENT_WORD } from './ordinary-words.ts';
-import {
-  type Conversation,
-  createPopulation,
-  DEVICES,
-  dayNightFactor,
-  type Population,
-} from './population.ts';
+import { type Conversation, createPopulation, dayNightFactor, type Population } from './population.ts';
 import { TimeQueue } from './queue.ts';
 import { cumulativeIndex, derivedRandom, type Random } from './random.ts';
+import { type PendingView, Receipts } from './receipts.ts';
+import { rfc3339Formatter } from './rfc3339-formatter.ts';
 import {
   DEFAULT_DUPLICATE_RULE,
   DEFAULT_RATE_RULE,
@@ -65,13 +61,6 @@ type Action =
   | { readonly k: typeof PEAK; readonly peak: Peak }
   | { readonly k: typeof VIEW; readonly view: PendingView };
 
-/** A receipt due later; its wire form is built when it is emitted (in time order: cheap to format). */
-interface PendingView {
-  readonly messageId: string;
-  readonly viewer: number;
-  readonly device: string;
-}
-
 const ARRIVAL_ACTION: Action = { k: ARRIVAL };
 const PLAN_BURST_ACTION: Action = { k: PLAN_BURST };
 const PLAN_PEAK_ACTION: Action = { k: PLAN_PEAK };
@@ -103,14 +92,13 @@ export class ChatSimulation implements Traffic {
   readonly #convTotal: number;
   readonly #spammers: readonly number[];
   readonly #rnd: Random;
-  readonly #viewRnd: Random;
   readonly #episodeRnd: Random;
   readonly #trendRnd: Random;
   readonly #text = new TextMaker();
   readonly #queue = new TimeQueue<Action>();
   readonly #formatMessageTime = rfc3339Formatter();
-  readonly #formatViewTime = rfc3339Formatter();
   readonly #limits: SendLimits;
+  readonly #receipts: Receipts;
   readonly #lastSender: Int32Array;
   readonly #lastBurstEnd: Float64Array;
   readonly #peakUntil: Float64Array;
@@ -121,7 +109,6 @@ export class ChatSimulation implements Traffic {
   #nextPeakMs: number;
   #seq = 0;
   #messages = 0;
-  #views = 0;
   #firstMs = Number.NaN;
   #lastMs = Number.NaN;
 
@@ -147,11 +134,13 @@ export class ChatSimulation implements Traffic {
     this.#inject = options.inject ?? true;
 
     this.#rnd = derivedRandom(this.#seed, 2);
-    this.#viewRnd = derivedRandom(this.#seed, 3);
     this.#episodeRnd = derivedRandom(this.#seed, 4);
     this.#trendRnd = derivedRandom(this.#seed, 5);
     const setup = derivedRandom(this.#seed, 1);
     this.#pop = createPopulation(setup, users, conversations);
+    this.#receipts = new Receipts(derivedRandom(this.#seed, 3), this.#pop, (atMs, view) =>
+      this.#queue.push(atMs, { k: VIEW, view }),
+    );
     this.#convCumulative = new Float64Array(conversations);
     let total = 0;
     this.#pop.conversations.forEach((c, i) => {
@@ -210,18 +199,9 @@ export class ChatSimulation implements Traffic {
         case PEAK:
           event = this.#peakMessage(t, action.peak);
           break;
-        case VIEW: {
-          this.#views++;
-          const { messageId, viewer, device } = action.view;
-          const value: MessageViewWire = {
-            message_id: messageId,
-            user_id: this.#pop.userIds[viewer]!,
-            viewed_at: this.#formatViewTime(t),
-            device,
-          };
-          event = { kind: 'view', topic: Topics.messageViews.name, key: value.user_id, timeMs: t, value };
+        case VIEW:
+          event = this.#receipts.event(t, action.view);
           break;
-        }
         case PLAN_BURST:
           this.#planBurst(t);
           break;
@@ -322,52 +302,8 @@ export class ChatSimulation implements Traffic {
     this.#limits.recordSend(sender, ms);
     this.#lastSender[c] = sender;
     this.#messages++;
-    this.#scheduleViews(id, ms, conversation, sender, receiver, spam);
+    this.#receipts.schedule(id, ms, conversation, sender, receiver, spam);
     return { kind: 'message', topic: Topics.chatMessages.name, key: conversation.id, timeMs: ms, value };
-  }
-
-  // ---- receipts
-
-  /** Online readers answer in seconds (log-normal, median 6 s), the others within 1–15 minutes. */
-  #readDelay(): number {
-    const rnd = this.#viewRnd;
-    if (rnd.chance(0.65)) return Math.min(120_000, Math.max(400, Math.round(rnd.logNormal(6_000, 1))));
-    return rnd.int(60_000, 900_000);
-  }
-
-  #view(id: string, viewer: number, atMs: number, otherDevice: boolean): void {
-    const usual = this.#pop.device[viewer]!;
-    const device = otherDevice ? DEVICES[(DEVICES.indexOf(usual) + this.#viewRnd.int(1, 2)) % 3]! : usual;
-    this.#queue.push(atMs, { k: VIEW, view: { messageId: id, viewer, device } });
-  }
-
-  /**
-   * The receiver reads 85 % of messages (30 % of spam), 8 % of reads again on a second device; in
-   * groups each other member views a message with probability 0.15; in 1:1 the sender looks at 2 %
-   * of their own messages again from another device.
-   */
-  #scheduleViews(
-    id: string,
-    ms: number,
-    conversation: Conversation,
-    sender: number,
-    receiver: number,
-    spam: boolean,
-  ): void {
-    const rnd = this.#viewRnd;
-    if (rnd.chance(spam ? 0.3 : 0.85)) {
-      const at = ms + this.#readDelay();
-      this.#view(id, receiver, at, false);
-      if (rnd.chance(0.08)) this.#view(id, receiver, at + rnd.int(2_000, 600_000), true);
-    }
-    if (conversation.members.length > 2) {
-      for (const m of conversation.members) {
-        if (m !== sender && m !== receiver && rnd.chance(0.15))
-          this.#view(id, m, ms + this.#readDelay(), false);
-      }
-    } else if (rnd.chance(0.02)) {
-      this.#view(id, sender, ms + rnd.int(1_000, 60_000), true);
-    }
   }
 
   // ---- injected: trends
@@ -512,7 +448,7 @@ export class ChatSimulation implements Traffic {
       startMs: Number.isNaN(this.#firstMs) ? this.#startMs : this.#firstMs,
       endMs: lastMs,
       messages: this.#messages,
-      views: this.#views,
+      views: this.#receipts.count,
       users: this.#pop.userIds.length,
       conversations: this.#pop.conversations.length,
       rateRule: { threshold: this.#rule.threshold, windowMs: this.#rule.windowMs },
@@ -522,22 +458,4 @@ export class ChatSimulation implements Traffic {
       ...injected,
     };
   }
-}
-
-/**
- * `formatRfc3339` (UTC, 3 fraction digits) for times that mostly grow: the text up to the second is
- * kept from the previous call, so a run of events in the same second formats without a Date.
- */
-function rfc3339Formatter(): (epochMs: number) => string {
-  let second = Number.NaN;
-  let prefix = '';
-  return (epochMs) => {
-    const s = Math.floor(epochMs / 1000);
-    if (s !== second) {
-      second = s;
-      prefix = new Date(s * 1000).toISOString().slice(0, 20);
-    }
-    const ms = epochMs - s * 1000;
-    return `${prefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
-  };
 }
