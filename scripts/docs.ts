@@ -30,7 +30,7 @@ export function configMarkdown(): string {
   return [
     '# Configuration',
     '',
-    'Environment variables, validated once at start: an invalid value stops the command with a message naming the variable, the value and what was expected. Empty means unset. Secrets (`API_TOKEN`, `CLICKHOUSE_PASSWORD`) are never logged. Generated from `src/config/index.ts` (`npm run docs`).',
+    'Environment variables, validated once at start: an invalid value stops the command with a message naming the variable, the value and what was expected. Empty means unset. Secrets (`API_TOKEN`, `CLICKHOUSE_PASSWORD`) are never logged. Generated from `src/config/env.ts` (`npm run docs`).',
     '',
     '```text',
     ...configDocs(),
