@@ -3,9 +3,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ENV, loadConfig } from '../../src/config/index.ts';
 import { ErrorCode } from '../../src/errors/index.ts';
+import {
+  AlertKind,
+  AnomalyAlertSchema,
+  type ChatMessageWire,
+  formatRfc3339,
+  type MessageViewWire,
+  Topics,
+  UserActivityMetricSchema,
+} from '../../src/events/index.ts';
+import { anomalyDetectionTopology } from '../../src/processors/anomaly-detection/index.ts';
 import { conversationRules } from '../../src/processors/conversation-analytics/index.ts';
 import { trendRules } from '../../src/processors/trend-detection/index.ts';
-import { DEFAULT_GRACE_MS } from '../../src/streams/index.ts';
+import { userActivityTopology } from '../../src/processors/user-activity/index.ts';
+import { Codecs, DEFAULT_GRACE_MS, TopologyTestDriver } from '../../src/streams/index.ts';
 
 /**
  * What the prose says about the environment equals the schema (src/config): every variable the README,
@@ -163,5 +174,110 @@ test("the processors' own defaults (used when a caller passes no option) equal t
         surgeScore: trend.surgeScore,
       },
     },
+  );
+});
+
+/*
+ * anomaly-detection and user-activity keep their defaults inside their topologies, so the two tests
+ * below run each topology with no options through the test driver and probe every default at its
+ * edge: a value the config schema's default puts just inside (it must count) and one 1 ms past it (it
+ * must not). A processor default other than the schema's fails one side of a probe. Not probed:
+ * ANOMALY_COMMIT_INTERVAL_MS, SINK_BATCH_ROWS and SINK_FLUSH_MS, which only a running runtime reads
+ * (checking them needs the processors to export their defaults, as conversationRules() does).
+ */
+
+const T0 = Date.UTC(2025, 10, 8, 14, 0, 0);
+const FAR = Date.UTC(2030, 0, 1);
+const nullableKey = Codecs.nullable(Codecs.string);
+
+function chatMessage(
+  id: string,
+  sender: string,
+  receiver: string,
+  ms: number,
+  content: string,
+): ChatMessageWire {
+  return {
+    message_id: id,
+    content,
+    timestamp: formatRfc3339(ms),
+    conversation_id: `conv-${sender}`,
+    sender_id: sender,
+    receiver_id: receiver,
+  };
+}
+
+const chatMessagesInto = (driver: TopologyTestDriver) =>
+  driver.createInputTopic(Topics.chatMessages.name, {
+    key: nullableKey,
+    value: Codecs.json<ChatMessageWire>(),
+  });
+
+test("anomaly-detection's default rules equal the config schema's: the threshold within the window alerts, over a window 1 ms longer it does not", () => {
+  const rules = loadConfig({}).processors.anomalyDetection;
+  const driver = new TopologyTestDriver(anomalyDetectionTopology(), { applicationId: 'defaults-anomaly' });
+  const input = chatMessagesInto(driver);
+  const output = driver.createOutputTopic(Topics.anomalyAlerts.name, {
+    key: Codecs.string,
+    value: Codecs.schema(AnomalyAlertSchema),
+  });
+  // Per sender: `count` messages evenly from T0 to T0 + spanMs (first and last at the ends); one text
+  // repeated for the duplicate rule, distinct texts for the rate rule.
+  const probes = [
+    { sender: 'rate-within', count: rules.rateThreshold, spanMs: rules.rateWindowMs, same: false },
+    { sender: 'rate-over', count: rules.rateThreshold, spanMs: rules.rateWindowMs + 1, same: false },
+    { sender: 'dup-within', count: rules.duplicateThreshold, spanMs: rules.duplicateWindowMs, same: true },
+    { sender: 'dup-over', count: rules.duplicateThreshold, spanMs: rules.duplicateWindowMs + 1, same: true },
+  ];
+  const messages = probes.flatMap(({ sender, count, spanMs, same }) =>
+    Array.from({ length: count }, (_, i) => {
+      const ms = T0 + Math.round((i * spanMs) / (count - 1));
+      return chatMessage(`${sender}-${i}`, sender, 'bob', ms, same ? 'win a prize' : `message ${i}`);
+    }),
+  );
+  messages.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
+  for (const m of messages) input.pipe(m.conversation_id, m, Date.parse(m.timestamp));
+  input.pipe('flush', chatMessage('flush', 'zz-flush', 'bob', FAR, 'flush'), FAR);
+  const alerted: Record<string, { kind: string; threshold: number }> = {};
+  for (const a of output.readValues()) alerted[a.user_id] = { kind: a.kind, threshold: a.threshold };
+  assert.deepStrictEqual(alerted, {
+    'rate-within': { kind: AlertKind.RATE, threshold: rules.rateThreshold },
+    'dup-within': { kind: AlertKind.DUPLICATE_CONTENT, threshold: rules.duplicateThreshold },
+  });
+});
+
+test("user-activity's default window and join retention equal the config schema's: a view at its message's time + retention is a read, 1 ms later it is not", () => {
+  const { windowMs, joinRetentionMs } = loadConfig({}).processors.userActivity;
+  const driver = new TopologyTestDriver(userActivityTopology(), { applicationId: 'defaults-activity' });
+  const messages = chatMessagesInto(driver);
+  const views = driver.createInputTopic(Topics.messageViews.name, {
+    key: nullableKey,
+    value: Codecs.json<MessageViewWire>(),
+  });
+  const output = driver.createOutputTopic(Topics.userActivityMetrics.name, {
+    key: Codecs.string,
+    value: Codecs.schema(UserActivityMetricSchema),
+  });
+  const view = (id: string, viewer: string, ms: number): MessageViewWire => ({
+    message_id: id,
+    user_id: viewer,
+    viewed_at: formatRfc3339(ms),
+    device: 'web',
+  });
+  messages.pipe('c1', chatMessage('m-within', 'alice', 'bob', T0, 'hello'), T0);
+  messages.pipe('c2', chatMessage('m-over', 'carol', 'dave', T0, 'hello'), T0);
+  views.pipe('bob', view('m-within', 'bob', T0 + joinRetentionMs), T0 + joinRetentionMs);
+  views.pipe('dave', view('m-over', 'dave', T0 + joinRetentionMs + 1), T0 + joinRetentionMs + 1);
+  messages.pipe('zz', chatMessage('flush', 'zz-flush', 'zz-flush', FAR, 'flush'), FAR);
+  const metrics = output.readValues().filter((m) => m.user_id !== 'zz-flush');
+  const reads: Record<string, number> = {};
+  for (const m of metrics) if (m.reads > 0) reads[m.user_id] = (reads[m.user_id] ?? 0) + m.reads;
+  assert.deepStrictEqual(
+    {
+      windowSizes: [...new Set(metrics.map((m) => Date.parse(m.window_end) - Date.parse(m.window_start)))],
+      users: [...new Set(metrics.map((m) => m.user_id))].sort(),
+      reads,
+    },
+    { windowSizes: [windowMs], users: ['alice', 'bob', 'carol', 'dave'], reads: { bob: 1 } },
   );
 });
