@@ -47,13 +47,21 @@ async function post(url: string, body: unknown): Promise<Response> {
   });
 }
 
-async function get(url: string): Promise<{ status: number; body: any }> {
+/** A GET's status and JSON body; `T` names the fields the caller reads (optional: an error body has none). */
+async function get<T>(url: string): Promise<{ status: number; body: T }> {
   const r = await fetch(url);
-  return { status: r.status, body: await r.json() };
+  return { status: r.status, body: (await r.json()) as T };
+}
+
+/** One server-sent event: its type, id and JSON data (of it, the field the test reads). */
+interface SseEvent {
+  readonly event: string;
+  readonly id?: string | undefined;
+  readonly data: { readonly user_id?: string } | null;
 }
 
 /** Reads SSE events of a stream into `events` until aborted. */
-function sse(url: string, events: { event: string; id?: string; data: any }[]): AbortController {
+function sse(url: string, events: SseEvent[]): AbortController {
   const abort = new AbortController();
   void (async () => {
     const res = await fetch(url, { signal: abort.signal });
@@ -94,7 +102,7 @@ test('start --no-generator: ingest, receipts and a spam burst show within 2 s (R
     await rm(dir, { recursive: true, force: true });
   });
   let a = await startInstance(dir);
-  const events: { event: string; id?: string; data: any }[] = [];
+  const events: SseEvent[] = [];
   const feed = sse(`${a.url}/api/v1/stream?types=alert,tick`, events);
   t.after(() => feed.abort());
 
@@ -133,30 +141,28 @@ test('start --no-generator: ingest, receipts and a spam burst show within 2 s (R
     ]);
     assert.deepStrictEqual([r1.status, r2.status, r3.status], [202, 202, 202]);
     const checks = {
-      status: () => get(`${a.url}/api/v1/messages/e2e${k}-0`).then((r) => r.body.read_status === 'read'),
+      status: () =>
+        get<{ read_status?: string }>(`${a.url}/api/v1/messages/e2e${k}-0`).then(
+          (r) => r.body.read_status === 'read',
+        ),
       history: () =>
-        get(`${a.url}/api/v1/conversations/conv${k}-0/messages?limit=100`).then(
+        get<{ items?: unknown[] }>(`${a.url}/api/v1/conversations/conv${k}-0/messages?limit=100`).then(
           (r) => r.body.items?.length === 10,
         ),
       // Every delivery so far falls in this range.
       volume: () =>
-        get(
+        get<{ buckets?: { messages: number }[] }>(
           `${a.url}/api/v1/stats/volume?interval=minute&from=${iso(now - 3_600_000)}&to=${iso(at + 60_000)}`,
-        ).then(
-          (r) =>
-            r.body.buckets?.reduce((s: number, b: { messages: number }) => s + b.messages, 0) ===
-            50 * (k + 1),
-        ),
+        ).then((r) => r.body.buckets?.reduce((s, b) => s + b.messages, 0) === 50 * (k + 1)),
       readRates: () =>
-        get(`${a.url}/api/v1/stats/read-rates?limit=1000`).then(
-          (r) =>
-            r.body.items?.find((x: { sender_id: string }) => x.sender_id === `user${k}-0`)?.read_count === 1,
-        ),
+        get<{ items?: { sender_id: string; read_count: number }[] }>(
+          `${a.url}/api/v1/stats/read-rates?limit=1000`,
+        ).then((r) => r.body.items?.find((x) => x.sender_id === `user${k}-0`)?.read_count === 1),
       alertsRest: () =>
-        get(`${a.url}/api/v1/alerts?user=spammer${k}`).then((r) =>
-          r.body.items?.some((x: { kind: string }) => x.kind === 'rate'),
+        get<{ items?: { kind: string }[] }>(`${a.url}/api/v1/alerts?user=spammer${k}`).then(
+          (r) => r.body.items?.some((x) => x.kind === 'rate') === true,
         ),
-      alertSse: async () => events.some((e) => e.event === 'alert' && e.data.user_id === `spammer${k}`),
+      alertSse: async () => events.some((e) => e.event === 'alert' && e.data?.user_id === `spammer${k}`),
     };
     // Visible at all within 15 s (else a defect, not a slow machine); the 2 s bound is checked on the times.
     const took = Object.fromEntries(
