@@ -11,10 +11,11 @@ import {
   timeWindowAggregate,
 } from './aggregate-nodes.ts';
 import { type Codec, Codecs } from './codec.ts';
+import { KStream } from './kstream.ts';
 import type { NodeDef } from './node.ts';
 import { SlidingWindowStore } from './sliding-store.ts';
 import { Stores, TimeWindowStore } from './stores.ts';
-import { type AggregateOptions, KStream, type StreamsBuilder } from './topology.ts';
+import type { AggregateOptions, StreamsBuilder } from './topology.ts';
 import type { EmitStrategy, Windowed } from './types.ts';
 import { SlidingWindows, TimeWindows } from './windows.ts';
 

@@ -8,6 +8,7 @@ export { type Codec, Codecs, type SafeParser } from './codec.ts';
 export { type DeadLetterEnvelope, type DeadLetterStage, dlqTopicOf } from './dead-letter.ts';
 export { KGroupedStream, SlidingWindowedStream, TimeWindowedStream } from './grouped-streams.ts';
 export { ProcessingGuarantee } from './guarantee.ts';
+export { KStream } from './kstream.ts';
 export type { TimestampExtractor, Topology } from './node.ts';
 export { STREAMS_DIAGNOSTICS_CHANNEL, StreamsRuntime } from './runtime.ts';
 export type { RuntimeMetrics, RuntimeState } from './runtime-metrics.ts';
@@ -25,7 +26,6 @@ export {
   type AggregateOptions,
   buildTopology,
   type GroupedOptions,
-  KStream,
   type ProduceOptions,
   type SourceOptions,
   StreamsBuilder,
