@@ -136,7 +136,14 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   /** Offsets added in the open transaction, per group. */
   #txnOffsets = new Map<string, TopicPartitionOffset[]>();
   /** The open transaction's sends, batched per tick (a new batcher per transaction). */
-  #batcher = new SendBatcher((messages) => this.#produce(messages));
+  #batcher = new SendBatcher((messages) => this.#produce(messages, this.#generation));
+  /**
+   * Moves when a transaction begins and when it ends: a call still in flight from a transaction that
+   * already ended (a send left running when another failed, answered late) cannot fence the producer.
+   */
+  #generation = 0;
+  /** Aborted when the open transaction ends: its calls still retrying stop. */
+  #txnEnded = new AbortController();
 
   private constructor(settings: KafkaClientSettings, transactionalId: string, clock: Clock) {
     this.transactionalId = transactionalId;
@@ -179,25 +186,38 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       });
     }
     this.#state = 'open';
+    this.#generation++;
+    this.#txnEnded = new AbortController();
     this.#tx = undefined;
     this.#txnOffsets = new Map();
-    this.#batcher = new SendBatcher((messages) => this.#produce(messages));
+    const generation = this.#generation;
+    this.#batcher = new SendBatcher((messages) => this.#produce(messages, generation));
   }
 
   async send(topic: string, records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
     this.#assertOpenTxn('send');
     if (records.length === 0) return [];
-    const batcher = this.#batcher;
+    const generation = this.#generation;
     const messages = await toMessages(this.#client, topic, records, this.#clock, this.#roundRobin);
-    if (batcher !== this.#batcher) throw this.#ended('send');
-    return batcher.send(messages);
+    if (!this.#isOpen(generation)) throw this.#ended('send');
+    return this.#batcher.send(messages);
   }
 
   /** One batch of the open transaction's sends: its partitions added, then produced. */
-  #produce(messages: readonly Message[]): Promise<RecordMetadata[]> {
+  #produce(messages: readonly Message[], generation: number): Promise<RecordMetadata[]> {
     const topics = topicsOf(messages);
     return this.#guard(`producing to ${topics} in a transaction`, { topic: topics }, async () => {
+      // A send that ended up here after its transaction ended must not start the next one.
+      if (!this.#isOpen(generation)) throw this.#ended('send');
       const tx = await this.#transaction();
+      // Every call on the library's transaction is made only while it is still this send's open
+      // transaction: the library sends a record batch given after its transaction ended as a plain
+      // idempotent write (it drops the transactional producer id and takes a new one), which would
+      // put an aborted transaction's records outside any transaction, visible to every reader.
+      const stillOpen = (): void => {
+        if (!this.#isOpen(generation) || this.#client.transaction !== tx || tx.completed)
+          throw this.#ended('send');
+      };
       // AddPartitionsToTxn one call at a time: the library deduplicates concurrent calls into the
       // first one in flight, so the partitions of a concurrent batch would never be added (the broker
       // then refuses their records with TRANSACTION_ABORTABLE). Its own call inside send() then
@@ -205,12 +225,14 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       const adding = this.#adding.then(async () => {
         const md = await getMetadata(this.#client, [...new Set(messages.map((m) => m.topic))]);
         const partitions = messages.map((m) => ({ topic: m.topic, partition: m.partition, value: EMPTY }));
+        stillOpen();
         await tx.addPartitions(md, partitions);
       });
       this.#adding = adding.catch(() => {});
       await adding;
       const out: RecordMetadata[] = [];
       for (const chunk of chunkByBytes(messages)) {
+        stillOpen();
         const result = await tx.send({ messages: chunk });
         for (const m of metadataOf(chunk, result.offsets)) out.push(m);
       }
@@ -228,8 +250,16 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     if (offsets.length === 0) return;
     const topics = offsetTopics(offsets);
     const context = { transactionalId: this.transactionalId, groupId: meta.groupId };
+    const generation = this.#generation;
+    // Retries stop when the transaction ends: a late AddOffsetsToTxn would start a coordinator-side
+    // transaction of its own, and a late TxnOffsetCommit would put this one's offsets in the next.
+    const policy = kafkaRetry(MAX_BLOCK_MS, AbortSignal.any([this.#closing.signal, this.#txnEnded.signal]));
+    const stillOpen = (): void => {
+      if (!this.#isOpen(generation)) throw this.#ended('sendOffsets');
+    };
     await this.#guard('adding offsets to the transaction', { groupId: meta.groupId }, async () => {
       await this.#transaction();
+      stillOpen();
       const producerId = this.#client.producerId as bigint;
       const producerEpoch = this.#client.producerEpoch as number;
       // AddOffsetsToTxn: the transaction coordinator adds the group's offsets partition to the
@@ -242,7 +272,9 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
         context,
         'AddOffsetsToTxn',
         [this.transactionalId, producerId, producerEpoch, meta.groupId],
+        policy,
       );
+      stillOpen();
       this.#txnOffsets.set(meta.groupId, [...(this.#txnOffsets.get(meta.groupId) ?? []), ...offsets]);
       await this.#groups.call(
         meta.groupId,
@@ -259,6 +291,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
           meta.groupInstanceId ?? null,
           topics,
         ],
+        policy,
       );
     });
   }
@@ -275,6 +308,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     }
     const offsets = this.#txnOffsets;
     this.#state = 'ready';
+    this.#generation++;
+    this.#txnEnded.abort();
     this.#tx = undefined;
     this.#txnOffsets = new Map();
     this.#batcher.discard(this.#ended('send'));
@@ -313,6 +348,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.#assertOpenTxn('abort');
     const tx = this.#tx;
     this.#state = 'ready';
+    this.#generation++;
+    this.#txnEnded.abort();
     this.#tx = undefined;
     this.#txnOffsets = new Map();
     this.#batcher.discard(this.#ended('send'));
@@ -376,6 +413,11 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     return this.#tx;
   }
 
+  /** Whether the transaction of `generation` is still the open one. */
+  #isOpen(generation: number): boolean {
+    return this.#state === 'open' && generation === this.#generation;
+  }
+
   #ended(op: string): AppError {
     return new AppError(ErrorCode.LOG_TXN_STATE, `${op}() after its transaction ended`, {
       context: { transactionalId: this.transactionalId },
@@ -390,11 +432,17 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     );
   }
 
+  /**
+   * Run one call of the open transaction. A fencing answer fences the producer only while that
+   * transaction is still the open one: after our own abort or re-initialisation bumped the epoch,
+   * the old transaction's late calls are answered with a fencing error that is about them, not us.
+   */
   async #guard<T>(doing: string, context: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+    const generation = this.#generation;
     try {
       return await fn();
     } catch (err) {
-      if (isFencingError(err)) {
+      if (isFencingError(err) && this.#isOpen(generation)) {
         this.#state = 'fenced';
         throw this.#fenced(err, context);
       }

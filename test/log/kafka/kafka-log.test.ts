@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { isAppError } from '../../../src/errors/index.ts';
 import { type Log, openKafkaLog } from '../../../src/log/index.ts';
+import { drain } from '../helpers.ts';
 import { brokers, pollRecords, requireBroker, uniqueName } from './broker.ts';
 
 async function kafka(t: TestContext): Promise<Log> {
@@ -197,6 +198,40 @@ test('concurrent sends in one transaction each add their partitions (no TRANSACT
   );
   const got = await pollRecords(reader, 4, 10_000);
   assert.deepStrictEqual(got.map((r) => r.value?.toString()).sort(), ['a0', 'a2', 'b0', 'b1']);
+});
+
+test('aborts while a send of several requests is in flight: none of its records is ever visible, and the producer goes on', async (t) => {
+  const log = await kafka(t);
+  const topic = uniqueName('abort-race');
+  await log.createTopics([{ name: topic, partitions: 2 }]);
+  const tx = await log.transactionalProducer(uniqueName('abort-race-tx'));
+  t.after(() => tx.close());
+  // 10 records of 200 kB: several produce requests (at most 768 kB each), sent one after another.
+  const big = Array.from({ length: 10 }, (_, i) => ({
+    key: `k${i}`,
+    value: `aborted-${'x'.repeat(200_000)}`,
+  }));
+  const rounds = 8;
+  for (let round = 0; round < rounds; round++) {
+    tx.begin();
+    const sending = tx.send(topic, big).catch((err: unknown) => err);
+    // The abort lands at a different point of the send each round: before it starts, between requests.
+    await new Promise((r) => setTimeout(r, round * 15));
+    await tx.abort();
+    await sending;
+    tx.begin();
+    await tx.send(topic, [{ key: `k${round}`, value: `committed-${round}` }]);
+    await tx.commit();
+  }
+  const reader = log.consumer({ groupId: uniqueName('abort-race-reader'), isolationLevel: 'read_committed' });
+  t.after(() => reader.close());
+  reader.assign([0, 1].map((partition) => ({ topic, partition })));
+  const got = await pollRecords(reader, rounds, 15_000);
+  const more = await drain(reader, 500);
+  assert.deepStrictEqual(
+    [...got, ...more].map((r) => r.value?.toString().slice(0, 12)).sort(),
+    Array.from({ length: rounds }, (_, i) => `committed-${i}`).sort(),
+  );
 });
 
 test('sends of one tick go out together and each gets its own offsets; a seek drops what was prefetched', async (t) => {
