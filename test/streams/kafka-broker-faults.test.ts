@@ -21,6 +21,7 @@ import {
   createFaultTopics,
   expectedCounts,
   FAULT_RUNTIME_OPTIONS,
+  sequenceBreaks,
   writeMessages,
 } from './fixtures/kafka-fault-topology.ts';
 import { TcpProxy } from './fixtures/tcp-proxy.ts';
@@ -102,8 +103,11 @@ test('connections cut and delayed during commits, then the broker stopped 10 s a
   phase('outputs complete');
   t.diagnostic(`connections reset: ${resets}; processed when the broker stopped: ${stoppedAt}`);
   t.diagnostic(`phases: ${phases.join(', ')}`);
+  const outputs = await actualCounts(log, output);
+  const breaks = await sequenceBreaks(log, output);
+  if (breaks.length > 0) t.diagnostic(`sequence breaks: ${breaks.join('; ')}`);
   assert.deepStrictEqual(
-    { state, failure: runtime.failure, resets: resets > 0, outputs: await actualCounts(log, output) },
+    { state, failure: runtime.failure, resets: resets > 0, outputs },
     { state: 'running', failure: undefined, resets: true, outputs: expectedCounts(5_000) },
   );
 });
