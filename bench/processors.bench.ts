@@ -25,13 +25,16 @@
  *   npm run bench:processors -- --latency-only --rate 5000 --seconds 20   # step 2 alone
  */
 import { spawnSync } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { PROCESSOR_NAMES, platformTopics } from '../src/app/index.ts';
 import { type AnomalyAlert, Topics } from '../src/events/index.ts';
 import { type GeneratedEvent, generateTraffic } from '../src/generator/index.ts';
 import { openEmbeddedLog, type ProducerRecord } from '../src/log/index.ts';
+import { STREAMS_DIAGNOSTICS_CHANNEL } from '../src/streams/index.ts';
 import { benchArgs } from './args.ts';
 import { appendAll, openPlatform, startProcessors, waitDrained } from './platform-run.ts';
 
@@ -92,6 +95,13 @@ const probeMessage = (id: string, user: string, conversation: string, timeMs: nu
   message_type: 'text',
 });
 const mb = (bytes: number) => Math.round(bytes / 1048576);
+const sum = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0);
+/** Count, p50, p99 and max of durations, ms. */
+function quantiles(xs: number[]): { n: number; p50: number; p99: number; max: number } {
+  xs.sort((a, b) => a - b);
+  const at = (p: number) => Math.round(xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0);
+  return { n: xs.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+}
 
 function* take(n: number, it: Iterator<GeneratedEvent>): Generator<GeneratedEvent> {
   for (let i = 0; i < n; i++) yield it.next().value as GeneratedEvent;
@@ -146,6 +156,23 @@ async function latencyScenario(): Promise<void> {
   try {
     const base = await openPlatform(dir, ENV);
     const running = await startProcessors(base, PROCESSOR_NAMES);
+    // Where a slow alert's time goes: event-loop stalls, GC pauses, each runtime's commits.
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
+    const gcMs: number[] = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcMs.push(e.duration);
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+    const commitMs = new Map<string, number[]>();
+    const onEvent = (message: unknown): void => {
+      const e = message as { type: string; applicationId: string; durationMs: number };
+      if (e.type !== 'commit') return;
+      const list = commitMs.get(e.applicationId) ?? [];
+      list.push(e.durationMs);
+      commitMs.set(e.applicationId, list);
+    };
+    diagnostics.subscribe(STREAMS_DIAGNOSTICS_CHANNEL, onEvent);
     const rate = Number(args.rate);
     const durationMs = Number(args.seconds) * 1000;
     const alerts = base.log.consumer({ groupId: 'bench-alerts', isolationLevel: 'read_committed' });
@@ -234,6 +261,9 @@ async function latencyScenario(): Promise<void> {
     await watcher;
     await alerts.close();
     await running.close();
+    diagnostics.unsubscribe(STREAMS_DIAGNOSTICS_CHANNEL, onEvent);
+    gcObserver.disconnect();
+    loopDelay.disable();
     latencies.sort((a, b) => a - b);
     const q = (p: number) =>
       latencies.length === 0
@@ -249,6 +279,14 @@ async function latencyScenario(): Promise<void> {
         p50_ms: q(0.5),
         p99_ms: q(0.99),
         max_ms: q(1),
+        latencies_ms: latencies.map(Math.round),
+        loop_delay_ms: {
+          p50: Math.round(loopDelay.percentile(50) / 1e5) / 10,
+          p99: Math.round(loopDelay.percentile(99) / 1e5) / 10,
+          max: Math.round(loopDelay.max / 1e5) / 10,
+        },
+        gc_ms: { pauses: gcMs.length, total: Math.round(sum(gcMs)), max: Math.round(Math.max(0, ...gcMs)) },
+        commit_ms: Object.fromEntries([...commitMs].map(([app, list]) => [app, quantiles(list)])),
         peak_rss_mb: mb(process.resourceUsage().maxRSS * 1024),
       })}\n`,
     );

@@ -13,13 +13,15 @@
  *   processed, and a partition holding `maxPollRecords` buffered records is paused. Outputs of all
  *   tasks are written in processing order. So a backlog goes through in event-time order, and
  *   re-keyed records reach their repartition topic in about timestamp order.
- * - Sharing a process: records are processed in slices of 1,000, and the runtime yields to the event
- *   loop (a macrotask) after each slice, so that several runtimes in one process (`msgtrack start`)
- *   interleave with each other's I/O (a sink's insert completing), timers and producers.
+ * - Sharing a process: records are processed in slices of at most 1,000 records and about
+ *   `SLICE_MS` of processing, and the runtime yields to the event loop (a macrotask) after each
+ *   slice, so that several runtimes in one process (`msgtrack start`) interleave with each other's
+ *   I/O (a sink's insert completing), timers and producers: a record of one runtime waits for at
+ *   most about one slice of each other runtime (plus their commits), not for a backlog.
  * - A new task restores its stores from `<applicationId>-<store>-changelog` (read_committed, up to
  *   the last stable offset) before it processes anything.
- * - Commit (every `commitIntervalMs`, default 100 ms; earlier when outputs pile up or a sink wants a
- *   flush): await every external sink's `flush()`, then one transaction of the instance's
+ * - Commit (./commit-cycle.ts; every `commitIntervalMs`, default 100 ms; earlier when outputs pile
+ *   up or a sink wants a flush): await every external sink's `flush()`, then one transaction of the instance's
  *   transactional producer `<applicationId>-<instanceId>` carries all outputs, dead letters,
  *   changelog records and the input offsets (`sendOffsets` with the consumer's group metadata, so a
  *   member fenced by a rebalance cannot commit). A crash before the commit point leaves nothing
@@ -53,7 +55,7 @@ import { AppError, ErrorCode, isAppError } from '../errors/index.ts';
 import { type Consumer, type Log, type TopicPartition, tpKey } from '../log/index.ts';
 import { isRetriable, retry } from '../retry/index.ts';
 import { BackPressure } from './back-pressure.ts';
-import { collectCommitBatch } from './commit-batch.ts';
+import { CommitCycle } from './commit-cycle.ts';
 import { type Committer, openCommitter } from './guarantee.ts';
 import type { Topology } from './node.ts';
 import { PartitionGroup } from './partition-group.ts';
@@ -64,11 +66,10 @@ import {
   resolveRuntimeOptions,
   type StreamsRuntimeOptions,
 } from './runtime-options.ts';
-import type { OutgoingRecord, StreamTask } from './task.ts';
+import type { OutgoingRecord } from './task.ts';
 import { TaskManager } from './task-manager.ts';
 import { ensureTopics } from './topic-setup.ts';
 import { buildTopology } from './topology.ts';
-import type { ExternalSink } from './types.ts';
 
 /** Events: `{ type: 'state' | 'commit' | 'purge' | 'error' | 'metrics', applicationId, instanceId, … }`. */
 export const STREAMS_DIAGNOSTICS_CHANNEL = 'msgtrack:streams';
@@ -76,6 +77,12 @@ export const STREAMS_DIAGNOSTICS_CHANNEL = 'msgtrack:streams';
 const channel = diagnostics.channel(STREAMS_DIAGNOSTICS_CHANNEL);
 /** Records processed between two commit checks. */
 const PROCESS_SLICE = 1_000;
+/**
+ * Processing time after which a slice ends early, ms (checked every `SLICE_CHECK_EVERY` records):
+ * bounds how long one runtime holds the event loop from the others in its process.
+ */
+const SLICE_MS = 5;
+const SLICE_CHECK_EVERY = 32;
 
 /**
  * Errors after which the runtime recovers by the "task migrated" path instead of failing: the group
@@ -111,7 +118,7 @@ export class StreamsRuntime {
   #loop: Promise<void> | undefined;
   #stopping = false;
   #stopPromise: Promise<void> | undefined;
-  #lastCommit = 0;
+  readonly #commits: CommitCycle;
   readonly #lag: LagMonitor;
   readonly #commitLatency = new CommitLatency();
   #failure: unknown;
@@ -143,6 +150,17 @@ export class StreamsRuntime {
       clock,
       intervalMs: purgeIntervalMs,
       repartitionTopics: new Set(this.topology.repartitionTopics.map((r) => r.topic)),
+      publish,
+    });
+    this.#commits = new CommitCycle({
+      ...this.#options,
+      tasks: this.#tasks,
+      buffer: this.#buffer,
+      outputs: this.#outputs,
+      changelogTopic: this.topology.changelogTopic,
+      purger: this.#purger,
+      latency: this.#commitLatency,
+      signal: this.#stopSignal.signal,
       publish,
     });
     this.#lag = new LagMonitor({
@@ -211,8 +229,9 @@ export class StreamsRuntime {
         onPartitionsLost: (tps) => this.#onLost(tps),
         onPartitionsAssigned: (tps) => this.#onAssigned(tps, subPartitions),
       });
-      this.#lastCommit = o.clock.now();
-      this.#purger.start(this.#lastCommit);
+      const now = o.clock.now();
+      this.#commits.open(this.#consumer, this.#committer, now);
+      this.#purger.start(now);
       this.#loop = this.#run();
     } catch (err) {
       await this.#fail(err);
@@ -239,7 +258,7 @@ export class StreamsRuntime {
   async #onRevoked(_tps: readonly TopicPartition[]): Promise<void> {
     if (this.#tasks.size === 0) return;
     try {
-      await this.#commit();
+      await this.#commits.commit();
     } catch (err) {
       // A member kicked out of the group cannot commit: its tasks now belong to someone else, who
       // resumes from the last commit. The same when the commit failed for a retriable reason.
@@ -317,9 +336,9 @@ export class StreamsRuntime {
           const n = this.#processSome(PROCESS_SLICE);
           for (const task of this.#tasks.values()) task.tick();
           const now = this.#options.clock.now();
-          if (now - this.#lastCommit >= this.#options.commitIntervalMs || this.#needsEarlyCommit()) {
+          if (this.#commits.due(now)) {
             try {
-              await this.#commit();
+              await this.#commits.commit();
             } catch (err) {
               if (!isTaskMigration(err) || this.#stopping) throw err;
               await this.#recover(err);
@@ -341,11 +360,14 @@ export class StreamsRuntime {
 
   /**
    * Process up to `max` buffered records in timestamp order; stops early after a record that made a
-   * sink want a flush, or when the buffer must be topped up. Returns the number processed.
+   * sink want a flush, when the buffer must be topped up, or after about `SLICE_MS` of processing.
+   * Returns the number processed.
    */
   #processSome(max: number): number {
+    const deadline = performance.now() + SLICE_MS;
     let n = 0;
     while (n < max) {
+      if (n % SLICE_CHECK_EVERY === 0 && n > 0 && performance.now() >= deadline) break;
       const r = this.#buffer.next();
       if (r === undefined) break;
       n++;
@@ -354,83 +376,6 @@ export class StreamsRuntime {
       if (task.sinks.length > 0 && task.sinks.some((sink) => sink.wantsFlush?.() === true)) break;
     }
     return n;
-  }
-
-  #needsEarlyCommit(): boolean {
-    for (const task of this.#tasks.values()) {
-      for (const sink of task.sinks) if (sink.wantsFlush?.() === true) return true;
-    }
-    return this.#outputs.length >= this.#options.maxBufferedRecords;
-  }
-
-  async #flushSink(sink: ExternalSink<unknown, unknown>): Promise<void> {
-    await retry(() => sink.flush(), {
-      deadlineMs: Number.POSITIVE_INFINITY,
-      maxAttempts: this.#options.sinkFlushRetries + 1,
-      initialDelayMs: 100,
-      maxDelayMs: 5_000,
-      signal: this.#stopSignal.signal,
-      onRetry: (err, attempt) =>
-        this.#publish({ type: 'error', stage: 'sink-flush', retry: attempt, error: String(err) }),
-    });
-  }
-
-  /**
-   * One commit (a transaction under exactly-once): sinks flushed, outputs (in processing order) +
-   * changelogs + offsets of every task with progress. The offset committed for a partition with
-   * nothing buffered is the consumer's position (past transaction markers), otherwise the next offset
-   * after the last processed record.
-   */
-  async #commit(): Promise<void> {
-    const started = performance.now();
-    this.#lastCommit = this.#options.clock.now();
-    // Also tasks whose consumer position moved past transaction markers since their last commit, so
-    // committed offsets reach the end of the partition (consumer lag 0).
-    const tasks = [...this.#tasks.values()].filter((t) => t.hasProgress || this.#positionAhead(t));
-    if (tasks.length === 0) return;
-    for (const task of tasks) for (const sink of task.sinks) await this.#flushSink(sink);
-    const { records, offsets, count } = collectCommitBatch(
-      this.#outputs,
-      tasks,
-      this.topology.changelogTopic,
-      (task, topic, processed) =>
-        this.#buffer.isDrained({ topic, partition: task.partition })
-          ? this.#position(topic, task.partition, processed)
-          : processed,
-    );
-    await (this.#committer as Committer).commit(records, offsets);
-    for (const o of offsets) this.#tasks.taskOf(o)?.committedOffsets.set(o.topic, o.offset);
-    const ms = performance.now() - started;
-    this.#commitLatency.record(ms);
-    this.#publish({
-      type: 'commit',
-      durationMs: ms,
-      records: count,
-      offsets: offsets.length,
-      counters: this.#tasks.counters(),
-    });
-    await this.#purger.committed(offsets);
-  }
-
-  #positionAhead(task: StreamTask): boolean {
-    for (const topic of task.sub.sourceTopics) {
-      if (!this.#buffer.isDrained({ topic, partition: task.partition })) continue;
-      const committed = task.committedOffsets.get(topic) ?? -1;
-      if (this.#position(topic, task.partition, -1) > committed) return true;
-    }
-    return false;
-  }
-
-  /**
-   * The offset to commit for a consumed partition: the consumer's position (past transaction markers
-   * after the last processed record), or the processed offset + 1 when the partition is gone.
-   */
-  #position(topic: string, partition: number, processed: number): number {
-    try {
-      return Math.max(processed, (this.#consumer as Consumer).position({ topic, partition }));
-    } catch {
-      return processed;
-    }
   }
 
   metrics(): RuntimeMetrics {
@@ -490,7 +435,7 @@ export class StreamsRuntime {
     if ((this.#state as RuntimeState) === 'failed') return;
     try {
       try {
-        await this.#commit();
+        await this.#commits.commit();
       } catch (err) {
         // The next owner of the tasks resumes from the last commit.
         if (!isTaskMigration(err)) throw err;
