@@ -1,14 +1,24 @@
 /**
  * The conversation-analytics processor (one per by-conversation task): buckets accepted messages per
- * conversation in a key-value store (changelogged) and closes hopping windows when stream time
- * passes end + grace — on a record, or on a stream-time punctuation (so idle advance closes the last
- * windows of a burst). Windows close in (end, conversation_id) order, so a restarted task emits
- * exactly what an uninterrupted one would.
+ * conversation and closes hopping windows when stream time passes end + grace — on a record, or on a
+ * stream-time punctuation (so idle advance closes the last windows of a burst). Windows close in
+ * (end, conversation_id) order, so a restarted task emits exactly what an uninterrupted one would.
+ *
+ * State: one key-value store (changelogged) with an entry per bucket and one per conversation head,
+ * so that a commit writes the buckets that changed (usually the current one), not the conversation's
+ * whole baseline span (about 126 buckets at the defaults) again:
+ * - `b<conversation_id>\u0001<bucket start>` → the bucket `[start, count, participants]`;
+ * - `h<conversation_id>` → `{ e }`, the end up to which its windows are closed (absent: none yet).
+ * The processor works on `ConversationState`s in memory, built from the store on first use (after a
+ * restore) and kept in step with it; the store's values are the very bucket arrays of those states.
+ * A bucket whose participants are no longer needed drops them in memory only: the changelog keeps
+ * them until the bucket is deleted, and a restored state drops them again at its next close.
  */
 import type { ConversationMetric } from '../../events/index.ts';
 import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../streams/index.ts';
 import {
   addMessage,
+  type Bucket,
   type ConversationRules,
   type ConversationState,
   closeWindows,
@@ -22,15 +32,23 @@ export interface MessageParties {
   readonly r: string;
 }
 
+/** A value of the processor's store: a bucket, or a conversation head. */
+export type ConversationEntry = Bucket | { readonly e: number };
+
 /** Stream-time interval of the close check when no record arrives (idle advance), ms. */
 const PUNCTUATE_MS = 1_000;
+
+const headKey = (conversation: string): string => `h${conversation}`;
+const bucketKey = (conversation: string, start: number): string => `b${conversation}\u0001${start}`;
 
 export class ConversationProcessor implements Processor<string, MessageParties, string, ConversationMetric> {
   readonly #rules: ConversationRules;
   readonly #storeName: string;
   readonly #memo = new WindowMemo();
   #ctx!: ProcessorContext<string, ConversationMetric>;
-  #store!: KeyValueStore<string, ConversationState>;
+  #store!: KeyValueStore<string, ConversationEntry>;
+  /** The conversations' states (null until built from the store). */
+  #states: Map<string, ConversationState> | null = null;
   /** Earliest stream time at which some window closes; -Infinity: unknown (after a restore). */
   #nextClose = Number.NEGATIVE_INFINITY;
 
@@ -45,6 +63,27 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
     ctx.schedule(PUNCTUATE_MS, 'stream-time', (st) => this.#closeDue(st));
   }
 
+  /** The states, built from the store's entries on first use. */
+  #all(): Map<string, ConversationState> {
+    if (this.#states !== null) return this.#states;
+    const states = new Map<string, ConversationState>();
+    const stateOf = (id: string): ConversationState => {
+      let s = states.get(id);
+      if (s === undefined) {
+        s = { b: [], e: null };
+        states.set(id, s);
+      }
+      return s;
+    };
+    for (const [key, value] of this.#store.all()) {
+      if (key.startsWith('h')) stateOf(key.slice(1)).e = (value as { e: number }).e;
+      else stateOf(key.slice(1, key.lastIndexOf('\u0001'))).b.push(value as Bucket);
+    }
+    for (const s of states.values()) s.b.sort((x, y) => x[0] - y[0]);
+    this.#states = states;
+    return states;
+  }
+
   process(record: StreamRecord<string, MessageParties>): void {
     const st = this.#ctx.streamTimeMs();
     const rules = this.#rules;
@@ -53,11 +92,15 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
       this.#ctx.late(`window of t=${record.timestamp} closed (stream time ${st})`);
       return;
     }
-    const state = this.#store.get(record.key) ?? { b: [], e: null };
-    addMessage(rules, state, record.timestamp, [record.value.s, record.value.r]);
-    this.#store.put(record.key, state);
-    const bucket = record.timestamp - (record.timestamp % rules.hopMs);
-    this.#nextClose = Math.min(this.#nextClose, bucket + rules.hopMs + rules.graceMs);
+    const states = this.#all();
+    let state = states.get(record.key);
+    if (state === undefined) {
+      state = { b: [], e: null };
+      states.set(record.key, state);
+    }
+    const bucket = addMessage(rules, state, record.timestamp, [record.value.s, record.value.r]);
+    this.#store.put(bucketKey(record.key, bucket[0]), bucket);
+    this.#nextClose = Math.min(this.#nextClose, bucket[0] + rules.hopMs + rules.graceMs);
   }
 
   #closeDue(st: number): void {
@@ -66,13 +109,17 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
     const closedEnd = Math.floor((st - graceMs) / hopMs) * hopMs;
     const out: Array<{ end: number; key: string; metric: ConversationMetric }> = [];
     let next = Number.POSITIVE_INFINITY;
-    for (const [key, state] of this.#store.all()) {
+    const states = this.#all();
+    for (const [key, state] of states) {
       const before = state.e;
       const r = closeWindows(this.#rules, this.#memo, key, state, closedEnd, (end, metric) =>
         out.push({ end, key, metric }),
       );
-      if (r.empty) this.#store.delete(key);
-      else if (before !== state.e) this.#store.put(key, state);
+      for (const b of r.dropped) this.#store.delete(bucketKey(key, b[0]));
+      if (r.empty) {
+        states.delete(key);
+        this.#store.delete(headKey(key));
+      } else if (before !== state.e) this.#store.put(headKey(key), { e: state.e as number });
       next = Math.min(next, r.nextEnd + graceMs);
     }
     this.#nextClose = next;

@@ -10,11 +10,12 @@ import {
 } from '../../streams/index.ts';
 import { chatMessageCodec, messageTime } from '../codecs.ts';
 import { type ProcessorRuntimeOptions, processorRuntime } from '../runtime.ts';
-import { ConversationProcessor, type MessageParties } from './processor.ts';
-import type { ConversationRules, ConversationState } from './windows.ts';
+import { type ConversationEntry, ConversationProcessor, type MessageParties } from './processor.ts';
+import type { ConversationRules } from './windows.ts';
 
 export const CONVERSATION_ANALYTICS_APPLICATION_ID = 'conversation-analytics';
-const STORE = 'conversation-buckets';
+/** A bucket per entry (processor.ts); named apart from the earlier one-entry-per-conversation store. */
+const STORE = 'conversation-bucket-entries';
 
 /** Every window and threshold (config: CONVERSATION_*, STREAMS_*); defaults as in the config schema. */
 export interface ConversationAnalyticsOptions extends ProcessorRuntimeOptions {
@@ -70,7 +71,7 @@ export function conversationRules(options: ConversationAnalyticsOptions = {}): C
 export function conversationAnalyticsTopology(options: ConversationAnalyticsOptions = {}) {
   const rules = conversationRules(options);
   return (b: StreamsBuilder): void => {
-    b.addStateStore(Stores.keyValue(STORE, { key: Codecs.string, value: Codecs.json<ConversationState>() }));
+    b.addStateStore(Stores.keyValue(STORE, { key: Codecs.string, value: Codecs.json<ConversationEntry>() }));
     b.stream(Topics.chatMessages.name, {
       key: Codecs.nullable(Codecs.string),
       value: chatMessageCodec,

@@ -42,13 +42,13 @@ export function isLate(rules: ConversationRules, timestampMs: number, streamTime
   return bucket + rules.hopMs + rules.graceMs <= streamTimeMs;
 }
 
-/** Add an accepted message (sender, receiver) at `timestampMs` to the state. */
+/** Add an accepted message (sender, receiver) at `timestampMs` to the state; returns its bucket. */
 export function addMessage(
   rules: ConversationRules,
   state: ConversationState,
   timestampMs: number,
   people: readonly string[],
-): void {
+): Bucket {
   const start = timestampMs - (timestampMs % rules.hopMs);
   const buckets = state.b;
   let i = buckets.length;
@@ -62,6 +62,7 @@ export function addMessage(
   const set = bucket[2] ?? [];
   bucket[2] = set;
   for (const p of people) if (!set.includes(p)) set.push(p);
+  return bucket;
 }
 
 /**
@@ -193,10 +194,13 @@ export function peakThreshold(rules: ConversationRules, memo: WindowMemo, baseli
   return Math.max(rules.peakMinCount, rules.peakFactor * baseline, q);
 }
 
+const NONE: readonly Bucket[] = [];
+
 /**
  * Close every window of the conversation with end <= closedEnd (a multiple of hopMs): call `emit`
  * with each non-empty one, in end order; then forget what no open window needs. Returns the end of
- * the next window that holds a message (Infinity if none), and whether the state is now empty.
+ * the next window that holds a message (Infinity if none), whether the state is now empty, and the
+ * buckets forgotten.
  */
 export function closeWindows(
   rules: ConversationRules,
@@ -205,7 +209,7 @@ export function closeWindows(
   state: ConversationState,
   closedEnd: number,
   emit: (endMs: number, metric: ConversationMetric) => void,
-): { nextEnd: number; empty: boolean } {
+): { nextEnd: number; empty: boolean; dropped: readonly Bucket[] } {
   const { windowMs, hopMs, baselineMs } = rules;
   const buckets = state.b;
   const first = buckets[0];
@@ -223,11 +227,11 @@ export function closeWindows(
   const nextStart = state.e + hopMs - windowMs;
   let keep = 0;
   while (keep < buckets.length && (buckets[keep] as Bucket)[0] < nextStart - baselineMs) keep++;
-  if (keep > 0) buckets.splice(0, keep);
+  const dropped = keep > 0 ? buckets.splice(0, keep) : NONE;
   let nextEnd = Number.POSITIVE_INFINITY;
   for (const bucket of buckets) {
     if (bucket[0] < nextStart) bucket[2] = null;
     else if (nextEnd === Number.POSITIVE_INFINITY) nextEnd = Math.max(bucket[0] + hopMs, state.e + hopMs);
   }
-  return { nextEnd, empty: buckets.length === 0 };
+  return { nextEnd, empty: buckets.length === 0, dropped };
 }
