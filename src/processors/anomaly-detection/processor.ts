@@ -16,6 +16,7 @@ import {
   newKeyState,
   pass,
 } from './bursts.ts';
+import { FirstSeen, type Occurrence } from './first-seen.ts';
 
 /** What the repartition topic carries per message (key: sender_id). */
 export interface SenderMessage {
@@ -62,6 +63,8 @@ class RuleTracker {
   readonly #store: KeyValueStore<string, KeyState>;
   readonly #messages: KeyValueStore<string, MessageBucket>;
   readonly #emit: (alert: AnomalyAlert, timestamp: number) => void;
+  /** Where a key's first message waits (duplicate rule); without it every key has a state at once. */
+  readonly #firstSeen: FirstSeen | undefined;
   /**
    * When each key next needs a pass, as slots of `SLOT_MS` (floor(due / SLOT_MS)) → keys, so that
    * `advance` looks at the due slots, not at every key. Built from the store on first use (after a
@@ -74,13 +77,18 @@ class RuleTracker {
 
   constructor(
     rule: BurstRule,
-    stores: { keys: KeyValueStore<string, KeyState>; messages: KeyValueStore<string, MessageBucket> },
+    stores: {
+      keys: KeyValueStore<string, KeyState>;
+      messages: KeyValueStore<string, MessageBucket>;
+      firstSeen?: KeyValueStore<string, Occurrence[]>;
+    },
     emit: (alert: AnomalyAlert, timestamp: number) => void,
   ) {
     this.#rule = rule;
     this.#store = stores.keys;
     this.#messages = stores.messages;
     this.#emit = emit;
+    this.#firstSeen = stores.firstSeen && new FirstSeen(stores.firstSeen, rule.windowMs);
   }
 
   /** The key's state with its messages (read back from their buckets after a restore). */
@@ -144,7 +152,21 @@ class RuleTracker {
   }
 
   add(key: string, user: string, ts: number, id: string, frontier: number): void {
-    const state = this.#get(key) ?? newKeyState(user);
+    let state = this.#get(key);
+    if (state === undefined) {
+      state = newKeyState(user);
+      const firstSeen = this.#firstSeen;
+      if (firstSeen !== undefined) {
+        // A key's first message waits in `firstSeen`; the second gives the key its state with both.
+        const first = firstSeen.take(key);
+        if (first === undefined || (first.ts === ts && first.id === id)) {
+          firstSeen.add(key, user, ts, id);
+          return;
+        }
+        insertMessage(state, first.ts, first.id);
+        this.#saveBucket(key, state, Math.floor(first.ts / BUCKET_MS));
+      }
+    }
     if (!insertMessage(state, ts, id)) return;
     this.#saveBucket(key, state, Math.floor(ts / BUCKET_MS));
     this.#run(key, state, frontier);
@@ -155,6 +177,7 @@ class RuleTracker {
    * in key order, so that a restored task sends in the same order.
    */
   advance(frontier: number): void {
+    this.#firstSeen?.purge(frontier);
     const slots = this.#index();
     const last = Math.floor(frontier / SLOT_MS);
     const due: string[] = [];
@@ -204,9 +227,9 @@ export interface AnomalyRules {
   readonly graceMs: number;
   /** Stream-time interval of the pass that closes bursts and purges idle keys. */
   readonly punctuateMs: number;
-  /** Store names per rule: the keys' state and their messages by bucket. */
+  /** Store names per rule: the keys' state and their messages by bucket (and first occurrences). */
   readonly rateStores: { readonly keys: string; readonly messages: string };
-  readonly duplicateStores: { readonly keys: string; readonly messages: string };
+  readonly duplicateStores: { readonly keys: string; readonly messages: string; readonly firstSeen: string };
 }
 
 export class AnomalyProcessor implements Processor<string, SenderMessage, string, AnomalyAlert> {
@@ -229,7 +252,14 @@ export class AnomalyProcessor implements Processor<string, SenderMessage, string
       messages: ctx.getStateStore<KeyValueStore<string, MessageBucket>>(names.messages),
     });
     this.#rate = new RuleTracker(rules.rate, stores(rules.rateStores), emit);
-    this.#duplicate = new RuleTracker(rules.duplicate, stores(rules.duplicateStores), emit);
+    this.#duplicate = new RuleTracker(
+      rules.duplicate,
+      {
+        ...stores(rules.duplicateStores),
+        firstSeen: ctx.getStateStore<KeyValueStore<string, Occurrence[]>>(rules.duplicateStores.firstSeen),
+      },
+      emit,
+    );
     ctx.schedule(rules.punctuateMs, 'stream-time', (st) => {
       this.#rate.advance(st - rules.graceMs);
       this.#duplicate.advance(st - rules.graceMs);

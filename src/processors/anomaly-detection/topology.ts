@@ -9,6 +9,7 @@ import {
 } from '../../streams/index.ts';
 import { chatMessageCodec, messageTime } from '../codecs.ts';
 import { type ProcessorRuntimeOptions, processorRuntime } from '../runtime.ts';
+import type { Occurrence } from './first-seen.ts';
 import { AnomalyProcessor, keyStateCodec, type MessageBucket, type SenderMessage } from './processor.ts';
 
 export const ANOMALY_DETECTION_APPLICATION_ID = 'anomaly-detection';
@@ -30,8 +31,18 @@ export interface AnomalyDetectionOptions extends ProcessorRuntimeOptions {
 }
 
 const RATE_STORES = { keys: 'rate-bursts', messages: 'rate-messages' } as const;
-const DUPLICATE_STORES = { keys: 'duplicate-bursts', messages: 'duplicate-messages' } as const;
-const STORES = [RATE_STORES.keys, RATE_STORES.messages, DUPLICATE_STORES.keys, DUPLICATE_STORES.messages];
+const DUPLICATE_STORES = {
+  keys: 'duplicate-bursts',
+  messages: 'duplicate-messages',
+  firstSeen: 'duplicate-first-seen',
+} as const;
+const STORES = [
+  RATE_STORES.keys,
+  RATE_STORES.messages,
+  DUPLICATE_STORES.keys,
+  DUPLICATE_STORES.messages,
+  DUPLICATE_STORES.firstSeen,
+];
 
 /**
  * anomaly-detection: `chat.messages` → re-key by sender (`<app>-by-sender-repartition`) → the rate
@@ -59,6 +70,9 @@ export function anomalyDetectionTopology(options: AnomalyDetectionOptions = {}) 
       b.addStateStore(Stores.keyValue(keys, { key: Codecs.string, value: keyStateCodec }));
       b.addStateStore(Stores.keyValue(messages, { key: Codecs.string, value: Codecs.json<MessageBucket>() }));
     }
+    b.addStateStore(
+      Stores.keyValue(DUPLICATE_STORES.firstSeen, { key: Codecs.string, value: Codecs.json<Occurrence[]>() }),
+    );
     b.stream(Topics.chatMessages.name, {
       key: Codecs.nullable(Codecs.string),
       value: chatMessageCodec,
