@@ -7,6 +7,7 @@
  * `toStartOfHour(created_at)` means the same hour on every host.
  */
 
+import { M12_MESSAGE_EVENTS } from './schema-insert-path.ts';
 import { DEDUP, M7_MESSAGE_ROWS, M10_MESSAGE_ROWS_CODECS } from './schema-messages.ts';
 import { M8_HOURLY_ROLLUPS, M9_READ_ROLLUPS } from './schema-rollups.ts';
 
@@ -40,6 +41,7 @@ export const Tables = {
   senderReadDelays: 'sender_read_delays',
   senderTotals: 'sender_totals',
   messageFirstReads: 'message_first_reads',
+  messageEvents: 'message_events',
 } as const;
 export type TableName = (typeof Tables)[keyof typeof Tables];
 
@@ -538,6 +540,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M9_READ_ROLLUPS,
   M10_MESSAGE_ROWS_CODECS,
   M11_SINK_BATCHES,
+  M12_MESSAGE_EVENTS,
 ];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */

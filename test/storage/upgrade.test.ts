@@ -8,6 +8,7 @@ import {
   type MessageRow,
   MIGRATIONS,
   migrate,
+  senderReadRates,
 } from '../../src/storage/index.ts';
 import { openFresh, SEED_HOURLY, SEED_READ_RATE } from './helpers.ts';
 
@@ -185,6 +186,91 @@ test('a store before migration 10 with data upgrades: seed queries answer the sa
       ],
       rows: [{ n: messages.length + 1 }],
       mutations: [{ n: 0 }],
+    },
+  );
+});
+
+test('a store before migration 12 with data upgrades: seed queries and rollups answer the same, and the one insert path keeps them exact', async (t) => {
+  const ch = await openFresh(t);
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const version = MIGRATIONS.find((m) => m.name === 'message_events')!.version;
+  await migrate(ch, { clock, migrations: MIGRATIONS.filter((m) => m.version < version) });
+  const messages = await loadHistory(ch);
+  const rollups = async () => ({
+    legacy: await ch.query('SELECT * FROM message_db.sender_read_rate_total ORDER BY sender_id'),
+    volume: await ch.query('SELECT * FROM message_db.hourly_volume ORDER BY hour'),
+    totals: await senderReadRates(ch, { limit: 100, offset: 0 }),
+  });
+  const before = { ...(await answers(ch)), ...(await rollups()) };
+  assert.ok(before.states.filter((s) => (s as { read_status: string }).read_status === 'read').length > 100);
+
+  assert.deepStrictEqual(
+    await migrate(ch, { clock }),
+    MIGRATIONS.filter((m) => m.version >= version).map((m) => m.version),
+  );
+  const after = { ...(await answers(ch)), ...(await rollups()) };
+
+  // New data through the new path: a message whose receipt came first (m400), a first read of an old
+  // message (m5), an earlier view of a read message arriving late (m0: read_at moves back, no new
+  // read), a view by someone else (m7: not read), and the view batch again under its token.
+  const m0 = messages[0]!;
+  const m5 = messages[5]!;
+  const m7 = messages[7]!;
+  const next = msg(400);
+  await insertReceipts(
+    ch,
+    [{ message_id: 'm400', reader_id: next.receiver_id, viewed_at: next.created_at + 100 }],
+    'v/early-after',
+  );
+  await insertMessages(ch, [next], 'm/after');
+  const late = [
+    { message_id: 'm5', reader_id: m5.receiver_id, viewed_at: m5.created_at + 700 },
+    { message_id: 'm5', reader_id: m5.receiver_id, viewed_at: m5.created_at + 900 },
+    { message_id: 'm0', reader_id: m0.receiver_id, viewed_at: m0.created_at + 1000 },
+    { message_id: 'm7', reader_id: 'someone_else', viewed_at: m7.created_at + 10 },
+  ];
+  await insertReceipts(ch, late, 'v/after');
+  await insertReceipts(ch, late, 'v/after');
+  const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  const bump = (rows: unknown[], add: Record<string, { sent: number; read: number }>) =>
+    (rows as { sender_id: string; sent: number; read_count: number }[])
+      .map((r) => ({
+        sender_id: r.sender_id,
+        sent: Number(r.sent) + (add[r.sender_id]?.sent ?? 0),
+        read_count: Number(r.read_count) + (add[r.sender_id]?.read ?? 0),
+      }))
+      .sort((a, b) => a.sender_id.localeCompare(b.sender_id));
+  const counts = (rows: unknown[]) => bump(rows, {});
+  const added: Record<string, { sent: number; read: number }> = {};
+  for (const [m, sent] of [
+    [next, 1],
+    [m5, 0],
+  ] as const) {
+    const a = added[m.sender_id] ?? { sent: 0, read: 0 };
+    added[m.sender_id] = { sent: a.sent + sent, read: a.read + 1 };
+  }
+  const final = await rollups();
+  assert.deepStrictEqual(
+    {
+      after,
+      later: await ch.query(
+        "SELECT message_id, read_status, toString(read_at) AS read_at FROM message_db.messages WHERE message_id IN ('m0', 'm400', 'm5', 'm7') ORDER BY message_id",
+      ),
+      legacy: counts(final.legacy),
+      totals: counts(final.totals),
+    },
+    {
+      after: before,
+      later: [
+        { message_id: 'm0', read_status: 'read', read_at: iso(m0.created_at + 1000) },
+        { message_id: 'm400', read_status: 'read', read_at: iso(next.created_at + 100) },
+        { message_id: 'm5', read_status: 'read', read_at: iso(m5.created_at + 700) },
+        { message_id: 'm7', read_status: 'sent', read_at: null },
+      ],
+      // The replay-safe rollup still equals the seed's query on `messages`; the sums count each new
+      // message and first read once.
+      legacy: counts(await ch.query(SEED_READ_RATE.replace(';', ' ORDER BY sender_id'))),
+      totals: bump(before.totals, added),
     },
   );
 });
