@@ -31,8 +31,9 @@ export class FirstSeen {
   /** The rule's sliding window, ms. */
   readonly #windowMs: number;
   #byKey: Map<string, Indexed> | null = null;
-  /** Bucket number → store entries of that bucket. */
+  /** Bucket number → store entries of that bucket; and those bucket numbers, ascending. */
   readonly #entriesOf = new Map<number, Set<string>>();
+  readonly #buckets: number[] = [];
 
   constructor(store: KeyValueStore<string, Occurrence[]>, windowMs: number) {
     this.#store = store;
@@ -53,8 +54,16 @@ export class FirstSeen {
   #track(entry: string): void {
     const bucket = Number(entry.slice(entry.lastIndexOf('\u0001') + 1));
     const entries = this.#entriesOf.get(bucket);
-    if (entries === undefined) this.#entriesOf.set(bucket, new Set([entry]));
-    else entries.add(entry);
+    if (entries !== undefined) {
+      entries.add(entry);
+      return;
+    }
+    this.#entriesOf.set(bucket, new Set([entry]));
+    // Mostly the newest bucket: found from the end.
+    const buckets = this.#buckets;
+    let i = buckets.length;
+    while (i > 0 && (buckets[i - 1] as number) > bucket) i--;
+    buckets.splice(i, 0, bucket);
   }
 
   /** Remember the first occurrence of `key` (which has none here and no key state). */
@@ -88,8 +97,10 @@ export class FirstSeen {
   purge(frontier: number): void {
     const byKey = this.#index();
     const from = frontier - this.#windowMs;
-    for (const [bucket, entries] of this.#entriesOf) {
-      if ((bucket + 1) * BUCKET_MS > from) continue;
+    const buckets = this.#buckets;
+    while (buckets.length > 0 && ((buckets[0] as number) + 1) * BUCKET_MS <= from) {
+      const bucket = buckets.shift() as number;
+      const entries = this.#entriesOf.get(bucket) as Set<string>;
       for (const entry of entries) {
         for (const [key] of this.#store.get(entry) ?? []) {
           if (byKey.get(key)?.entry === entry) byKey.delete(key);
