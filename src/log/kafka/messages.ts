@@ -1,6 +1,6 @@
 /**
  * Port records → the library's produce messages, and back to record metadata; produce requests split
- * by bytes; and `SendBatcher`, which sends the port sends of one tick together.
+ * by bytes; and `SendBatcher`, which sends the port sends in call order, those of one tick together.
  *
  * Partitioning is ours, not the library's: its default partitioner takes murmur2 as an unsigned
  * number (`hash >>> 0`) where Kafka's Java client masks the sign bit (`hash & 0x7fffffff`), so keys
@@ -157,32 +157,56 @@ export function metadataOf(
 }
 
 interface Pending {
-  readonly messages: readonly Message[];
+  /** Undefined until the send's messages are prepared (its partitions looked up). */
+  messages: readonly Message[] | undefined;
   readonly resolve: (metadata: RecordMetadata[]) => void;
   readonly reject: (err: unknown) => void;
 }
 
 /**
- * Sends made in one tick go out together (Kafka's `linger.ms` without the wait): a caller sending to
- * several topics at once (`Promise.all` of `send`s, as the streams runtime's commit does) costs one
- * AddPartitionsToTxn and one produce request per MAX_REQUEST_BYTES instead of one of each per send.
- * `flush` sends one batch and returns the metadata of its messages in order; a failed batch fails
- * every send in it.
+ * Sends go out in the order they were called, as Kafka's producer sends a partition's records in
+ * the order of `send`: a send takes its place when called, even while its messages are still being
+ * prepared (the partition look-up is asynchronous, and a look-up retried after a network error can
+ * finish after a later send's), and batches are flushed one at a time. Without that, the chunks of
+ * one commit (the streams runtime sends a topic's records in several concurrent sends) could reach
+ * the log out of order: a later chunk's records before an earlier one's, in the same transaction.
+ *
+ * Sends whose messages are ready in one tick go out together (Kafka's `linger.ms` without the
+ * wait): a caller sending to several topics at once (`Promise.all` of `send`s, as the streams
+ * runtime's commit does) costs one AddPartitionsToTxn and one produce request per
+ * MAX_REQUEST_BYTES instead of one of each per send. `flush` sends one batch and returns the
+ * metadata of its messages in order; a failed batch fails every send in it, and a send whose
+ * preparation failed fails alone.
  */
 export class SendBatcher {
   readonly #flush: (messages: readonly Message[]) => Promise<RecordMetadata[]>;
+  /** Sends not flushed yet, in call order. */
   #pending: Pending[] = [];
+  #scheduled = false;
+  /** The flushes, chained: one batch at a time, in order. */
+  #flushing: Promise<void> = Promise.resolve();
 
   constructor(flush: (messages: readonly Message[]) => Promise<RecordMetadata[]>) {
     this.#flush = flush;
   }
 
-  send(messages: readonly Message[]): Promise<RecordMetadata[]> {
+  /** Send `messages` (or the messages `messages` resolves to) after every send called before. */
+  send(messages: readonly Message[] | Promise<readonly Message[]>): Promise<RecordMetadata[]> {
     return new Promise((resolve, reject) => {
-      // setImmediate: after the microtasks and the metadata look-ups answered from the cache, so
-      // every send of the caller's tick is in.
-      if (this.#pending.length === 0) setImmediate(() => void this.#run());
-      this.#pending.push({ messages, resolve, reject });
+      const pending: Pending = { messages: undefined, resolve, reject };
+      this.#pending.push(pending);
+      Promise.resolve(messages).then(
+        (prepared) => {
+          pending.messages = prepared;
+          this.#schedule();
+        },
+        (err: unknown) => {
+          const at = this.#pending.indexOf(pending);
+          if (at >= 0) this.#pending.splice(at, 1);
+          reject(err);
+          this.#schedule(); // the sends behind it may be ready
+        },
+      );
     });
   }
 
@@ -193,12 +217,26 @@ export class SendBatcher {
     for (const p of pending) p.reject(err);
   }
 
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // setImmediate: after the microtasks and the metadata look-ups answered from the cache, so
+    // every send of the caller's tick is in.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flushing = this.#flushing.then(() => this.#run());
+    });
+  }
+
+  /** Flush the ready sends at the head of the queue (a send still being prepared holds back the rest). */
   async #run(): Promise<void> {
-    const batch = this.#pending;
-    this.#pending = [];
+    const batch: Pending[] = [];
+    while (this.#pending.length > 0 && (this.#pending[0] as Pending).messages !== undefined) {
+      batch.push(this.#pending.shift() as Pending);
+    }
     if (batch.length === 0) return;
     const all: Message[] = [];
-    for (const p of batch) for (const m of p.messages) all.push(m);
+    for (const p of batch) for (const m of p.messages as readonly Message[]) all.push(m);
     let metadata: RecordMetadata[];
     try {
       metadata = await this.#flush(all);
@@ -208,8 +246,9 @@ export class SendBatcher {
     }
     let at = 0;
     for (const p of batch) {
-      p.resolve(metadata.slice(at, at + p.messages.length));
-      at += p.messages.length;
+      const n = (p.messages as readonly Message[]).length;
+      p.resolve(metadata.slice(at, at + n));
+      at += n;
     }
   }
 }

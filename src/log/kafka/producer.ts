@@ -9,8 +9,10 @@
  *   `delivery.timeout.ms`).
  * - A send is split into requests of at most MAX_REQUEST_BYTES of records (below the broker's
  *   default `message.max.bytes` of 1 MiB per batch), sent in order: a large commit never fails with
- *   MESSAGE_TOO_LARGE. The sends made in one tick go out together (`SendBatcher`): a commit writing
- *   to several topics costs one AddPartitionsToTxn and one produce request, not one per topic.
+ *   MESSAGE_TOO_LARGE. Sends reach the log in the order they were called, concurrent ones too (a
+ *   partition's records in `send` order, as Kafka's producer keeps them), and the sends made in one
+ *   tick go out together (`SendBatcher`): a commit writing to several topics costs one
+ *   AddPartitionsToTxn and one produce request, not one per topic.
  * - The transactional producer fences at open (InitProducerId with the transactional id, which also
  *   aborts the fenced producer's open transaction), adds offsets with AddOffsetsToTxn (retried while
  *   the coordinator answers CONCURRENT_TRANSACTIONS, as it does right after an abort) and
@@ -86,8 +88,9 @@ export class KafkaProducer implements Producer {
     if (this.#closed)
       throw new AppError(ErrorCode.LOG_CLOSED, 'the producer is closed', { context: { topic } });
     if (records.length === 0) return [];
-    const sending = toMessages(this.#client, topic, records, this.#clock, this.#roundRobin).then((messages) =>
-      this.#batcher.send(messages),
+    // In call order: the batcher holds this send's place while its partitions are looked up.
+    const sending = this.#batcher.send(
+      toMessages(this.#client, topic, records, this.#clock, this.#roundRobin),
     );
     this.#inFlight.add(sending);
     try {
@@ -198,8 +201,12 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.#assertOpenTxn('send');
     if (records.length === 0) return [];
     const generation = this.#generation;
-    const messages = await toMessages(this.#client, topic, records, this.#clock, this.#roundRobin);
-    if (!this.#isOpen(generation)) throw this.#ended('send');
+    // In call order (the batcher holds this send's place while its partitions are looked up): the
+    // chunks of one commit reach the log in the order they were sent.
+    const messages = toMessages(this.#client, topic, records, this.#clock, this.#roundRobin).then((m) => {
+      if (!this.#isOpen(generation)) throw this.#ended('send');
+      return m;
+    });
     return this.#batcher.send(messages);
   }
 

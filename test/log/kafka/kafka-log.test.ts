@@ -280,3 +280,32 @@ test('sends of one tick go out together and each gets its own offsets; a seek dr
     },
   );
 });
+
+test("sends keep their call order when an earlier send is ready later (one transaction's chunks reach the log in order)", async (t) => {
+  const log = await kafka(t);
+  const topic = uniqueName('send-order');
+  const producer = await log.transactionalProducer(uniqueName('send-order-txn'));
+  t.after(() => producer.close());
+  producer.begin();
+  // The topic does not exist yet: the first send's partition look-up is answered "unknown" and
+  // asked again after a pause (a topic created a moment ago may be unknown briefly), so its messages
+  // are ready only after those of the second send, made once the topic exists. (A CI run of the
+  // broker-faults test wrote a commit's later chunk before its earlier one: the earlier chunk's
+  // look-up had been retried after a cut connection.)
+  const first = producer.send(topic, [{ value: 'first', partition: 0 }]);
+  await log.createTopics([{ name: topic, partitions: 1 }]);
+  const second = producer.send(topic, [{ value: 'second', partition: 0 }]);
+  const sent = await Promise.all([first, second]);
+  await producer.commit();
+  const consumer = log.consumer({ groupId: uniqueName('send-order'), isolationLevel: 'read_committed' });
+  t.after(() => consumer.close());
+  consumer.assign([{ topic, partition: 0 }]);
+  const read = await pollRecords(consumer, 2);
+  assert.deepStrictEqual(
+    {
+      sent: sent.map((list) => list.map((m) => m.offset)),
+      read: read.map((r) => `${r.value?.toString()}@${r.offset}`),
+    },
+    { sent: [[0], [1]], read: ['first@0', 'second@1'] },
+  );
+});
