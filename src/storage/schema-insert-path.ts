@@ -18,6 +18,9 @@ import type { Migration } from './schema.ts';
  * This migration removes the duplicated lookups and rollup work (751 → 693 ms per batch, merges
  * stopped, the two schemas alternating in one process); the rest is the price of the copies the
  * reads need (messages_base by conversation, message_rows by time, message_index by id and sender).
+ * In wall-clock rows/s (`npm run bench:storage -- --sizes 1e6`, migrations ≤ 11 and ≤ 12 alternating,
+ * 4 runs each, load 5–8): 39.0k, 42.9k, 66.3k, 85.4k before; 65.6k, 47.2k, 35.0k, 69.5k after — the
+ * machine's load moves the rate 2× from run to run, more than this change does.
  *
  * Before this migration every message batch looked up its early reads (early_views) three times —
  * once for message_rows, once for the old sender_read_rate rollup (migration 3), once for the read
