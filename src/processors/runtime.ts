@@ -26,7 +26,12 @@ export interface ProcessorRuntimeOptions {
 /** One processor as a running application of its own (group, transactional id, internal topics). */
 export function processorRuntime(
   log: Log,
-  defaults: { readonly applicationId: string; readonly commitIntervalMs: number },
+  defaults: {
+    readonly applicationId: string;
+    readonly commitIntervalMs: number;
+    /** Output topics committed without waiting out the interval (see StreamsRuntimeOptions). */
+    readonly eagerCommitTopics?: readonly string[];
+  },
   options: ProcessorRuntimeOptions,
   topology: (builder: StreamsBuilder) => void,
 ): StreamsRuntime {
@@ -35,6 +40,7 @@ export function processorRuntime(
     log,
     applicationId: options.applicationId ?? defaults.applicationId,
     commitIntervalMs: options.commitIntervalMs ?? defaults.commitIntervalMs,
+    ...(defaults.eagerCommitTopics === undefined ? {} : { eagerCommitTopics: defaults.eagerCommitTopics }),
     idleAdvanceMs: options.idleAdvanceMs === undefined ? 2_000 : options.idleAdvanceMs,
     ...(options.processingGuarantee === undefined
       ? {}

@@ -1,8 +1,9 @@
 /**
  * The commit step of the streams runtime: when a commit is due, and what one commit does.
  *
- * - Due: every `commitIntervalMs` (runtime clock), earlier when a sink wants a flush or the outputs
- *   since the last commit reach `maxBufferedRecords`.
+ * - Due: every `commitIntervalMs` (runtime clock), earlier when a sink wants a flush, the outputs
+ *   since the last commit reach `maxBufferedRecords`, or one of them goes to an `eagerCommitTopics`
+ *   topic.
  * - One commit (a transaction under exactly-once, ./guarantee.ts): every external sink of a task with
  *   progress is flushed (retried up to `sinkFlushRetries` times), then the outputs (in processing
  *   order), the changelog records and the input offsets of every task with progress are made durable
@@ -27,6 +28,7 @@ export interface CommitCycleOptions {
   readonly clock: Clock;
   readonly commitIntervalMs: number;
   readonly maxBufferedRecords: number;
+  readonly eagerCommitTopics: ReadonlySet<string>;
   readonly sinkFlushRetries: number;
   readonly tasks: TaskManager;
   readonly buffer: PartitionGroup;
@@ -45,6 +47,8 @@ export class CommitCycle {
   #consumer: Consumer | undefined;
   #committer: Committer | undefined;
   #lastCommit = 0;
+  /** Outputs before this index were looked at for eager-commit topics (reset by a commit). */
+  #scanned = 0;
 
   constructor(options: CommitCycleOptions) {
     this.#o = options;
@@ -66,7 +70,14 @@ export class CommitCycle {
     for (const task of this.#o.tasks.values()) {
       for (const sink of task.sinks) if (sink.wantsFlush?.() === true) return true;
     }
-    return this.#o.outputs.length >= this.#o.maxBufferedRecords;
+    const { outputs, eagerCommitTopics } = this.#o;
+    if (outputs.length >= this.#o.maxBufferedRecords) return true;
+    if (eagerCommitTopics.size > 0) {
+      for (; this.#scanned < outputs.length; this.#scanned++) {
+        if (eagerCommitTopics.has((outputs[this.#scanned] as OutgoingRecord).topic)) return true;
+      }
+    }
+    return false;
   }
 
   async #flushSink(sink: ExternalSink<unknown, unknown>): Promise<void> {
@@ -79,6 +90,12 @@ export class CommitCycle {
       onRetry: (err, attempt) =>
         this.#o.publish({ type: 'error', stage: 'sink-flush', retry: attempt, error: String(err) }),
     });
+  }
+
+  /** Forget the outputs since the last commit (their inputs are read again). */
+  dropOutputs(): void {
+    this.#o.outputs.length = 0;
+    this.#scanned = 0;
   }
 
   /** One commit (see the file comment). Throws when it failed: nothing of it is committed. */
@@ -100,6 +117,7 @@ export class CommitCycle {
           ? this.#position(topic, task.partition, processed)
           : processed,
     );
+    this.#scanned = 0;
     await (this.#committer as Committer).commit(records, offsets);
     for (const off of offsets) o.tasks.taskOf(off)?.committedOffsets.set(off.topic, off.offset);
     const ms = performance.now() - started;

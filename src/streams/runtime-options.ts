@@ -27,6 +27,12 @@ export interface StreamsRuntimeOptions {
   readonly pollTimeoutMs?: number;
   /** Commit early when this many output records are buffered. Default 20 000. */
   readonly maxBufferedRecords?: number;
+  /**
+   * Output topics whose records are committed at the next commit check (after the slice that
+   * produced them) instead of waiting out the commit interval: for outputs someone waits for
+   * (anomaly-detection's alerts). Default none.
+   */
+  readonly eagerCommitTopics?: readonly string[];
   /** Retries of a sink flush failing with a retriable error (back-off 100 ms doubling to 5 s). Default 5. */
   readonly sinkFlushRetries?: number;
   /**
@@ -55,6 +61,7 @@ export interface ResolvedRuntimeOptions {
   readonly maxPollRecords: number;
   readonly pollTimeoutMs: number;
   readonly maxBufferedRecords: number;
+  readonly eagerCommitTopics: ReadonlySet<string>;
   readonly sinkFlushRetries: number;
   readonly purgeIntervalMs: number;
   readonly staticMembership: boolean;
@@ -86,6 +93,7 @@ export function resolveRuntimeOptions(options: StreamsRuntimeOptions): ResolvedR
     maxPollRecords: options.maxPollRecords ?? 10_000,
     pollTimeoutMs: options.pollTimeoutMs ?? 50,
     maxBufferedRecords: options.maxBufferedRecords ?? 20_000,
+    eagerCommitTopics: new Set(options.eagerCommitTopics ?? []),
     sinkFlushRetries: options.sinkFlushRetries ?? 5,
     purgeIntervalMs,
     staticMembership: options.staticMembership ?? false,

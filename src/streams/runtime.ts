@@ -22,7 +22,7 @@
  * - A new task restores its stores from `<applicationId>-<store>-changelog` (read_committed, up to
  *   the last stable offset) before it processes anything.
  * - Commit (./commit-cycle.ts; every `commitIntervalMs`, default 100 ms; earlier when outputs pile
- *   up or a sink wants a flush): await every external sink's `flush()`, then one transaction of the instance's
+ *   up, a sink wants a flush, or an output goes to one of `eagerCommitTopics`): await every external sink's `flush()`, then one transaction of the instance's
  *   transactional producer `<applicationId>-<instanceId>` carries all outputs, dead letters,
  *   changelog records and the input offsets (`sendOffsets` with the consumer's group metadata, so a
  *   member fenced by a rebalance cannot commit). A crash before the commit point leaves nothing
@@ -310,7 +310,7 @@ export class StreamsRuntime {
   /** Forget fetched records not processed (they are read again from the committed offsets). */
   #dropBuffered(): void {
     this.#buffer.clear();
-    this.#outputs.length = 0;
+    this.#commits.dropOutputs();
     this.#backPressure.resumeAll(this.#consumer);
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StreamsRuntime } from '../../src/streams/index.ts';
+import { Codecs, StreamsRuntime } from '../../src/streams/index.ts';
 import { readCommitted, tempLog, waitFor } from './helpers/log.ts';
 import { windowedCountByUser } from './helpers/topologies.ts';
 
@@ -67,5 +67,43 @@ test('runtime: re-keyed windowed count on the embedded log, with DLQ and final r
         punctuationErrors: 0,
       },
     },
+  );
+});
+
+test('runtime: outputs to an eager-commit topic are committed at once, with everything before them', async (t) => {
+  const log = await tempLog(t);
+  await log.createTopics([
+    { name: 'in', partitions: 2 },
+    { name: 'alerts', partitions: 1 },
+    { name: 'plain', partitions: 1 },
+  ]);
+  const runtime = new StreamsRuntime({
+    log,
+    applicationId: 'eager',
+    // No commit by the interval during the test: only the eager topic can make one.
+    commitIntervalMs: 600_000,
+    eagerCommitTopics: ['alerts'],
+    idleAdvanceMs: null,
+    topology: (b) => {
+      const all = b.stream('in', { key: Codecs.string, value: Codecs.string });
+      all.filter((_k, v) => v === 'urgent').to('alerts', { key: Codecs.string, value: Codecs.string });
+      all.filter((_k, v) => v !== 'urgent').to('plain', { key: Codecs.string, value: Codecs.string });
+    },
+  });
+  await runtime.start();
+  t.after(() => runtime.stop());
+  const producer = log.producer();
+  await producer.send(
+    'in',
+    Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: 'plain' })),
+  );
+  await waitFor(() => runtime.metrics().counters.recordsProcessed === 20, 10_000, 'the plain records');
+  await new Promise((r) => setTimeout(r, 300));
+  const plainBefore = (await readCommitted(log, 'plain')).flat().length;
+  await producer.send('in', [{ key: 'k', value: 'urgent' }]);
+  await waitFor(async () => (await readCommitted(log, 'alerts')).flat().length === 1, 5_000, 'the alert');
+  assert.deepStrictEqual(
+    { plainBefore, plainWithTheAlert: (await readCommitted(log, 'plain')).flat().length },
+    { plainBefore: 0, plainWithTheAlert: 20 },
   );
 });
