@@ -52,6 +52,21 @@ function addActivity(_user: string, a: Activity, w: WindowActivity): WindowActiv
   return w;
 }
 
+/**
+ * `formatRfc3339` remembering its last two answers: the windows closing together (every user's
+ * minute) share their start and end, so a close formats two instants instead of two per user.
+ */
+function lastFormatted(): (epochMs: number) => string {
+  const memo: Array<[number, string]> = [];
+  return (epochMs) => {
+    for (const [t, text] of memo) if (t === epochMs) return text;
+    const text = formatRfc3339(epochMs);
+    memo.unshift([epochMs, text]);
+    if (memo.length > 2) memo.pop();
+    return text;
+  };
+}
+
 const RECEIVERS_STORE = 'message-receivers';
 const EARLY_VIEWS_STORE = 'early-views';
 
@@ -67,6 +82,7 @@ export function userActivityTopology(options: UserActivityOptions = {}) {
   const retentionMs = options.joinRetentionMs ?? 3_600_000;
   const partitions = options.joinPartitions ?? Topics.chatMessages.partitions;
   const join = Codecs.json<JoinInput>();
+  const formatTime = lastFormatted();
   return (b: StreamsBuilder): void => {
     b.addStateStore(Stores.keyValue(RECEIVERS_STORE, { key: Codecs.string, value: Codecs.json<Receiver>() }));
     b.addStateStore(
@@ -109,8 +125,8 @@ export function userActivityTopology(options: UserActivityOptions = {}) {
         w.key,
         {
           user_id: w.key,
-          window_start: formatRfc3339(w.startMs),
-          window_end: formatRfc3339(w.endMs),
+          window_start: formatTime(w.startMs),
+          window_end: formatTime(w.endMs),
           messages_sent: a.s,
           messages_received: a.r,
           reads: a.v,
