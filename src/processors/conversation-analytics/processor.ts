@@ -4,11 +4,15 @@
  * stream-time punctuation (so idle advance closes the last windows of a burst). Windows close in
  * (end, conversation_id) order, so a restarted task emits exactly what an uninterrupted one would.
  *
- * State: one key-value store (changelogged) with an entry per bucket and one per conversation head,
- * so that a commit writes the buckets that changed (usually the current one), not the conversation's
- * whole baseline span (about 126 buckets at the defaults) again:
+ * State: one key-value store (changelogged) with an entry per bucket, so that a commit writes the
+ * buckets that changed (usually the current one), not the conversation's whole baseline span (about
+ * 126 buckets at the defaults) again:
  * - `b<conversation_id>\u0001<bucket start>` → the bucket `[start, count, participants]`;
- * - `h<conversation_id>` → `{ e }`, the end up to which its windows are closed (absent: none yet).
+ * - `e` → `{ e }`: the last close's end. Every close covers every conversation of the task with the
+ *   same end, so each conversation's `e` (windows closed up to) is that end — or null for one that
+ *   began after the close, whose first window ends later anyway (its messages were not late), so a
+ *   restored state may take the task's end too: one entry per task, not one per conversation and
+ *   close. Absent while the task holds no conversation.
  * The processor works on `ConversationState`s in memory, built from the store on first use (after a
  * restore) and kept in step with it; the store's values are the very bucket arrays of those states.
  * A bucket whose participants are no longer needed drops them in memory only: the changelog keeps
@@ -35,10 +39,12 @@ export interface MessageParties {
 /** A value of the processor's store: a bucket, or a conversation head. */
 export type ConversationEntry = Bucket | { readonly e: number };
 
+/** The store key of the last close's end (bucket keys start with `b`). */
+const CLOSED_KEY = 'e';
+
 /** Stream-time interval of the close check when no record arrives (idle advance), ms. */
 const PUNCTUATE_MS = 1_000;
 
-const headKey = (conversation: string): string => `h${conversation}`;
 const bucketKey = (conversation: string, start: number): string => `b${conversation}\u0001${start}`;
 
 export class ConversationProcessor implements Processor<string, MessageParties, string, ConversationMetric> {
@@ -49,6 +55,8 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
   #store!: KeyValueStore<string, ConversationEntry>;
   /** The conversations' states (null until built from the store). */
   #states: Map<string, ConversationState> | null = null;
+  /** The end in the store's `e` entry as this processor last wrote it (null: none written). */
+  #closedEnd: number | null = null;
   /** Earliest stream time at which some window closes; -Infinity: unknown (after a restore). */
   #nextClose = Number.NEGATIVE_INFINITY;
 
@@ -75,11 +83,15 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
       }
       return s;
     };
+    let closed: number | null = null;
     for (const [key, value] of this.#store.all()) {
-      if (key.startsWith('h')) stateOf(key.slice(1)).e = (value as { e: number }).e;
+      if (key === CLOSED_KEY) closed = (value as { e: number }).e;
       else stateOf(key.slice(1, key.lastIndexOf('\u0001'))).b.push(value as Bucket);
     }
-    for (const s of states.values()) s.b.sort((x, y) => x[0] - y[0]);
+    for (const s of states.values()) {
+      s.b.sort((x, y) => x[0] - y[0]);
+      s.e = closed;
+    }
     this.#states = states;
     return states;
   }
@@ -111,18 +123,21 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
     let next = Number.POSITIVE_INFINITY;
     const states = this.#all();
     for (const [key, state] of states) {
-      const before = state.e;
       const r = closeWindows(this.#rules, this.#memo, key, state, closedEnd, (end, metric) =>
         out.push({ end, key, metric }),
       );
       for (const b of r.dropped) this.#store.delete(bucketKey(key, b[0]));
-      if (r.empty) {
-        states.delete(key);
-        this.#store.delete(headKey(key));
-      } else if (before !== state.e) this.#store.put(headKey(key), { e: state.e as number });
+      if (r.empty) states.delete(key);
       next = Math.min(next, r.nextEnd + graceMs);
     }
     this.#nextClose = next;
+    if (states.size === 0) {
+      this.#store.delete(CLOSED_KEY);
+      this.#closedEnd = null;
+    } else if (this.#closedEnd !== closedEnd) {
+      this.#store.put(CLOSED_KEY, { e: closedEnd });
+      this.#closedEnd = closedEnd;
+    }
     out.sort((a, b) => a.end - b.end || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (const { end, key, metric } of out) {
       this.#ctx.forward({ key, value: metric, timestamp: end - 1, headers: [] });
