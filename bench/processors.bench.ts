@@ -262,6 +262,7 @@ async function latencyScenario(): Promise<void> {
     await alerts.close();
     await running.close();
     const usage = process.resourceUsage();
+    const mainCpu = process.threadCpuUsage();
     diagnostics.unsubscribe(STREAMS_DIAGNOSTICS_CHANNEL, onEvent);
     gcObserver.disconnect();
     loopDelay.disable();
@@ -282,6 +283,9 @@ async function latencyScenario(): Promise<void> {
         max_ms: q(1),
         // CPU of the whole child per second of paced traffic (start-up included): the headroom left.
         cpu_s: Math.round(((usage.userCPUTime + usage.systemCPUTime) / 1e6) * 10) / 10,
+        // … of which the main thread (the runtimes, the log, the paced producer); the rest is chDB's
+        // threads, GC helpers and the libuv pool.
+        main_thread_cpu_s: Math.round(((mainCpu.user + mainCpu.system) / 1e6) * 10) / 10,
         latencies_ms: latencies.map(Math.round),
         loop_delay_ms: {
           p50: Math.round(loopDelay.percentile(50) / 1e5) / 10,
