@@ -5,7 +5,8 @@ import { toDateTime64 } from './wire.ts';
 
 /**
  * A message as the sink hands it over: the seed's `messages` columns (snake_case), times in epoch ms.
- * `read_status`/`read_at` are not written: they are derived from receipts by the `messages` view.
+ * `read_status`/`read_at` are not written: the receiver's first view sets them (message_rows, read by
+ * the `messages` view).
  */
 export interface MessageRow {
   message_id: string;
@@ -38,9 +39,10 @@ function qualified(database: string, table: string): string {
 }
 
 /**
- * Inserts a batch of messages into `messages_base` (and through it the rollups). With the same
- * `dedupToken` (e.g. `chat.messages/3/1200-1299`), a retried batch is dropped by the engine; a replay
- * under another token still does not double count `messages` (ReplacingMergeTree read FINAL).
+ * Inserts a batch of messages into `messages_base` (and through its materialized views message_index,
+ * message_rows and the rollups). With the same `dedupToken` (e.g. `chat.messages/3/1200-1299`), a
+ * retried batch is dropped by every table; a replay under another token still does not double count
+ * `messages` (message_rows read FINAL folds the copies).
  */
 export function insertMessages(
   ch: ClickHouse,
@@ -67,9 +69,10 @@ export function insertMessages(
 }
 
 /**
- * Inserts a batch of view events into `message_views`; the materialized view folds them into
- * `message_receipts` (first/last view per message and reader), which the `messages` view reads.
- * Order does not matter: a view may arrive before its message.
+ * Inserts a batch of view events into `message_views`; materialized views fold them into
+ * `message_receipts` (first/last view per message and reader) and turn a receiver's first view into
+ * the message's read state (message_rows, the rollups). Order does not matter: a view may arrive
+ * before its message (it waits in early_views).
  */
 export function insertReceipts(
   ch: ClickHouse,
