@@ -17,10 +17,12 @@
  *   aborts the fenced producer's open transaction), adds offsets with AddOffsetsToTxn (retried while
  *   the coordinator answers CONCURRENT_TRANSACTIONS, as it does right after an abort) and
  *   TxnOffsetCommit carrying the group's generation and member id (so a zombie group member's
- *   offsets are refused), and after any fencing error answers every call with LOG_FENCED.
- * - `abort()` and `commit()` leave the producer usable whatever the broker answered: an abort the
- *   broker refuses (or cannot be reached for) re-initialises the producer id, which makes the
- *   coordinator abort whatever is open; `commit()` never fails after its commit point.
+ *   offsets are refused), and once fenced answers every call with LOG_FENCED.
+ * - `abort()` and `commit()` leave the producer usable whatever the broker answered: after an abort
+ *   the producer id is re-initialised (a new epoch: sequence numbers a refused batch used are not
+ *   reused, and an abort the broker refused or never got is completed by the coordinator);
+ *   `commit()` never fails after its commit point. A fencing error fences the producer only when it
+ *   answers a call of the open transaction.
  */
 
 import { type CompressionAlgorithmValue, Producer as LibProducer, ProduceAcks } from '@platformatic/kafka';
@@ -347,9 +349,9 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   }
 
   /**
-   * EndTxn(abort). Whatever the broker answers the producer stays usable (unless fenced): when the
-   * abort fails (nothing to abort, coordinator unreachable, transaction in a bad state) the next
-   * transaction first re-initialises the producer id, which aborts whatever is still open.
+   * EndTxn(abort). Whatever the broker answers the producer stays usable (unless fenced): the next
+   * transaction first re-initialises the producer id (a new epoch), which also aborts whatever is
+   * still open when the abort failed (nothing to abort, coordinator unreachable, a bad state).
    */
   async abort(): Promise<void> {
     this.#assertOpenTxn('abort');
@@ -361,6 +363,11 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.#txnOffsets = new Map();
     this.#batcher.discard(this.#ended('send'));
     if (tx === undefined) return;
+    // The next transaction starts on a new epoch (the library then numbers every partition's records
+    // from 0 again), as Java's client does after an abortable error: a record batch of this one that
+    // the broker refused, or that is still on its way, has used sequence numbers the broker never
+    // appended, and every later send to its partition would be refused OUT_OF_ORDER_SEQUENCE_NUMBER.
+    this.#reinit = true;
     try {
       await (await tx).abort();
     } catch (err) {
@@ -368,7 +375,6 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
         this.#state = 'fenced';
         throw this.#fenced(err, {});
       }
-      this.#reinit = true;
       await this.#reinitialise().catch(() => {}); // else retried by the next transaction
     }
   }

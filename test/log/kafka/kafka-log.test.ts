@@ -234,6 +234,36 @@ test('aborts while a send of several requests is in flight: none of its records 
   );
 });
 
+test('a record batch the broker refuses, then an abort: the next transaction writes to that partition again', async (t) => {
+  const log = await kafka(t);
+  const topic = uniqueName('refused');
+  await log.createTopics([{ name: topic, partitions: 1 }]);
+  const tx = await log.transactionalProducer(uniqueName('refused-tx'));
+  t.after(() => tx.close());
+  tx.begin();
+  await tx.send(topic, [{ key: 'a', value: 'before' }]);
+  await tx.commit();
+  // A timestamp days ahead is refused by the broker (log.message.timestamp.after.max.ms, 1 h): the
+  // batch's sequence numbers were used but never appended.
+  tx.begin();
+  await assert.rejects(
+    tx.send(topic, [{ key: 'a', value: 'refused', timestamp: Date.now() + 3 * 86_400_000 }]),
+  );
+  await tx.abort();
+  // Without a new epoch this send is refused OUT_OF_ORDER_SEQUENCE_NUMBER, and so is every later one.
+  tx.begin();
+  await tx.send(topic, [{ key: 'a', value: 'after' }]);
+  await tx.commit();
+  const reader = log.consumer({ groupId: uniqueName('refused-reader'), isolationLevel: 'read_committed' });
+  t.after(() => reader.close());
+  reader.assign([{ topic, partition: 0 }]);
+  const got = [...(await pollRecords(reader, 2, 10_000)), ...(await drain(reader, 300))];
+  assert.deepStrictEqual(
+    got.map((r) => r.value?.toString()),
+    ['before', 'after'],
+  );
+});
+
 test('sends of one tick go out together and each gets its own offsets; a seek drops what was prefetched', async (t) => {
   const log = await kafka(t);
   const [a, b] = [uniqueName('batch-a'), uniqueName('batch-b')];
