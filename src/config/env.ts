@@ -281,7 +281,7 @@ export const ENV = {
   ANOMALY_COMMIT_INTERVAL_MS: {
     schema: int(1),
     default: '25',
-    doc: 'anomaly-detection: commit interval (an alert crosses two commits: alert latency ≈ 2 × this)',
+    doc: 'anomaly-detection: commit interval (an alert waits about one: its repartition hop; the alert itself is committed at once)',
   },
   USER_ACTIVITY_WINDOW_MS: { schema: int(1), default: '60000', doc: 'user-activity: window size' },
   USER_ACTIVITY_JOIN_RETENTION_MS: {
