@@ -12,7 +12,11 @@ import {
   Topics,
   UserActivityMetricSchema,
 } from '../../src/events/index.ts';
-import { anomalyDetectionTopology } from '../../src/processors/anomaly-detection/index.ts';
+import {
+  ANOMALY_DEFAULT_COMMIT_INTERVAL_MS,
+  anomalyDetectionTopology,
+} from '../../src/processors/anomaly-detection/index.ts';
+import { SINK_DEFAULTS } from '../../src/processors/clickhouse-sink/index.ts';
 import { conversationRules } from '../../src/processors/conversation-analytics/index.ts';
 import { trendRules } from '../../src/processors/trend-detection/index.ts';
 import { userActivityTopology } from '../../src/processors/user-activity/index.ts';
@@ -152,11 +156,15 @@ test("the processors' own defaults (used when a caller passes no option) equal t
   assert.deepStrictEqual(
     {
       grace: config.streams.graceMs,
+      anomalyCommitIntervalMs: config.processors.anomalyDetection.commitIntervalMs,
+      sink: config.processors.clickhouseSink,
       conversation: config.processors.conversationAnalytics,
       trend: trendConfig,
     },
     {
       grace: DEFAULT_GRACE_MS,
+      anomalyCommitIntervalMs: ANOMALY_DEFAULT_COMMIT_INTERVAL_MS,
+      sink: SINK_DEFAULTS,
       conversation: {
         windowMs: conversation.windowMs,
         hopMs: conversation.hopMs,
@@ -181,9 +189,9 @@ test("the processors' own defaults (used when a caller passes no option) equal t
  * anomaly-detection and user-activity keep their defaults inside their topologies, so the two tests
  * below run each topology with no options through the test driver and probe every default at its
  * edge: a value the config schema's default puts just inside (it must count) and one 1 ms past it (it
- * must not). A processor default other than the schema's fails one side of a probe. Not probed:
- * ANOMALY_COMMIT_INTERVAL_MS, SINK_BATCH_ROWS and SINK_FLUSH_MS, which only a running runtime reads
- * (checking them needs the processors to export their defaults, as conversationRules() does).
+ * must not). A processor default other than the schema's fails one side of a probe. The commit
+ * interval and the sink's batch and flush defaults, which only a running runtime reads, are compared
+ * through their exported constants above.
  */
 
 const T0 = Date.UTC(2025, 10, 8, 14, 0, 0);

@@ -92,9 +92,12 @@ export interface AnomalyDetectionDeps {
   readonly log: Log;
 }
 
+/** anomaly-detection's commit interval when the caller gives none (ANOMALY_COMMIT_INTERVAL_MS). */
+export const ANOMALY_DEFAULT_COMMIT_INTERVAL_MS = 25;
+
 /**
  * anomaly-detection as a running application (its own group, transactional id and internal topics).
- * Default commit interval 25 ms. An alert becomes visible after two commits: the repartition write
+ * Default commit interval ANOMALY_DEFAULT_COMMIT_INTERVAL_MS. An alert becomes visible after two commits: the repartition write
  * (within one commit interval), then the alert, committed right after the slice that produced it
  * (`eagerCommitTopics`) instead of up to another interval later.
  */
@@ -106,7 +109,7 @@ export function createAnomalyDetection(
     deps.log,
     {
       applicationId: ANOMALY_DETECTION_APPLICATION_ID,
-      commitIntervalMs: 25,
+      commitIntervalMs: ANOMALY_DEFAULT_COMMIT_INTERVAL_MS,
       eagerCommitTopics: [Topics.anomalyAlerts.name],
     },
     options,

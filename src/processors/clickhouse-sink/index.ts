@@ -25,4 +25,5 @@ export {
   createClickHouseSink,
   messageRow,
   receiptRow,
+  SINK_DEFAULTS,
 } from './topology.ts';

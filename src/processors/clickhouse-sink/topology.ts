@@ -82,10 +82,13 @@ export function receiptRow(v: MessageView): ReceiptRow {
  * table's batch (one insert per table, for all its source partitions) before the input offsets are
  * committed.
  */
+/** The sink's batch size and flush interval when the caller gives none (SINK_BATCH_ROWS, SINK_FLUSH_MS). */
+export const SINK_DEFAULTS = { batchRows: 50_000, flushMs: 1_000 } as const;
+
 export function clickhouseSinkTopology(deps: ClickHouseSinkDeps, options: ClickHouseSinkOptions = {}) {
   const applicationId = options.applicationId ?? CLICKHOUSE_SINK_APPLICATION_ID;
   const database = options.database ?? 'message_db';
-  const batchRows = options.batchRows ?? 50_000;
+  const batchRows = options.batchRows ?? SINK_DEFAULTS.batchRows;
   const state = deps.state ?? new ClickHouseSinkState(deps.ch, database);
   // Message and view inserts one at a time, never overlapping (on a server too): each looks up the
   // other's table for a view that came before its message (see src/storage/schema-messages.ts).
@@ -165,7 +168,7 @@ export function createClickHouseSink(
   return new StreamsRuntime({
     log: deps.log,
     applicationId: options.applicationId ?? CLICKHOUSE_SINK_APPLICATION_ID,
-    commitIntervalMs: options.flushMs ?? 1000,
+    commitIntervalMs: options.flushMs ?? SINK_DEFAULTS.flushMs,
     sinkFlushRetries: Number.POSITIVE_INFINITY,
     ...(options.processingGuarantee === undefined
       ? {}
