@@ -84,7 +84,8 @@ test('a member frozen (SIGSTOP) past the session timeout, then resumed: its comm
   await writeMessages(s.log, s.input, 2_000, 3_000);
   await a.until(() => a.count('commit') > commits, 30_000, 'a commit of A');
   a.child.kill('SIGSTOP');
-  await b.until(() => b.tasks().length === ALL_TASKS, 30_000, 'B to take every task');
+  // The session timeout (6 s), a rebalance and the restore of A's tasks: 60 s on a loaded machine.
+  await b.until(() => b.tasks().length === ALL_TASKS, 60_000, 'B to take every task');
   // B commits new input while A is frozen: A's pending commit is then a zombie's.
   const commitsOfB = b.count('commit');
   await writeMessages(s.log, s.input, 3_000, 4_000);
