@@ -1,4 +1,5 @@
 import type { Migration } from './schema.ts';
+import { EARLY_READS_JOIN, INSERT_TOKEN as TOKEN } from './schema-messages.ts';
 
 /*
  * One insert path for a message's row and everything rolled up from it (migration 12).
@@ -56,7 +57,6 @@ import type { Migration } from './schema.ts';
  *     from now on carry an empty state.
  * No data moves: the tables are the same, only the materialized views between them change.
  */
-const TOKEN = "getSetting('insert_deduplication_token')";
 
 export const M12_MESSAGE_EVENTS: Migration = {
   version: 12,
@@ -93,12 +93,7 @@ export const M12_MESSAGE_EVENTS: Migration = {
            m.message_type AS message_type, m.user_id AS user_id, m.event_type AS event_type,
            toUInt8(1) AS sent, e.first_read AS read_at,
            CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS prev_read_at, ${TOKEN} AS insert_token
-    FROM $db.messages_base AS m
-    LEFT JOIN (
-      SELECT read_key, toNullable(min(viewed_at)) AS first_read FROM $db.early_views
-      WHERE message_id IN (SELECT message_id FROM $db.messages_base)
-      GROUP BY read_key
-    ) AS e ON m.read_key = e.read_key`,
+${EARLY_READS_JOIN}`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.message_events_view_mv TO $db.message_events AS
     SELECT v.message_id AS message_id, v.created AS created_at, v.sender AS sender_id, toUInt8(0) AS sent,
            toNullable(v.first_view) AS read_at, p.recorded AS prev_read_at, ${TOKEN} AS insert_token

@@ -3,6 +3,21 @@ import type { Migration } from './schema.ts';
 /** Settings on every MergeTree we insert into: keep the last 1000 insert tokens for dedup. */
 export const DEDUP = 'non_replicated_deduplication_window = 1000';
 
+/** The insert's deduplication token, as SQL (materialized views record it to recognise a replay). */
+export const INSERT_TOKEN = "getSetting('insert_deduplication_token')";
+
+/**
+ * A message batch (`m`) joined to its receivers' views that came before it (`e.first_read`: the
+ * earliest per read_key), looking up early_views once per batch: the FROM of every materialized view
+ * that writes a message with its read state on arrival (migrations 7, 9 and 12).
+ */
+export const EARLY_READS_JOIN = `    FROM $db.messages_base AS m
+    LEFT JOIN (
+      SELECT read_key, toNullable(min(viewed_at)) AS first_read FROM $db.early_views
+      WHERE message_id IN (SELECT message_id FROM $db.messages_base)
+      GROUP BY read_key
+    ) AS e ON m.read_key = e.read_key`;
+
 /*
  * Messages at a hundred million rows — why `messages` reads `message_rows` FINAL (migration 7).
  *
@@ -81,12 +96,7 @@ export const M7_MESSAGE_ROWS: Migration = {
            m.sender_id AS sender_id, m.receiver_id AS receiver_id, m.content AS content,
            m.message_type AS message_type, m.user_id AS user_id, m.event_type AS event_type,
            e.first_read AS read_at
-    FROM $db.messages_base AS m
-    LEFT JOIN (
-      SELECT read_key, toNullable(min(viewed_at)) AS first_read FROM $db.early_views
-      WHERE message_id IN (SELECT message_id FROM $db.messages_base)
-      GROUP BY read_key
-    ) AS e ON m.read_key = e.read_key`,
+${EARLY_READS_JOIN}`,
     // One lookup of message_index per view batch, shared by everything a view feeds (migration 3 had
     // one per materialized view): a Null table carries each view with what the lookup found.
     `CREATE TABLE IF NOT EXISTS $db.view_lookups (

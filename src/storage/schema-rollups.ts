@@ -1,5 +1,5 @@
 import type { Migration } from './schema.ts';
-import { DEDUP } from './schema-messages.ts';
+import { DEDUP, EARLY_READS_JOIN, INSERT_TOKEN as TOKEN } from './schema-messages.ts';
 
 /*
  * Hourly rollups for the dashboard's charts over long ranges (the dashboard's budget: every call a
@@ -116,7 +116,6 @@ export const M8_HOURLY_ROLLUPS: Migration = {
  */
 const delayMs = (readAt: string) =>
   `toUInt64(greatest(toUnixTimestamp64Milli(${readAt}) - toUnixTimestamp64Milli(created_at), 0))`;
-const TOKEN = "getSetting('insert_deduplication_token')";
 
 export const M9_READ_ROLLUPS: Migration = {
   version: 9,
@@ -205,12 +204,7 @@ export const M9_READ_ROLLUPS: Migration = {
     SELECT m.message_id AS message_id, m.created_at AS created_at, m.conversation_id AS conversation_id,
            m.sender_id AS sender_id, toUInt8(1) AS sent, e.first_read AS read_at,
            CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) AS prev_read_at, ${TOKEN} AS insert_token
-    FROM $db.messages_base AS m
-    LEFT JOIN (
-      SELECT read_key, toNullable(min(viewed_at)) AS first_read FROM $db.early_views
-      WHERE message_id IN (SELECT message_id FROM $db.messages_base)
-      GROUP BY read_key
-    ) AS e ON m.read_key = e.read_key
+${EARLY_READS_JOIN}
     WHERE m.sender_id != ''`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.rollup_events_view_mv TO $db.rollup_events AS
     SELECT v.message_id AS message_id, v.created AS created_at, '' AS conversation_id,
