@@ -206,7 +206,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     // In call order (the batcher holds this send's place while its partitions are looked up): the
     // chunks of one commit reach the log in the order they were sent.
     const messages = toMessages(this.#client, topic, records, this.#clock, this.#roundRobin).then((m) => {
-      if (!this.#isOpen(generation)) throw this.#ended('send');
+      this.#assertStillOpen(generation, 'send');
       return m;
     });
     return this.#batcher.send(messages);
@@ -217,7 +217,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     const topics = topicsOf(messages);
     return this.#guard(`producing to ${topics} in a transaction`, { topic: topics }, async () => {
       // A send that ended up here after its transaction ended must not start the next one.
-      if (!this.#isOpen(generation)) throw this.#ended('send');
+      this.#assertStillOpen(generation, 'send');
       const tx = await this.#transaction();
       // Every call on the library's transaction is made only while it is still this send's open
       // transaction: the library sends a record batch given after its transaction ended as a plain
@@ -263,12 +263,9 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     // Retries stop when the transaction ends: a late AddOffsetsToTxn would start a coordinator-side
     // transaction of its own, and a late TxnOffsetCommit would put this one's offsets in the next.
     const policy = kafkaRetry(MAX_BLOCK_MS, AbortSignal.any([this.#closing.signal, this.#txnEnded.signal]));
-    const stillOpen = (): void => {
-      if (!this.#isOpen(generation)) throw this.#ended('sendOffsets');
-    };
     await this.#guard('adding offsets to the transaction', { groupId: meta.groupId }, async () => {
       await this.#transaction();
-      stillOpen();
+      this.#assertStillOpen(generation, 'sendOffsets');
       const producerId = this.#client.producerId as bigint;
       const producerEpoch = this.#client.producerEpoch as number;
       // AddOffsetsToTxn: the transaction coordinator adds the group's offsets partition to the
@@ -283,7 +280,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
         [this.transactionalId, producerId, producerEpoch, meta.groupId],
         policy,
       );
-      stillOpen();
+      this.#assertStillOpen(generation, 'sendOffsets');
       this.#txnOffsets.set(meta.groupId, [...(this.#txnOffsets.get(meta.groupId) ?? []), ...offsets]);
       await this.#groups.call(
         meta.groupId,
@@ -429,6 +426,11 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   /** Whether the transaction of `generation` is still the open one. */
   #isOpen(generation: number): boolean {
     return this.#state === 'open' && generation === this.#generation;
+  }
+
+  /** Throw (`op` after its transaction ended) unless the transaction of `generation` is still open. */
+  #assertStillOpen(generation: number, op: string): void {
+    if (!this.#isOpen(generation)) throw this.#ended(op);
   }
 
   #ended(op: string): AppError {
