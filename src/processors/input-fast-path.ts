@@ -16,7 +16,8 @@ type Json = Record<string, unknown>;
 const isId = (v: unknown, max: number): v is string =>
   typeof v === 'string' && v.length >= 1 && v.length <= max;
 
-function isPlainObject(v: unknown): v is Json {
+/** A JSON object (not null, not an array). */
+export function isPlainObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -1,6 +1,13 @@
 import { AppError } from '../errors/index.ts';
 import type { CompactResult, InsertOptions, QuerySettings } from './port.ts';
 
+/** DateTime64's upper bound (2299-12-31 23:59:59.999 UTC). */
+const MAX_DATETIME64_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+let lastDay = -1;
+let lastDayPrefix = '';
+const TWO_DIGITS: readonly string[] = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const THREE_DIGITS: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
 /**
  * DateTime64(3) on the wire, in one place. Input: epoch milliseconds (integer). Output: UTC text
  * `YYYY-MM-DD hh:mm:ss.mmm`, read by ClickHouse in the column's time zone — every time column of our
@@ -17,22 +24,19 @@ export function toDateTime64(epochMs: number): string {
       },
     );
   }
-  // Rows of a batch mostly share their second: format the `YYYY-MM-DD hh:mm:ss.` prefix once per second.
+  // Rows of a batch mostly share their day: its `YYYY-MM-DD ` is formatted once per day, the time of
+  // day from table-lookup digits (rows alternate between several seconds: window bounds, emitted_at).
   const second = Math.floor(epochMs / 1000);
-  if (second !== lastSecond) {
-    const iso = new Date(second * 1000).toISOString(); // 2026-01-01T00:00:00.000Z
-    lastPrefix = `${iso.slice(0, 10)} ${iso.slice(11, 20)}`;
-    lastSecond = second;
+  const day = Math.floor(second / 86_400);
+  if (day !== lastDay) {
+    lastDayPrefix = `${new Date(day * 86_400_000).toISOString().slice(0, 10)} `;
+    lastDay = day;
   }
-  const ms = epochMs - second * 1000;
-  return `${lastPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
+  const s = second - day * 86_400;
+  const hour = Math.floor(s / 3600);
+  const minute = Math.floor((s - hour * 3600) / 60);
+  return `${lastDayPrefix}${TWO_DIGITS[hour]}:${TWO_DIGITS[minute]}:${TWO_DIGITS[s - hour * 3600 - minute * 60]}.${THREE_DIGITS[epochMs - second * 1000]}`;
 }
-
-let lastSecond = -1;
-let lastPrefix = '';
-
-/** DateTime64's upper bound (2299-12-31 23:59:59.999 UTC). */
-const MAX_DATETIME64_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
 
 /** `DateTime64(3, 'UTC')` as ClickHouse prints it in JSON (`2026-01-01 00:00:00.123`) → epoch ms. */
 export function fromDateTime64(text: string): number {

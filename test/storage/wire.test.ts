@@ -25,3 +25,19 @@ test('DateTime64(3) wire format: epoch ms ↔ text, invalid input rejected', () 
     },
   );
 });
+
+test('DateTime64(3) text equals the ISO form with a space, across days, leap days and the range', () => {
+  const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+  const values = [
+    Date.UTC(2024, 1, 29, 23, 59, 59, 999),
+    Date.UTC(2024, 2, 1),
+    Date.UTC(2299, 11, 31, 23, 59, 59, 999),
+    86_399_999,
+    86_400_000,
+  ];
+  for (let i = 0; i < 5_000; i++)
+    values.push(Math.floor(Math.random() * Date.UTC(2299, 11, 31, 23, 59, 59, 999)));
+  // Rows alternating between days and seconds, as a batch's window bounds and emitted_at do.
+  for (let i = 0; i < 1_000; i++) values.push(Date.UTC(2025, 0, 1 + (i % 3), 0, 0, i % 60, i));
+  for (const v of values) assert.equal(toDateTime64(v), iso(v), String(v));
+});

@@ -28,6 +28,7 @@ import {
   type StreamRecord,
   type StreamsBuilder,
 } from '../../streams/index.ts';
+import { type FastOutputTopic, fastOutput, isoInstantMs } from '../output-fast-path.ts';
 import { OffsetBatchSink, type SinkFlushEvent } from './offset-batch-sink.ts';
 import { readRangeRecords } from './read-range.ts';
 import type { SinkState } from './sink-state.ts';
@@ -100,14 +101,17 @@ class OutputTableSink<V, Row> implements ExternalSink<string | null, V> {
 
 function persist<V, Row>(
   builder: StreamsBuilder,
-  topic: string,
+  topic: FastOutputTopic,
   schema: z.ZodType<V>,
   toRow: (e: Emitted<V>) => Row,
   insert: Insert<Row>,
   ctx: OutputSinkContext,
 ): void {
-  // Validated like any input: a record that does not match its schema goes to `<topic>.dlq`.
-  const codec = Codecs.json((input) => validateEvent(schema, topic, input) as V);
+  // Validated like any input: a record that does not match its schema goes to `<topic>.dlq`. A plainly
+  // valid one takes the schema's fast path (../output-fast-path.ts: the same output without a zod run).
+  const codec = Codecs.json(
+    (input) => (fastOutput(topic, input) as V | undefined) ?? (validateEvent(schema, topic, input) as V),
+  );
   const batch = new TableBatch<Row>({
     applicationId: ctx.applicationId,
     topic,
@@ -125,7 +129,8 @@ function persist<V, Row>(
     .sink(() => new OutputTableSink(toRow, batch), { name: `${topic}-sink` });
 }
 
-const ms = (iso: string): number => Date.parse(iso);
+/** Epoch ms of a validated instant (the fast path's exact form, else Date.parse). */
+const ms = (iso: string): number => isoInstantMs(iso) ?? Date.parse(iso);
 
 export function conversationMetricRow({ value: m, offset, timestamp }: Emitted<ConversationMetric>) {
   return {
