@@ -8,18 +8,19 @@
  * buckets that changed (usually the current one), not the conversation's whole baseline span (about
  * 126 buckets at the defaults) again:
  * - `b<conversation_id>\u0001<bucket start>` → the bucket `[start, count, participants]`;
- * - `e` → `{ e }`: the last close's end. Every close covers every conversation of the task with the
- *   same end, so each conversation's `e` (windows closed up to) is that end — or null for one that
- *   began after the close, whose first window ends later anyway (its messages were not late), so a
- *   restored state may take the task's end too: one entry per task, not one per conversation and
- *   close. Absent while the task holds no conversation.
+ * - `e` → `{ e }`: the last close's end. Every close closes every window of the task with end <= e
+ *   that holds a message (it visits only the conversations with something due: such a window, or a
+ *   bucket to forget; the others' windows up to e are empty), so a restored state may take the
+ *   task's end as each conversation's `e` (windows closed up to): one entry per task, not one per
+ *   conversation and close. Absent while the task holds no conversation.
  * The processor works on `ConversationState`s in memory, built from the store on first use (after a
  * restore) and kept in step with it; the store's values are the very bucket arrays of those states.
  * A bucket whose participants are no longer needed drops them in memory only: the changelog keeps
- * them until the bucket is deleted, and a restored state drops them again at its next close.
+ * them until the bucket is deleted.
  */
 import type { ConversationMetric } from '../../events/index.ts';
 import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../streams/index.ts';
+import { DueIndex } from '../due-index.ts';
 import {
   addMessage,
   type Bucket,
@@ -51,6 +52,8 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
   readonly #rules: ConversationRules;
   readonly #storeName: string;
   readonly #memo = new WindowMemo();
+  /** When each conversation next needs a close (a window end: the next holding a message, or a bucket's last). */
+  readonly #due: DueIndex<string>;
   #ctx!: ProcessorContext<string, ConversationMetric>;
   #store!: KeyValueStore<string, ConversationEntry>;
   /** The conversations' states (null until built from the store). */
@@ -63,6 +66,7 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
   constructor(rules: ConversationRules, storeName: string) {
     this.#rules = rules;
     this.#storeName = storeName;
+    this.#due = new DueIndex(rules.hopMs);
   }
 
   init(ctx: ProcessorContext<string, ConversationMetric>): void {
@@ -71,7 +75,7 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
     ctx.schedule(PUNCTUATE_MS, 'stream-time', (st) => this.#closeDue(st));
   }
 
-  /** The states, built from the store's entries on first use. */
+  /** The states, built from the store's entries on first use (each due at the next close). */
   #all(): Map<string, ConversationState> {
     if (this.#states !== null) return this.#states;
     const states = new Map<string, ConversationState>();
@@ -88,9 +92,10 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
       if (key === CLOSED_KEY) closed = (value as { e: number }).e;
       else stateOf(key.slice(1, key.lastIndexOf('\u0001'))).b.push(value as Bucket);
     }
-    for (const s of states.values()) {
+    for (const [id, s] of states) {
       s.b.sort((x, y) => x[0] - y[0]);
       s.e = closed;
+      this.#due.set(id, Number.MIN_SAFE_INTEGER);
     }
     this.#states = states;
     return states;
@@ -112,25 +117,38 @@ export class ConversationProcessor implements Processor<string, MessageParties, 
     }
     const bucket = addMessage(rules, state, record.timestamp, [record.value.s, record.value.r]);
     this.#store.put(bucketKey(record.key, bucket[0]), bucket);
+    this.#due.lower(record.key, bucket[0] + rules.hopMs);
     this.#nextClose = Math.min(this.#nextClose, bucket[0] + rules.hopMs + rules.graceMs);
   }
 
+  /**
+   * Close the windows with end <= closedEnd of the conversations that have something due by then (a
+   * window holding a message, or a bucket to forget): the others' windows up to closedEnd are empty,
+   * so visiting them would emit and change nothing (their `e` lags, which the next visit's empty
+   * windows absorb).
+   */
   #closeDue(st: number): void {
     if (st < this.#nextClose) return;
     const { hopMs, graceMs } = this.#rules;
     const closedEnd = Math.floor((st - graceMs) / hopMs) * hopMs;
     const out: Array<{ end: number; key: string; metric: ConversationMetric }> = [];
-    let next = Number.POSITIVE_INFINITY;
     const states = this.#all();
-    for (const [key, state] of states) {
+    for (const key of this.#due.dueAt(closedEnd)) {
+      const state = states.get(key);
+      if (state === undefined) {
+        this.#due.set(key, Number.POSITIVE_INFINITY);
+        continue;
+      }
       const r = closeWindows(this.#rules, this.#memo, key, state, closedEnd, (end, metric) =>
         out.push({ end, key, metric }),
       );
       for (const b of r.dropped) this.#store.delete(bucketKey(key, b[0]));
-      if (r.empty) states.delete(key);
-      next = Math.min(next, r.nextEnd + graceMs);
+      if (r.empty) {
+        states.delete(key);
+        this.#due.set(key, Number.POSITIVE_INFINITY);
+      } else this.#due.set(key, Math.min(r.nextEnd, r.forgetEnd));
     }
-    this.#nextClose = next;
+    this.#nextClose = this.#due.earliest() + graceMs;
     if (states.size === 0) {
       this.#store.delete(CLOSED_KEY);
       this.#closedEnd = null;

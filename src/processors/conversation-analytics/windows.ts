@@ -34,6 +34,13 @@ export interface ConversationState {
   b: Bucket[];
   /** Every window of this conversation with end <= e has been closed (null: none yet). */
   e: number | null;
+  /**
+   * In memory only: the messages of the buckets in [from, to), the last baseline summed, so that the
+   * next window's baseline (both bounds a few hops on) adds and subtracts the buckets between. Every
+   * bucket below a closed window's start is final (a message that is not late lands in a bucket at or
+   * after every closed window's end), so the sum stays true.
+   */
+  baseline?: { from: number; to: number; sum: number };
 }
 
 /** A record is late when the first window holding it has closed: bucket end + grace <= stream time. */
@@ -73,23 +80,48 @@ function windowMetric(
   rules: ConversationRules,
   memo: WindowMemo,
   conversationId: string,
-  buckets: readonly Bucket[],
+  state: ConversationState,
   start: number,
 ): ConversationMetric | null {
+  const buckets = state.b;
   const end = start + rules.windowMs;
-  let lo = firstBucketAtOrAfter(buckets, start);
+  const lo = firstBucketAtOrAfter(buckets, start);
   let count = 0;
-  for (let i = lo; i < buckets.length && (buckets[i] as Bucket)[0] < end; i++)
-    count += (buckets[i] as Bucket)[1];
+  let hi = lo;
+  for (; hi < buckets.length && (buckets[hi] as Bucket)[0] < end; hi++) count += (buckets[hi] as Bucket)[1];
   if (count === 0) return null;
-  const people = new Set<string>();
-  for (let i = lo; i < buckets.length && (buckets[i] as Bucket)[0] < end; i++) {
-    for (const x of (buckets[i] as Bucket)[2] ?? []) people.add(x);
+  // Distinct participants: a handful per window, so an array beats a Set.
+  const people: string[] = [];
+  for (let i = lo; i < hi; i++) {
+    for (const x of (buckets[i] as Bucket)[2] ?? []) if (!people.includes(x)) people.push(x);
   }
-  const from = start - rules.baselineMs;
-  let before = 0;
-  while (lo > 0 && (buckets[lo - 1] as Bucket)[0] >= from) before += (buckets[--lo] as Bucket)[1];
-  return metricOf(rules, memo, conversationId, start, count, people.size, before);
+  const before = baselineSum(state, start - rules.baselineMs, start, lo);
+  return metricOf(rules, memo, conversationId, start, count, people.length, before);
+}
+
+/** Messages in the buckets of [from, to); `toIndex` is the index of the first bucket at or after `to`. */
+function baselineSum(state: ConversationState, from: number, to: number, toIndex: number): number {
+  const buckets = state.b;
+  const last = state.baseline;
+  let sum = 0;
+  if (last !== undefined && last.from <= from && last.to <= to && from <= last.to) {
+    sum = last.sum;
+    for (let i = firstBucketAtOrAfter(buckets, last.from); i < buckets.length; i++) {
+      const b = buckets[i] as Bucket;
+      if (b[0] >= from) break;
+      sum -= b[1];
+    }
+    for (let i = toIndex - 1; i >= 0; i--) {
+      const b = buckets[i] as Bucket;
+      if (b[0] < last.to) break;
+      sum += b[1];
+    }
+  } else {
+    for (let i = toIndex - 1; i >= 0 && (buckets[i] as Bucket)[0] >= from; i--)
+      sum += (buckets[i] as Bucket)[1];
+  }
+  state.baseline = { from, to, sum };
+  return sum;
 }
 
 /** The index of the first bucket starting at or after `t` (buckets ascending by start). */
@@ -114,7 +146,8 @@ export class WindowMemo {
   #windowMs = 0;
   #startText = '';
   #endText = '';
-  readonly #quantiles = new Map<string, number>();
+  #alpha = Number.NaN;
+  readonly #quantiles = new Map<number, number>();
 
   /** The RFC 3339 texts of [start, start + windowMs). */
   bounds(start: number, windowMs: number): { readonly startText: string; readonly endText: string } {
@@ -127,14 +160,17 @@ export class WindowMemo {
     return { startText: this.#startText, endText: this.#endText };
   }
 
-  /** `poissonUpperQuantile(lambda, alpha)`, remembered (at most 10 000 entries). */
+  /** `poissonUpperQuantile(lambda, alpha)`, remembered (at most 10 000 entries; alpha is the rules'). */
   quantile(lambda: number, alpha: number): number {
-    const key = `${lambda}/${alpha}`;
-    let q = this.#quantiles.get(key);
+    if (alpha !== this.#alpha) {
+      this.#alpha = alpha;
+      this.#quantiles.clear();
+    }
+    let q = this.#quantiles.get(lambda);
     if (q === undefined) {
       q = poissonUpperQuantile(lambda, alpha);
       if (this.#quantiles.size >= 10_000) this.#quantiles.clear();
-      this.#quantiles.set(key, q);
+      this.#quantiles.set(lambda, q);
     }
     return q;
   }
@@ -199,8 +235,8 @@ const NONE: readonly Bucket[] = [];
 /**
  * Close every window of the conversation with end <= closedEnd (a multiple of hopMs): call `emit`
  * with each non-empty one, in end order; then forget what no open window needs. Returns the end of
- * the next window that holds a message (Infinity if none), whether the state is now empty, and the
- * buckets forgotten.
+ * the next window that holds a message (Infinity if none), the end of the first close that forgets
+ * a bucket (Infinity if none is left), whether the state is now empty, and the buckets forgotten.
  */
 export function closeWindows(
   rules: ConversationRules,
@@ -209,7 +245,7 @@ export function closeWindows(
   state: ConversationState,
   closedEnd: number,
   emit: (endMs: number, metric: ConversationMetric) => void,
-): { nextEnd: number; empty: boolean; dropped: readonly Bucket[] } {
+): { nextEnd: number; forgetEnd: number; empty: boolean; dropped: readonly Bucket[] } {
   const { windowMs, hopMs, baselineMs } = rules;
   const buckets = state.b;
   const first = buckets[0];
@@ -218,7 +254,7 @@ export function closeWindows(
     const from = Math.max(state.e === null ? first[0] + hopMs : state.e + hopMs, first[0] + hopMs);
     const to = Math.min(closedEnd, last[0] + windowMs);
     for (let end = from; end <= to; end += hopMs) {
-      const m = windowMetric(rules, memo, conversationId, buckets, end - windowMs);
+      const m = windowMetric(rules, memo, conversationId, state, end - windowMs);
       if (m !== null) emit(end, m);
     }
   }
@@ -228,10 +264,23 @@ export function closeWindows(
   let keep = 0;
   while (keep < buckets.length && (buckets[keep] as Bucket)[0] < nextStart - baselineMs) keep++;
   const dropped = keep > 0 ? buckets.splice(0, keep) : NONE;
-  let nextEnd = Number.POSITIVE_INFINITY;
-  for (const bucket of buckets) {
-    if (bucket[0] < nextStart) bucket[2] = null;
-    else if (nextEnd === Number.POSITIVE_INFINITY) nextEnd = Math.max(bucket[0] + hopMs, state.e + hopMs);
+  const baseline = state.baseline;
+  if (baseline !== undefined && keep > 0) {
+    // The remembered sum forgets the dropped buckets too (it covers only buckets still held).
+    for (const b of dropped) if (b[0] >= baseline.from && b[0] < baseline.to) baseline.sum -= b[1];
+    baseline.from = Math.max(baseline.from, nextStart - baselineMs);
+    if (baseline.from > baseline.to) state.baseline = undefined;
   }
-  return { nextEnd, empty: buckets.length === 0, dropped };
+  // Buckets before the next window need no participants (earlier ones were cleared by earlier closes).
+  const open = firstBucketAtOrAfter(buckets, nextStart);
+  for (let i = open - 1; i >= 0 && (buckets[i] as Bucket)[2] !== null; i--) (buckets[i] as Bucket)[2] = null;
+  const next = buckets[open];
+  const oldest = buckets[0];
+  return {
+    nextEnd: next === undefined ? Number.POSITIVE_INFINITY : Math.max(next[0] + hopMs, state.e + hopMs),
+    // A bucket is forgotten by the close whose next window's baseline starts after it (see `keep`).
+    forgetEnd: oldest === undefined ? Number.POSITIVE_INFINITY : oldest[0] + windowMs + baselineMs,
+    empty: buckets.length === 0,
+    dropped,
+  };
 }
