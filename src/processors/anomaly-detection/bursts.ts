@@ -21,7 +21,7 @@
  * whose burst no longer exists under its trigger (an out-of-order message merged it into an earlier
  * burst or moved its start) → `retracted`. With in-order input only open/severity/closed happen.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   type AlertKind,
   AlertStatus,
@@ -96,10 +96,7 @@ const SEVERITY_RANK = { low: 0, medium: 1, high: 2 } as const;
 
 /** sha-256 of user, kind and trigger message id, 32 hex digits: the same burst, the same id. */
 export function alertIdOf(user: string, kind: string, triggerMessageId: string): string {
-  return createHash('sha256')
-    .update(`${user}\u0000${kind}\u0000${triggerMessageId}`)
-    .digest('hex')
-    .slice(0, 32);
+  return hash('sha256', `${user}\u0000${kind}\u0000${triggerMessageId}`, 'hex').slice(0, 32);
 }
 
 /**

@@ -4,7 +4,7 @@
  * its keys' `KeyState` (bursts.ts) in its own changelogged store, so a restarted task resumes with
  * the state of its last commit and sends exactly what an uninterrupted one would.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AnomalyAlert } from '../../events/index.ts';
 import type { Codec, KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../streams/index.ts';
 import {
@@ -16,6 +16,7 @@ import {
   newKeyState,
   pass,
 } from './bursts.ts';
+import { DueIndex } from '../due-index.ts';
 import { FirstSeen, type Occurrence } from './first-seen.ts';
 
 /** What the repartition topic carries per message (key: sender_id). */
@@ -24,14 +25,19 @@ export interface SenderMessage {
   readonly content: string;
 }
 
+/** Whitespace other than a single space between non-spaces. */
+const ODD_SPACE = /[^\S ]| \s/u;
+
 /** Content as the duplicate rule compares it: trimmed, runs of whitespace as one space, lower case. */
 export function normaliseContent(content: string): string {
-  return content.trim().replace(/\s+/gu, ' ').toLowerCase();
+  const trimmed = content.trim();
+  // Most contents have single spaces only: nothing to collapse.
+  return (ODD_SPACE.test(trimmed) ? trimmed.replace(/\s+/gu, ' ') : trimmed).toLowerCase();
 }
 
 /** The rule's key of a (sender, content): content by a 16-hex-digit sha-1, so state stays small. */
 export function duplicateKeyOf(sender: string, normalised: string): string {
-  return `${sender}\u0000${createHash('sha1').update(normalised).digest('hex').slice(0, 16)}`;
+  return `${sender}\u0000${hash('sha1', normalised, 'hex').slice(0, 16)}`;
 }
 
 /** A key's messages in one time bucket (the messages store's value). */
@@ -66,14 +72,11 @@ class RuleTracker {
   /** Where a key's first message waits (duplicate rule); without it every key has a state at once. */
   readonly #firstSeen: FirstSeen | undefined;
   /**
-   * When each key next needs a pass, as slots of `SLOT_MS` (floor(due / SLOT_MS)) → keys, so that
-   * `advance` looks at the due slots, not at every key. Built from the store on first use (after a
-   * restore), then kept in step with it.
+   * When each key next needs a pass, so that `advance` looks at the due slots, not at every key.
+   * Built from the store on first use (after a restore), then kept in step with it.
    */
-  #slots: Map<number, Set<string>> | null = null;
-  readonly #slotOf = new Map<string, number>();
-  /** Slots below this were visited: a key set after a pass at frontier F is due after F, so never below. */
-  #nextSlot = Number.NEGATIVE_INFINITY;
+  readonly #due = new DueIndex<string>(SLOT_MS);
+  #indexed = false;
 
   constructor(
     rule: BurstRule,
@@ -123,32 +126,13 @@ class RuleTracker {
     }
   }
 
-  #index(): Map<number, Set<string>> {
-    if (this.#slots === null) {
-      this.#slots = new Map();
+  #index(): DueIndex<string> {
+    if (!this.#indexed) {
+      this.#indexed = true;
       // JSON has no Infinity: a restored `due` of null means "nothing due".
-      for (const [key, s] of this.#store.all()) this.#setDue(key, s.due ?? Number.POSITIVE_INFINITY);
+      for (const [key, s] of this.#store.all()) this.#due.set(key, s.due ?? Number.POSITIVE_INFINITY);
     }
-    return this.#slots;
-  }
-
-  #setDue(key: string, due: number): void {
-    const slots = this.#slots as Map<number, Set<string>>;
-    const old = this.#slotOf.get(key);
-    const slot = Number.isFinite(due) ? Math.floor(due / SLOT_MS) : undefined;
-    if (old === slot) return;
-    if (old !== undefined) {
-      const keys = slots.get(old) as Set<string>;
-      keys.delete(key);
-      if (keys.size === 0) slots.delete(old);
-      this.#slotOf.delete(key);
-    }
-    if (slot !== undefined) {
-      const keys = slots.get(slot);
-      if (keys === undefined) slots.set(slot, new Set([key]));
-      else keys.add(key);
-      this.#slotOf.set(key, slot);
-    }
+    return this.#due;
   }
 
   add(key: string, user: string, ts: number, id: string, frontier: number): void {
@@ -178,23 +162,11 @@ class RuleTracker {
    */
   advance(frontier: number): void {
     this.#firstSeen?.purge(frontier);
-    const slots = this.#index();
-    const last = Math.floor(frontier / SLOT_MS);
-    const due: string[] = [];
-    if (last - this.#nextSlot > slots.size) {
-      for (const [slot, keys] of slots) if (slot <= last) due.push(...keys);
-    } else {
-      for (let slot = this.#nextSlot; slot <= last; slot++) {
-        const keys = slots.get(slot);
-        if (keys !== undefined) due.push(...keys);
-      }
-    }
-    // The last slot is visited again next time: keys set during this pass may land in it.
-    this.#nextSlot = last;
+    const due = this.#index().dueAt(frontier);
     due.sort();
     for (const key of due) {
       const state = this.#get(key);
-      if (state === undefined) this.#setDue(key, Number.POSITIVE_INFINITY);
+      if (state === undefined) this.#due.set(key, Number.POSITIVE_INFINITY);
       else this.#run(key, state, frontier);
     }
   }
@@ -211,10 +183,10 @@ class RuleTracker {
     if (isEmpty(state)) {
       for (const b of buckets) this.#messages.delete(bucketKey(key, b));
       this.#store.delete(key);
-      this.#setDue(key, Number.POSITIVE_INFINITY);
+      this.#due.set(key, Number.POSITIVE_INFINITY);
     } else {
       this.#store.put(key, state);
-      this.#setDue(key, state.due);
+      this.#due.set(key, state.due);
     }
     for (const alert of out) this.#emit(alert, Date.parse(alert.triggered_at));
   }
