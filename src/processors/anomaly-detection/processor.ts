@@ -7,6 +7,7 @@
 import { hash } from 'node:crypto';
 import type { AnomalyAlert } from '../../events/index.ts';
 import type { Codec, KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../streams/index.ts';
+import { DueIndex } from '../due-index.ts';
 import {
   type BurstRule,
   firstAtOrAfter,
@@ -16,7 +17,6 @@ import {
   newKeyState,
   pass,
 } from './bursts.ts';
-import { DueIndex } from '../due-index.ts';
 import { FirstSeen, type Occurrence } from './first-seen.ts';
 
 /** What the repartition topic carries per message (key: sender_id). */
