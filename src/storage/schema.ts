@@ -7,6 +7,7 @@
  * `toStartOfHour(created_at)` means the same hour on every host.
  */
 
+import { M13_LIGHTER_INSERTS } from './schema-insert-cost.ts';
 import { M12_MESSAGE_EVENTS } from './schema-insert-path.ts';
 import { M7_MESSAGE_ROWS, M10_MESSAGE_ROWS_CODECS } from './schema-messages.ts';
 import {
@@ -34,7 +35,6 @@ export const Tables = {
   trendingWords: 'trending_words',
   anomalyAlerts: 'anomaly_alerts',
   hourlyVolume: 'hourly_volume',
-  senderReadRate: 'sender_read_rate',
   senderReadRateTotal: 'sender_read_rate_total',
   messageIndex: 'message_index',
   messageRows: 'message_rows',
@@ -73,6 +73,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M10_MESSAGE_ROWS_CODECS,
   M11_SINK_BATCHES,
   M12_MESSAGE_EVENTS,
+  M13_LIGHTER_INSERTS,
 ];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */

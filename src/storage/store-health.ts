@@ -48,7 +48,7 @@ export async function rowCounts(
 /**
  * What rebuilding `tables` from their sources touches: the tables themselves, every table filled
  * from them by materialized views (transitively), and — because such a table may also be filled
- * from elsewhere (`sender_read_rate` from both messages and views) — every other source table that
+ * from elsewhere (`message_rows` from both messages and views) — every other source table that
  * feeds one of those (or, when that table is itself filled by views, the tables it is filled from).
  * Rebuilding means emptying `emptied` and re-ingesting all of `sources`.
  */

@@ -106,8 +106,6 @@ test('migrations: fresh apply, idempotent re-apply, recorded, persistent across 
         { name: 'sender_hourly_mv', engine: 'MaterializedView' },
         { name: 'sender_read_delays', engine: 'AggregatingMergeTree' },
         { name: 'sender_read_delays_mv', engine: 'MaterializedView' },
-        { name: 'sender_read_rate', engine: 'AggregatingMergeTree' },
-        { name: 'sender_read_rate_mv', engine: 'MaterializedView' },
         { name: 'sender_read_rate_total', engine: 'View' },
         { name: 'sender_totals', engine: 'AggregatingMergeTree' },
         { name: 'sender_totals_mv', engine: 'MaterializedView' },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { ManualClock } from '../../src/clock/index.ts';
 import {
   type ClickHouse,
@@ -67,6 +67,25 @@ async function loadHistory(ch: ClickHouse): Promise<MessageRow[]> {
   await insertReceipts(ch, views, 'v/0');
   await insertReceipts(ch, views.slice(0, 40), 'v/duplicates');
   return messages;
+}
+
+/** The rollup views and the API's read rates, as the upgrade tests compare them. */
+async function rollupViews(ch: ClickHouse) {
+  return {
+    legacy: await ch.query('SELECT * FROM message_db.sender_read_rate_total ORDER BY sender_id'),
+    volume: await ch.query('SELECT * FROM message_db.hourly_volume ORDER BY hour'),
+    totals: await senderReadRates(ch, { limit: 100, offset: 0 }),
+  };
+}
+
+/** A store migrated up to (not including) the named migration, with loadHistory's data in it. */
+async function storeBefore(t: TestContext, name: string) {
+  const ch = await openFresh(t);
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const version = MIGRATIONS.find((m) => m.name === name)!.version;
+  await migrate(ch, { clock, migrations: MIGRATIONS.filter((m) => m.version < version) });
+  const messages = await loadHistory(ch);
+  return { ch, clock, version, messages };
 }
 
 test('a store of migrations 1–6 with data upgrades to 7: the seed queries answer the same, and new data lands', async (t) => {
@@ -191,16 +210,8 @@ test('a store before migration 10 with data upgrades: seed queries answer the sa
 });
 
 test('a store before migration 12 with data upgrades: seed queries and rollups answer the same, and the one insert path keeps them exact', async (t) => {
-  const ch = await openFresh(t);
-  const clock = new ManualClock(Date.UTC(2026, 0, 1));
-  const version = MIGRATIONS.find((m) => m.name === 'message_events')!.version;
-  await migrate(ch, { clock, migrations: MIGRATIONS.filter((m) => m.version < version) });
-  const messages = await loadHistory(ch);
-  const rollups = async () => ({
-    legacy: await ch.query('SELECT * FROM message_db.sender_read_rate_total ORDER BY sender_id'),
-    volume: await ch.query('SELECT * FROM message_db.hourly_volume ORDER BY hour'),
-    totals: await senderReadRates(ch, { limit: 100, offset: 0 }),
-  });
+  const { ch, clock, version, messages } = await storeBefore(t, 'message_events');
+  const rollups = () => rollupViews(ch);
   const before = { ...(await answers(ch)), ...(await rollups()) };
   assert.ok(before.states.filter((s) => (s as { read_status: string }).read_status === 'read').length > 100);
 
@@ -271,6 +282,78 @@ test('a store before migration 12 with data upgrades: seed queries and rollups a
       // message and first read once.
       legacy: counts(await ch.query(SEED_READ_RATE.replace(';', ' ORDER BY sender_id'))),
       totals: bump(before.totals, added),
+    },
+  );
+});
+
+test('a store at migration 12 with data upgrades to 13: without sender_read_rate its views and the seed queries answer the same, and new data counts once', async (t) => {
+  const { ch, clock, version, messages } = await storeBefore(t, 'lighter_inserts');
+  const views = () => rollupViews(ch);
+  const before = { ...(await answers(ch)), ...(await views()) };
+  assert.equal(before.states.length, messages.length);
+  assert.ok(before.volume.length > 2);
+
+  assert.deepStrictEqual(
+    await migrate(ch, { clock }),
+    MIGRATIONS.filter((m) => m.version >= version).map((m) => m.version),
+  );
+  const after = { ...(await answers(ch)), ...(await views()) };
+  const left = await ch.query(
+    "SELECT name FROM system.tables WHERE database = 'message_db' AND name LIKE 'sender_read_rate%' ORDER BY name",
+  );
+
+  // New data: a message whose receipt came first, a first read of an old message, a view by someone
+  // else, a batch replayed under its token and one under another token.
+  const m5 = messages[5]!;
+  const next = msg(400);
+  await insertReceipts(
+    ch,
+    [{ message_id: 'm400', reader_id: next.receiver_id, viewed_at: next.created_at + 100 }],
+    'v/early-13',
+  );
+  await insertMessages(ch, [next, msg(401)], 'm/13');
+  await insertMessages(ch, [next, msg(401)], 'm/13');
+  await insertMessages(ch, [msg(401)], 'm/13-another-token');
+  const late = [
+    { message_id: 'm5', reader_id: m5.receiver_id, viewed_at: m5.created_at + 700 },
+    { message_id: 'm7', reader_id: 'someone_else', viewed_at: messages[7]!.created_at + 10 },
+  ];
+  await insertReceipts(ch, late, 'v/13');
+  await insertReceipts(ch, late, 'v/13-another-token');
+  const hourly = (await ch.query<{ hour: string; messages: string }>(SEED_HOURLY))
+    .map((r) => ({ hour: r.hour, messages: String(r.messages) }))
+    .sort((a, b) => a.hour.localeCompare(b.hour));
+  const rates = (rows: unknown[]) =>
+    (rows as { sender_id: string; sent: unknown; read_count: unknown }[])
+      .map((r) => ({ sender_id: r.sender_id, sent: Number(r.sent), read_count: Number(r.read_count) }))
+      .sort((a, b) => a.sender_id.localeCompare(b.sender_id));
+  const final = await views();
+  const seedRates = rates(await ch.query(SEED_READ_RATE));
+  const bumped = rates(before.legacy).map((r) => ({
+    ...r,
+    sent: r.sent + (r.sender_id === next.sender_id ? 1 : 0) + (r.sender_id === msg(401).sender_id ? 1 : 0),
+    read_count:
+      r.read_count + (r.sender_id === next.sender_id ? 1 : 0) + (r.sender_id === m5.sender_id ? 1 : 0),
+  }));
+
+  assert.deepStrictEqual(
+    {
+      after,
+      left,
+      volume: final.volume.map((r) => ({
+        hour: String((r as { hour: string }).hour),
+        messages: String((r as { messages: unknown }).messages),
+      })),
+      legacy: rates(final.legacy),
+      seedRates,
+    },
+    {
+      after: before,
+      left: [{ name: 'sender_read_rate_total' }],
+      // The views equal the seed's queries on `messages`: every new message and first read once.
+      volume: hourly,
+      legacy: bumped,
+      seedRates: bumped,
     },
   );
 });

@@ -321,7 +321,7 @@ export interface ReplayPlan {
  *
  * With `rebuild` (for a damaged store, where progress and rows disagree) the topics' tables, and
  * the tables filled from them by materialized views, are emptied and the sink's progress for the
- * topics forgotten first; a topic sharing such a table (`sender_read_rate`: messages and views) is
+ * topics forgotten first; a topic sharing such a table (`message_rows`: messages and views) is
  * rebuilt with them. Rows older than the log's earliest retained offsets would be gone for good:
  * refused unless `acceptLoss`. The group must have no active member (stop the sink first).
  */

@@ -168,7 +168,7 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
       afterLost: full,
       detached: [{ table: 'messages_base', reason: 'broken-on-start', damaged: true }],
       refusedCode: 'STORAGE_DAMAGED',
-      // message_rows, sender_read_rate and the read rollups are filled from messages and views: both
+      // message_rows and the read rollups are filled from messages and views: both
       // topics are rebuilt (conversation_hourly, from messages only, with them).
       plan: {
         topics: ['chat.messages', 'message-views'],
@@ -186,7 +186,6 @@ test('storage follows the log: a lost store is re-ingested; a damaged one is ref
           'minute_totals',
           'sender_hourly',
           'sender_read_delays',
-          'sender_read_rate',
           'sender_totals',
         ],
       },

@@ -1,0 +1,68 @@
+import type { Migration } from './schema.ts';
+
+/*
+ * What a batch costs to insert, and why migration 13 drops `sender_read_rate`.
+ *
+ * Method (.tmp is not kept; the harness is described so it can be rebuilt): one chDB session holds
+ * one database per candidate schema (migrate(ch, {database})); the same 50k-message + 35k-view
+ * batches as bench:storage go to each in turn, alternating the order; process.cpuUsage() around
+ * each batch's two inserts counts chDB's threads too (it runs in-process), with SYSTEM STOP MERGES
+ * so that the insert path is measured alone; then each table's parts are merged once (OPTIMIZE …
+ * FINAL, one table at a time) and that CPU is the merge cost. Median of 10–12 batches after 3 warm-up
+ * ones, chDB 26.7, 2 shared vCPUs (load in brackets: other engineers' builds; absolute numbers
+ * inflate with the load, ratios within one run do not much):
+ *
+ *   per batch, ms of CPU                              insert path   merges    load
+ *   migration 12 (every view)                          674–744      570–590   5–10
+ *   the base tables alone (no materialized view)          276          132
+ *   without the 7 rollup views of migrations 8–9         537          410
+ *   without sender_read_rate_mv                          629          514
+ *   without message_index's by_sender projection         658          513
+ *   without message_rows_mv                              640          472
+ *   migration 12 → 13, same run                 725 → 641; 1082 → 1002   552 → 487; 917 → 743   9; 17
+ *
+ * Every view costs what its target table costs to sort, compress and later merge; four tables hold
+ * about one row per message in this traffic (500k conversations, 100k senders: conversation_hourly,
+ * conversation_senders, sender_hourly, sender_read_delays), so no single one dominates. Of the ~15
+ * tables a batch writes, sender_read_rate (migration 3: per sender and hour, the uniqExact sets of
+ * sent and read message ids) is the one nothing reads any more: the API and the dashboard read
+ * sender_totals, sender_hourly and hourly_totals (migration 9); only its two views, hourly_volume and
+ * sender_read_rate_total, remained, exact under a replay under any token. Those two views now read
+ * `messages` (message_rows FINAL: one row per message whatever was replayed), with the same columns
+ * and types; they scan the messages (as the seed's queries do) instead of the rollup, and nothing in
+ * the service calls them. Dropping the table and its view saves ~10 % of the insert path and ~15–20 %
+ * of the merges. No data moves: the views derive from message_rows, which already holds every message
+ * and read. No materialized view is recreated, so a batch interrupted before this migration and
+ * replayed after it is deduplicated by every remaining view as before (a recreated view would get a
+ * new id, and ClickHouse deduplicates a replayed block per view id).
+ *
+ * Tried and not taken: dropping the by_sender projection (~−60 ms with its merges: a sender's recent
+ * messages need a copy sorted by sender); one table instead of conversation_hourly + conversation_senders
+ * (same key set in two orders, ~−40 ms insert and ~−40 ms merges, but the ranking needs the hour order
+ * and the participants the conversation order, and it would recreate their views); LZ4 instead of
+ * ZSTD(1) on messages_base's strings (137 vs 170 ms to insert 50k messages into a plain copy, but
+ * 1.5× the bytes, and no gain within noise through the full schema when measured in migration 12).
+ *
+ * Beside this migration (not schema): every insert runs its materialized views side by side
+ * (parallel_view_processing, wire.ts): the ~12 views of a message batch are independent — no view
+ * of one insert reads a table that another view of the same insert writes (message_first_reads is
+ * read only by the chain that writes it, which ignores rows of its own insert token) — so on two
+ * cores the insert's wall time falls (1316 → 1027 ms per batch at load 7, same CPU).
+ */
+export const M13_LIGHTER_INSERTS: Migration = {
+  version: 13,
+  name: 'lighter_inserts',
+  statements: [
+    'DROP VIEW IF EXISTS $db.sender_read_rate_mv SYNC',
+    // The two views of migration 3, same columns and types, now over `messages` (message_rows FINAL):
+    // one row per message, whatever was replayed under whichever token.
+    `CREATE OR REPLACE VIEW $db.hourly_volume AS
+    SELECT toDateTime(toStartOfHour(created_at), 'UTC') AS hour, count() AS messages
+    FROM $db.messages GROUP BY hour`,
+    `CREATE OR REPLACE VIEW $db.sender_read_rate_total AS
+    SELECT sender_id, count() AS sent, countIf(read_status = 'read') AS read_count,
+           round(read_count * 100.0 / sent, 2) AS read_rate
+    FROM $db.messages GROUP BY sender_id`,
+    'DROP TABLE IF EXISTS $db.sender_read_rate SYNC',
+  ],
+};
