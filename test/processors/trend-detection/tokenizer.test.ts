@@ -40,3 +40,24 @@ test('stop words are removed (the default English list has at least 150), a cust
 test('composed and decomposed spellings are one word (NFC)', () => {
   assert.deepStrictEqual(tokenize('caf\u00e9 cafe\u0301', none), ['café']);
 });
+
+test('plain ASCII texts (their own path) give what the same words in a Unicode text give', () => {
+  const texts = [
+    "Let's go, LET'S go! 'quoted' team's o'clock dogs' rock'n'roll ''twas k8s-cluster v2.0 HELLO hello",
+    "isn't it\tabout\nthese x'y ab'cd abc' 'abcd abc''d",
+    '',
+    '   ',
+    'kafka',
+  ];
+  for (const text of texts) {
+    // The same text with a non-ASCII character that is no letter (a separator): the Unicode path.
+    const unicode = tokenize(`${text} \u00a7`, english);
+    assert.deepStrictEqual(tokenize(text, english), unicode, text);
+  }
+  assert.deepStrictEqual(tokenize("rock'n'roll isn't 'quoted' abc''d dogs'", none), [
+    "rock'n'roll",
+    "isn't",
+    'quoted',
+    'dogs',
+  ]);
+});
