@@ -14,6 +14,12 @@ export interface InsertOptions {
    * source offset range, e.g. `chat.messages/3/1200-1299`.
    */
   dedupToken?: string;
+  /**
+   * Rows of the block that share a sorting key are left for the table's merges to fold
+   * (`optimize_on_insert = 0`) instead of being folded while the part is written — for inserts whose
+   * every target is read through FINAL, GROUP BY or LIMIT 1 BY, never by counting a part's rows.
+   */
+  foldOnMerge?: boolean;
 }
 
 export interface InsertSummary {

@@ -20,6 +20,7 @@ import type { Migration } from './schema.ts';
  *   without message_index's by_sender projection         658          513
  *   without message_rows_mv                              640          472
  *   migration 12 → 13, same run                 725 → 641; 1082 → 1002   552 → 487; 917 → 743   9; 17
+ *   13, rows folded at insert → on merge only (writes.ts)   903 → 686        614 → 581      10
  *
  * Every view costs what its target table costs to sort, compress and later merge; four tables hold
  * about one row per message in this traffic (500k conversations, 100k senders: conversation_hourly,
@@ -29,8 +30,11 @@ import type { Migration } from './schema.ts';
  * sender_totals, sender_hourly and hourly_totals (migration 9); only its two views, hourly_volume and
  * sender_read_rate_total, remained, exact under a replay under any token. Those two views now read
  * `messages` (message_rows FINAL: one row per message whatever was replayed), with the same columns
- * and types; they scan the messages (as the seed's queries do) instead of the rollup, and nothing in
- * the service calls them. Dropping the table and its view saves ~10 % of the insert path and ~15–20 %
+ * and types; they scan the messages (as the seed's queries do) instead of the rollup, so nothing in
+ * the service reads them: the two Grafana panels that did now read hourly_totals and sender_totals (the
+ * rollups of migration 9: cheap, exact under the sink's replays under their tokens, but a message
+ * inserted again under another token counts twice there — which these two views, kept exact for such
+ * callers, must not). Dropping the table and its view saves ~10 % of the insert path and ~15–20 %
  * of the merges. No data moves: the views derive from message_rows, which already holds every message
  * and read. No materialized view is recreated, so a batch interrupted before this migration and
  * replayed after it is deduplicated by every remaining view as before (a recreated view would get a
@@ -43,7 +47,8 @@ import type { Migration } from './schema.ts';
  * ZSTD(1) on messages_base's strings (137 vs 170 ms to insert 50k messages into a plain copy, but
  * 1.5× the bytes, and no gain within noise through the full schema when measured in migration 12).
  *
- * Beside this migration (not schema): every insert runs its materialized views side by side
+ * Beside this migration (not schema): message and view inserts leave rows of a block that share a
+ * key to the merges (optimize_on_insert = 0, writes.ts: every table they reach is read folded), and every insert runs its materialized views side by side
  * (parallel_view_processing, wire.ts): the ~12 views of a message batch are independent — no view
  * of one insert reads a table that another view of the same insert writes (message_first_reads is
  * read only by the chain that writes it, which ignores rows of its own insert token) — so on two

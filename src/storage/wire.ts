@@ -86,6 +86,7 @@ export function insertSettings(options: InsertOptions): Record<string, string | 
   // The materialized views of one insert run side by side (a message batch feeds ~12 tables): no view
   // of an insert reads a table that another view of the same insert writes (schema-insert-cost.ts).
   const settings: Record<string, string | number> = { parallel_view_processing: 1 };
+  if (options.foldOnMerge === true) settings['optimize_on_insert'] = 0;
   if (options.dedupToken !== undefined) {
     settings['insert_deduplicate'] = 1;
     settings['insert_deduplication_token'] = options.dedupToken;

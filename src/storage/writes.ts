@@ -65,7 +65,10 @@ export function insertMessages(
       event_type: r.event_type ?? 'message_sent',
     };
   }
-  return ch.insert(qualified(database, Tables.messagesBase), out, withToken(dedupToken));
+  return ch.insert(qualified(database, Tables.messagesBase), out, {
+    ...withToken(dedupToken),
+    foldOnMerge: true,
+  });
 }
 
 /**
@@ -90,9 +93,20 @@ export function insertReceipts(
       device: r.device ?? 'web',
     };
   }
-  return ch.insert(qualified(database, Tables.messageViews), out, withToken(dedupToken));
+  return ch.insert(qualified(database, Tables.messageViews), out, {
+    ...withToken(dedupToken),
+    foldOnMerge: true,
+  });
 }
 
+/*
+ * Message and view inserts fold on merge (`foldOnMerge`): every table they reach is read folded —
+ * messages_base through FINAL or LIMIT 1 BY, message_rows through FINAL (the `messages` view),
+ * message_index and message_receipts by GROUP BY / DISTINCT, the rollups by sums of blocks their
+ * views already grouped by key — so folding rows of one block while writing each part was a second
+ * sort-and-fold pass over every target for nothing: ~20 % of a batch's insert CPU (686 vs 903 ms per
+ * 50k messages + 35k views, merges no dearer: schema-insert-cost.ts).
+ */
 function withToken(dedupToken: string | undefined): { dedupToken?: string } {
   return dedupToken === undefined ? {} : { dedupToken };
 }
