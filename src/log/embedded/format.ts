@@ -59,9 +59,21 @@ function headerNameBytes(name: string): Buffer {
   return b;
 }
 
+/** Little-endian fixed-width fields through a DataView: no boxing, no per-byte assembly. */
+function viewOf(buf: Buffer): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
 function recordSize(r: EncodableRecord): number {
   let size = 22 + (r.key === null ? 0 : r.key.length) + (r.value === null ? 0 : r.value.length);
-  for (const h of r.headers) size += 6 + headerNameBytes(h[0]).length + h[1].length;
+  const hs = r.headers;
+  if (hs.length > 0xffff) throw new RangeError(`${hs.length} headers: at most 65535 fit a record`);
+  for (let i = 0; i < hs.length; i++) {
+    const h = hs[i]!;
+    const nameBytes = headerNameBytes(h[0]).length;
+    if (nameBytes > 0xffff) throw new RangeError(`header name of ${nameBytes} bytes: at most 65535`);
+    size += 6 + nameBytes + h[1].length;
+  }
   return size;
 }
 
@@ -77,57 +89,71 @@ export function encodeBatch(
 ): Buffer {
   let size = FRAME_HEADER_BYTES + BATCH_HEADER_BYTES;
   let maxTimestamp = -1;
-  for (const r of records) {
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
     size += recordSize(r);
     if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
   }
   const buf = Buffer.allocUnsafe(size);
+  const dv = viewOf(buf);
   let p = FRAME_HEADER_BYTES;
-  buf.writeDoubleLE(baseOffset, p);
-  buf.writeDoubleLE(producerId, p + 8);
-  buf.writeUInt32LE(records.length, p + 16);
+  dv.setFloat64(p, baseOffset, true);
+  dv.setFloat64(p + 8, producerId, true);
+  dv.setUint32(p + 16, records.length, true);
   buf[p + 20] = attributes;
-  buf.writeDoubleLE(maxTimestamp, p + 21);
+  dv.setFloat64(p + 21, maxTimestamp, true);
   const last = records[records.length - 1];
   const lastDelta =
     last === undefined ? 0 : last.offset === undefined ? records.length - 1 : last.offset - baseOffset;
-  buf.writeUInt32LE(lastDelta, p + 29);
+  // The DataView writes below wrap silently where Buffer's writers threw: the sizes are checked
+  // (recordSize), and offset deltas are ascending, so the last one bounds them all.
+  if (!(lastDelta >= 0 && lastDelta <= 0xffffffff))
+    throw new RangeError(`offset delta ${lastDelta} does not fit a batch`);
+  dv.setUint32(p + 29, lastDelta, true);
   p += BATCH_HEADER_BYTES;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    buf.writeUInt32LE(r.offset === undefined ? i : r.offset - baseOffset, p);
-    buf.writeDoubleLE(r.timestamp, p + 4);
+    dv.setUint32(p, r.offset === undefined ? i : r.offset - baseOffset, true);
+    dv.setFloat64(p + 4, r.timestamp, true);
     p += 12;
-    if (r.key === null) {
-      buf.writeInt32LE(-1, p);
+    const key = r.key;
+    if (key === null) {
+      dv.setInt32(p, -1, true);
       p += 4;
     } else {
-      buf.writeInt32LE(r.key.length, p);
+      dv.setInt32(p, key.length, true);
       p += 4;
-      p += r.key.copy(buf, p);
+      buf.set(key, p);
+      p += key.length;
     }
-    if (r.value === null) {
-      buf.writeInt32LE(-1, p);
+    const value = r.value;
+    if (value === null) {
+      dv.setInt32(p, -1, true);
       p += 4;
     } else {
-      buf.writeInt32LE(r.value.length, p);
+      dv.setInt32(p, value.length, true);
       p += 4;
-      p += r.value.copy(buf, p);
+      buf.set(value, p);
+      p += value.length;
     }
-    buf.writeUInt16LE(r.headers.length, p);
+    const hs = r.headers;
+    dv.setUint16(p, hs.length, true);
     p += 2;
-    for (const h of r.headers) {
+    for (let k = 0; k < hs.length; k++) {
+      const h = hs[k]!;
       const name = headerNameBytes(h[0]);
-      buf.writeUInt16LE(name.length, p);
+      dv.setUint16(p, name.length, true);
       p += 2;
-      p += name.copy(buf, p);
-      buf.writeInt32LE(h[1].length, p);
+      buf.set(name, p);
+      p += name.length;
+      dv.setInt32(p, h[1].length, true);
       p += 4;
-      p += h[1].copy(buf, p);
+      buf.set(h[1], p);
+      p += h[1].length;
     }
   }
-  buf.writeUInt32LE(size - FRAME_HEADER_BYTES, 0);
-  buf.writeUInt32LE(crc32(buf.subarray(FRAME_HEADER_BYTES)), 4);
+  dv.setUint32(0, size - FRAME_HEADER_BYTES, true);
+  dv.setUint32(4, crc32(buf.subarray(FRAME_HEADER_BYTES)), true);
   return buf;
 }
 
@@ -195,40 +221,35 @@ export function decodeRecords(
   max: number,
   out: LogRecord[],
 ): number {
+  const dv = viewOf(buf);
   let p = frameStart + FRAME_HEADER_BYTES;
-  const baseOffset = buf.readDoubleLE(p);
-  const count = buf.readUInt32LE(p + 16);
+  const baseOffset = dv.getFloat64(p, true);
+  const count = dv.getUint32(p + 16, true);
   p += BATCH_HEADER_BYTES;
   let next = fromOffset;
   let pushed = 0;
   for (let i = 0; i < count; i++) {
-    const offset = baseOffset + buf.readUInt32LE(p);
-    const timestamp = buf.readDoubleLE(p + 4);
+    const offset = baseOffset + dv.getUint32(p, true);
+    const timestamp = dv.getFloat64(p + 4, true);
     p += 12;
-    const keyLength = buf.readInt32LE(p);
+    const keyLength = dv.getInt32(p, true);
     p += 4;
-    let key: Buffer | null = null;
-    if (keyLength >= 0) {
-      key = buf.subarray(p, p + keyLength);
-      p += keyLength;
-    }
-    const valueLength = buf.readInt32LE(p);
+    const keyAt = p;
+    if (keyLength > 0) p += keyLength;
+    const valueLength = dv.getInt32(p, true);
     p += 4;
-    let value: Buffer | null = null;
-    if (valueLength >= 0) {
-      value = buf.subarray(p, p + valueLength);
-      p += valueLength;
-    }
-    const headerCount = buf.readUInt16LE(p);
+    const valueAt = p;
+    if (valueLength > 0) p += valueLength;
+    const headerCount = dv.getUint16(p, true);
     p += 2;
     let headers = EMPTY_HEADERS;
     if (headerCount > 0) {
       const hs: RecordHeader[] = [];
       for (let h = 0; h < headerCount; h++) {
-        const nameLength = buf.readUInt16LE(p);
+        const nameLength = dv.getUint16(p, true);
         const name = buf.toString('utf8', p + 2, p + 2 + nameLength);
         p += 2 + nameLength;
-        const hvLength = buf.readInt32LE(p);
+        const hvLength = dv.getInt32(p, true);
         p += 4;
         hs.push([name, buf.subarray(p, p + hvLength)]);
         p += hvLength;
@@ -237,10 +258,13 @@ export function decodeRecords(
     }
     if (offset < fromOffset) continue;
     if (offset >= toOffset || pushed >= max) return next;
+    // Views are made only for records handed out (not for those skipped before `fromOffset`).
+    const key = keyLength < 0 ? null : buf.subarray(keyAt, keyAt + keyLength);
+    const value = valueLength < 0 ? null : buf.subarray(valueAt, valueAt + valueLength);
     out.push({ topic, partition, offset, timestamp, key, value, headers });
     pushed++;
     next = offset + 1;
   }
-  const lastOffset = baseOffset + buf.readUInt32LE(frameStart + FRAME_HEADER_BYTES + 29);
+  const lastOffset = baseOffset + dv.getUint32(frameStart + FRAME_HEADER_BYTES + 29, true);
   return Math.max(next, Math.min(lastOffset + 1, toOffset));
 }
