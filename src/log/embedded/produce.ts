@@ -53,16 +53,12 @@ export function partitionRecords(
     }
     const timestamp = r.timestamp ?? now;
     if (!Number.isFinite(timestamp)) throw invalid(`record timestamp must be a finite number`, { topic });
-    let headers = EMPTY_HEADERS;
-    if (r.headers !== undefined && r.headers.length > 0) {
-      headers = r.headers.map(([name, v]) => [name, typeof v === 'string' ? Buffer.from(v, 'utf8') : v]);
-    }
     let group = byPartition.get(p);
     if (group === undefined) {
       group = { recs: [], idx: [] };
       byPartition.set(p, group);
     }
-    group.recs.push({ key, value: toBytes(r.value), headers, timestamp });
+    group.recs.push(isEncodable(r) ? r : encodable(r, key, timestamp));
     group.idx.push(i);
     partitions[i] = p;
     timestamps[i] = timestamp;
@@ -103,6 +99,28 @@ export function appendToTopic(
     }
     return out;
   });
+}
+
+/**
+ * A record that is already in encodable form (bytes or null, a timestamp, byte headers, and no
+ * `offset` field — a consumed record passed on would carry one) is encoded as it is: no copy per
+ * record (the streams runtime's outputs and changelogs are all of this form).
+ */
+function isEncodable(r: ProducerRecord): r is ProducerRecord & EncodableRecord {
+  if (r.timestamp === undefined || r.key === undefined || typeof r.key === 'string') return false;
+  if (r.value === undefined || typeof r.value === 'string' || r.headers === undefined) return false;
+  if ((r as { offset?: unknown }).offset !== undefined) return false;
+  const hs = r.headers;
+  for (let i = 0; i < hs.length; i++) if (typeof hs[i]![1] === 'string') return false;
+  return true;
+}
+
+function encodable(r: ProducerRecord, key: Buffer | null, timestamp: number): EncodableRecord {
+  let headers = EMPTY_HEADERS;
+  if (r.headers !== undefined && r.headers.length > 0) {
+    headers = r.headers.map(([name, v]) => [name, typeof v === 'string' ? Buffer.from(v, 'utf8') : v]);
+  }
+  return { key, value: toBytes(r.value), headers, timestamp };
 }
 
 function toBytes(v: Buffer | string | null | undefined): Buffer | null {
