@@ -14,7 +14,7 @@
  * removed between two commits never reaches the changelog.
  */
 import { AppError, ErrorCode } from '../errors/index.ts';
-import type { Codec } from './codec.ts';
+import { type Codec, Codecs } from './codec.ts';
 import type { KeyValueStore, ReadOnlyWindowStore } from './types.ts';
 
 export const DATA_PREFIX = 0x00;
@@ -57,17 +57,48 @@ export function prefixed(bytes: Buffer | null, extra = 0): Buffer {
   return out;
 }
 
+/**
+ * `prefixed(codec.serialize(key), extra)` in one step: a string key of the string codec is encoded
+ * straight after its prefix byte (no intermediate buffer, no copy).
+ */
+export function changelogKeyOf<K>(key: K, codec: Codec<K>, extra = 0): Buffer {
+  if (typeof key === 'string' && codec === (Codecs.string as Codec<unknown>)) {
+    const out = Buffer.allocUnsafe(1 + Buffer.byteLength(key, 'utf8') + extra);
+    out[0] = DATA_PREFIX;
+    out.write(key, 1, 'utf8');
+    return out;
+  }
+  return prefixed(codec.serialize(key), extra);
+}
+
 function nullKeyBytes(bytes: Buffer): Buffer | null {
   return bytes.length === 0 ? null : bytes;
+}
+
+/** A string or number key is its own Map key (a Map tells "1" from 1); others go by their bytes. */
+function isPrimitiveKey(key: unknown): key is string | number {
+  return typeof key === 'string' || typeof key === 'number';
+}
+
+interface KvEntry<K, V> {
+  key: K;
+  value: V;
 }
 
 class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateStoreImpl {
   readonly name: string;
   readonly #keyCodec: Codec<K>;
   readonly #valueCodec: Codec<V>;
-  readonly #entries = new Map<string, { key: K; value: V }>();
-  /** Keys put or deleted since the last flush (by id, in first-change order): the entry says which. */
-  readonly #dirty = new Map<string, K>();
+  /**
+   * Entries of string and number keys, by the key itself: no id string built per call, and a key
+   * string's hash is computed once. Other keys (objects, null, …) by their serialised bytes
+   * (`keyIdOf`) in `#byBytes`: two maps, so that no string key can collide with the id of another.
+   */
+  readonly #entries = new Map<string | number, KvEntry<K, V>>();
+  readonly #byBytes = new Map<string, KvEntry<K, V>>();
+  /** Keys put or deleted since the last flush (in first-change order per map): the entry says which. */
+  readonly #dirty = new Map<string | number, K>();
+  readonly #dirtyByBytes = new Map<string, K>();
 
   constructor(name: string, keyCodec: Codec<K>, valueCodec: Codec<V>) {
     this.name = name;
@@ -76,50 +107,78 @@ class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateStoreImpl
   }
 
   get(key: K): V | undefined {
-    return this.#entries.get(keyIdOf(key, this.#keyCodec))?.value;
+    if (isPrimitiveKey(key)) return this.#entries.get(key)?.value;
+    return this.#byBytes.get(keyIdOf(key, this.#keyCodec))?.value;
   }
 
   put(key: K, value: V): void {
+    if (isPrimitiveKey(key)) {
+      const entry = this.#entries.get(key);
+      // Updated in place (no allocation per put); a Map keeps a key's position on update anyway.
+      if (entry === undefined) this.#entries.set(key, { key, value });
+      else {
+        entry.key = key;
+        entry.value = value;
+      }
+      this.#dirty.set(key, key);
+      return;
+    }
     const id = keyIdOf(key, this.#keyCodec);
-    const entry = this.#entries.get(id);
-    // Updated in place (no allocation per put); a Map keeps a key's position on update anyway.
-    if (entry === undefined) this.#entries.set(id, { key, value });
+    const entry = this.#byBytes.get(id);
+    if (entry === undefined) this.#byBytes.set(id, { key, value });
     else {
       entry.key = key;
       entry.value = value;
     }
-    this.#dirty.set(id, key);
+    this.#dirtyByBytes.set(id, key);
   }
 
   delete(key: K): void {
+    if (isPrimitiveKey(key)) {
+      if (this.#entries.delete(key)) this.#dirty.set(key, key);
+      return;
+    }
     const id = keyIdOf(key, this.#keyCodec);
-    if (this.#entries.delete(id)) this.#dirty.set(id, key);
+    if (this.#byBytes.delete(id)) this.#dirtyByBytes.set(id, key);
   }
 
   all(): Array<[K, V]> {
-    return [...this.#entries.values()].map((e) => [e.key, e.value]);
+    const out: Array<[K, V]> = [];
+    for (const e of this.#entries.values()) out.push([e.key, e.value]);
+    for (const e of this.#byBytes.values()) out.push([e.key, e.value]);
+    return out;
   }
 
   size(): number {
-    return this.#entries.size;
+    return this.#entries.size + this.#byBytes.size;
   }
 
   flush(emit: (key: Buffer, value: Buffer | null) => void): void {
+    const keyCodec = this.#keyCodec;
+    const valueCodec = this.#valueCodec;
     for (const [id, key] of this.#dirty) {
       const entry = this.#entries.get(id);
-      emit(
-        prefixed(this.#keyCodec.serialize(key)),
-        entry === undefined ? null : this.#valueCodec.serialize(entry.value),
-      );
+      emit(changelogKeyOf(key, keyCodec), entry === undefined ? null : valueCodec.serialize(entry.value));
     }
     this.#dirty.clear();
+    for (const [id, key] of this.#dirtyByBytes) {
+      const entry = this.#byBytes.get(id);
+      emit(changelogKeyOf(key, keyCodec), entry === undefined ? null : valueCodec.serialize(entry.value));
+    }
+    this.#dirtyByBytes.clear();
   }
 
   restore(key: Buffer, value: Buffer | null): void {
     const k = this.#keyCodec.deserialize(nullKeyBytes(key.subarray(1)));
+    // Not marked dirty: the changelog has it already.
+    if (isPrimitiveKey(k)) {
+      if (value === null) this.#entries.delete(k);
+      else this.#entries.set(k, { key: k, value: this.#valueCodec.deserialize(value) });
+      return;
+    }
     const id = keyIdOf(k, this.#keyCodec);
-    if (value === null) this.#entries.delete(id);
-    else this.#entries.set(id, { key: k, value: this.#valueCodec.deserialize(value) });
+    if (value === null) this.#byBytes.delete(id);
+    else this.#byBytes.set(id, { key: k, value: this.#valueCodec.deserialize(value) });
   }
 }
 
@@ -241,8 +300,7 @@ export class TimeWindowStore<K, A> implements StateStoreImpl, ReadOnlyWindowStor
 
   #changelogKey(entry: WindowEntry<K, A>): Buffer {
     if (entry.keyBytes === undefined) entry.keyBytes = this.#keyCodec.serialize(entry.key);
-    const kb = entry.keyBytes;
-    const out = prefixed(kb, 8);
+    const out = prefixed(entry.keyBytes, 8);
     out.writeDoubleBE(entry.start, out.length - 8);
     return out;
   }
