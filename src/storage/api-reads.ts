@@ -158,9 +158,10 @@ export interface SentMessage {
 
 /**
  * A sender's messages, newest first, strictly older than `before` when given, in one statement:
- * message_index's `by_sender` projection (sorted by sender and time) finds them, and the receiver's
- * first view comes from message_receipts by primary key (read_key = the message's id and receiver),
- * the rule of `messages` and messageStatus. Replayed copies of a message count once.
+ * message_index's `by_sender` projection (sender, time and id, sorted by sender and time) finds the
+ * page's ids, message_index (by primary key) their other columns, and the receiver's first view comes
+ * from message_receipts by primary key (read_key = the message's id and receiver), the rule of
+ * `messages` and messageStatus. Replayed copies of a message count once.
  */
 export async function senderMessages(
   ch: ClickHouse,
@@ -170,14 +171,19 @@ export async function senderMessages(
 ): Promise<SentMessage[]> {
   const db = checkDatabaseName(database);
   const before = options.before;
+  const ids = `SELECT message_id FROM (
+       SELECT message_id, created_at FROM ${db}.message_index
+       WHERE sender_id = {s:String}
+         ${olderThan(before)}
+       GROUP BY message_id, created_at
+       ORDER BY created_at DESC, message_id DESC
+       LIMIT {n:UInt32}
+     )`;
   const latest = `SELECT message_id, any(conversation_id) AS conversation_id, any(receiver_id) AS receiver_id,
-            created_at, any(read_key) AS read_key
+            any(created_at) AS created_at, any(read_key) AS read_key
      FROM ${db}.message_index
-     WHERE sender_id = {s:String}
-       ${olderThan(before)}
-     GROUP BY message_id, created_at
-     ORDER BY created_at DESC, message_id DESC
-     LIMIT {n:UInt32}`;
+     WHERE message_id IN (${ids})
+     GROUP BY message_id`;
   const rows = await ch.query<Record<string, unknown>>(
     `SELECT m.message_id AS message_id, m.conversation_id AS conversation_id, m.receiver_id AS receiver_id,
             ${ms('m.created_at')} AS created_at_ms, ${ms('r.first_read')} AS read_at_ms

@@ -13,7 +13,7 @@ import { DEDUP, EARLY_READS_JOIN, INSERT_TOKEN as TOKEN } from './schema-message
  * conversations ranked by volume sum its counts. (At this migration the hourly volume and the heatmap
  * merged it too, and stats/summary read message_rows; since migration 9 below they read hourly_totals
  * and minute_totals, a ranking's participants come from conversation_senders, and the `senders`
- * states here are written but no longer read.)
+ * states here are written but no longer read; migration 15 drops the column.)
  *
  * Why counts and not uniqExact states of message ids (as sender_read_rate): measured on chDB with 1M
  * messages over 24 h (20k conversations), ranking the conversations of the whole range took ~60 ms

@@ -8,6 +8,8 @@ import {
   type MessageRow,
   MIGRATIONS,
   migrate,
+  rankedConversations,
+  senderMessages,
   senderReadRates,
 } from '../../src/storage/index.ts';
 import { openFresh, SEED_HOURLY, SEED_READ_RATE } from './helpers.ts';
@@ -354,6 +356,62 @@ test('a store at migration 12 with data upgrades to 13: without sender_read_rate
       volume: hourly,
       legacy: bumped,
       seedRates: bumped,
+    },
+  );
+});
+
+test("a store before migration 15 with data upgrades: rankings, a sender's messages and the seed queries answer the same; the narrowed by_sender projection serves the read", async (t) => {
+  const { ch, clock, version, messages } = await storeBefore(t, 'slimmer_copies');
+  const senders = [...new Set(messages.map((m) => m.sender_id))].sort();
+  const range = { from: T0 - HOUR, to: T0 + 400 * 37_000 + HOUR };
+  const reads = async () => ({
+    ...(await answers(ch)),
+    ranked: await rankedConversations(ch, { ...range, sort: 'volume', limit: 100, offset: 0 }),
+    bySender: await Promise.all(senders.map((s) => senderMessages(ch, s, { limit: 30 }))),
+    paged: await senderMessages(ch, senders[0]!, {
+      limit: 10,
+      before: { created_at: messages[200]!.created_at, message_id: messages[200]!.message_id },
+    }),
+  });
+  const before = await reads();
+  assert.equal(before.bySender.flat().length, 30 * senders.length);
+  assert.ok(before.ranked.every((c) => c.participants > 0));
+
+  assert.deepStrictEqual(
+    await migrate(ch, { clock }),
+    MIGRATIONS.filter((m) => m.version >= version).map((m) => m.version),
+  );
+  const after = await reads();
+  // New data: the sender's newest message, read by its receiver, comes first in their page.
+  const next = msg(400);
+  await insertMessages(ch, [next], 'm/15');
+  await insertReceipts(
+    ch,
+    [{ message_id: 'm400', reader_id: next.receiver_id, viewed_at: next.created_at + 50 }],
+    'v/15',
+  );
+  const [newest] = await senderMessages(ch, next.sender_id, { limit: 1 });
+  await ch.command('OPTIMIZE TABLE message_db.message_index FINAL');
+  const plan = await ch.query<{ explain: string }>(
+    `EXPLAIN SELECT message_id, created_at FROM message_db.message_index WHERE sender_id = {s:String}
+     ORDER BY created_at DESC LIMIT 5`,
+    { s: next.sender_id },
+  );
+
+  assert.deepStrictEqual(
+    {
+      after,
+      newest: newest && { id: newest.message_id, status: newest.read_status, read_at: newest.read_at },
+      hourlyColumns: (await ch.query<{ name: string }>('DESCRIBE TABLE message_db.conversation_hourly')).map(
+        (c) => c.name,
+      ),
+      projection: plan.some((r) => r.explain.includes('ReadFromMergeTree (by_sender)')),
+    },
+    {
+      after: before,
+      newest: { id: 'm400', status: 'read', read_at: next.created_at + 50 },
+      hourlyColumns: ['hour', 'conversation_id', 'messages', 'last_message_at'],
+      projection: true,
     },
   );
 });
