@@ -34,11 +34,20 @@ interface Checkpoint {
   readonly aborted: Map<number, AbortedTxn>;
 }
 
-/** The file state before a write, to undo it. */
+/**
+ * The file state before a write, to undo it. The active segment's index arrays and transaction
+ * events only grow during a write: their lengths are kept, not copies (a copy per write grew with the
+ * segment: its index and one event per transaction that wrote to it).
+ */
 interface WriteUndo {
   readonly segments: number;
   readonly active: Segment;
-  readonly activeCopy: Segment;
+  /** The active segment's fields (a shallow copy: the same arrays and map). */
+  readonly activeFields: Segment;
+  readonly indexEntries: number;
+  readonly txnEvents: number;
+  /** `txnLast` of the active segment before the write, for the producers of the queued batches. */
+  readonly txnLast: ReadonlyMap<number, number | undefined>;
   readonly hw: number;
 }
 
@@ -122,17 +131,18 @@ export class AppendQueue {
     const pending = this.#pending;
     this.#pending = [];
     const active = activeSegment(s);
+    const txnLast = new Map<number, number | undefined>();
+    for (const b of pending) {
+      if (b.transactional && !txnLast.has(b.producerId))
+        txnLast.set(b.producerId, active.txnLast.get(b.producerId));
+    }
     this.#undo = {
       segments: s.segments.length,
       active,
-      activeCopy: {
-        ...active,
-        idxOffsets: [...active.idxOffsets],
-        idxPositions: [...active.idxPositions],
-        idxTimes: [...active.idxTimes],
-        txnEvents: [...active.txnEvents],
-        txnLast: new Map(active.txnLast),
-      },
+      activeFields: { ...active },
+      indexEntries: active.idxOffsets.length,
+      txnEvents: active.txnEvents.length,
+      txnLast,
       hw: s.hw,
     };
     try {
@@ -206,9 +216,18 @@ export class AppendQueue {
         fs.rmSync(seg.file, { force: true });
         removeIndex(seg.file);
       }
-      Object.assign(undo.active, undo.activeCopy);
-      fs.ftruncateSync(undo.active.fd, undo.active.size);
-      removeIndex(undo.active.file);
+      const a = undo.active;
+      Object.assign(a, undo.activeFields);
+      a.idxOffsets.length = undo.indexEntries;
+      a.idxPositions.length = undo.indexEntries;
+      a.idxTimes.length = undo.indexEntries;
+      a.txnEvents.length = undo.txnEvents;
+      for (const [pid, kind] of undo.txnLast) {
+        if (kind === undefined) a.txnLast.delete(pid);
+        else a.txnLast.set(pid, kind);
+      }
+      fs.ftruncateSync(a.fd, a.size);
+      removeIndex(a.file);
       s.hw = undo.hw;
     }
     if (cp !== undefined) {

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +100,91 @@ test('disk full: failed sends leave nothing, acknowledged records stay, writes r
       whileFull: true,
       resumed: 'sent',
       afterReopen: true,
+      events: [],
+    },
+  );
+});
+
+test('disk full inside a transaction: the failed write is undone whole (its transaction state too), the transaction aborts, the next one commits; after reopen read_committed sees exactly the committed records', async (t) => {
+  const mnt = await mkdtemp(join(tmpdir(), 'log-diskfull-tx-'));
+  let log: EmbeddedLog | undefined;
+  let mounted = false;
+  t.after(async () => {
+    await log?.close();
+    if (mounted) spawnSync('umount', [mnt]);
+    await rm(mnt, { recursive: true, force: true });
+  });
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
+  if (mount.status !== 0) {
+    t.skip(`mounting a tmpfs is not permitted here: ${mount.stderr.trim()}`);
+    return;
+  }
+  mounted = true;
+  const dataDir = join(mnt, 'data');
+  log = await openEmbeddedLog({ dataDir, fsync: 'always', segmentBytes: 256 * 1024 });
+  await log.createTopics([{ name: 'tx', partitions: 2 }]);
+  const tx = await log.transactionalProducer('tx-full');
+  const small = (tag: string) => [0, 1].map((partition) => ({ partition, value: `${tag}-${partition}` }));
+  tx.begin();
+  await tx.send('tx', small('committed-1'));
+  await tx.commit();
+  // Leave ~16 KiB free. One round writes two batches of a new transaction to partition 0: the first
+  // (the transaction's first event in the segment) lands, the second rolls the segment and hits
+  // ENOSPC; the round is undone whole, the transaction state of the old segment included. The same
+  // transaction's next batch (after space returns) is its first event there again.
+  const st = statfsSync(mnt);
+  const filler = join(mnt, 'filler');
+  writeFileSync(filler, Buffer.alloc(st.bavail * st.bsize - 16 * 1024));
+  tx.begin();
+  const round = await Promise.allSettled([
+    tx.send('tx', [{ partition: 0, value: 'aborted-a' }]),
+    tx.send('tx', [{ partition: 0, value: 'x'.repeat(300 * 1024) }]),
+  ]);
+  const failed = round.map((r) =>
+    r.status === 'fulfilled' ? 'sent' : isAppError(r.reason) ? r.reason.code : String(r.reason),
+  );
+  rmSync(filler);
+  await tx.send('tx', [{ partition: 0, value: 'aborted-0' }]);
+  const commit = await tx.commit().then(
+    () => 'committed',
+    (e: unknown) => (isAppError(e) ? e.code : String(e)),
+  );
+  tx.begin();
+  await tx.send('tx', small('committed-2'));
+  await tx.commit();
+  // Roll partition 0: its segment is sealed with its index (transaction events included), which the
+  // reopen trusts instead of scanning.
+  await log.producer().send('tx', [{ partition: 0, value: 'y'.repeat(300 * 1024) }]);
+  const read = async (l: EmbeddedLog): Promise<string[]> => {
+    const c = l.consumer({
+      groupId: `check-${Math.random()}`,
+      autoOffsetReset: 'earliest',
+      isolationLevel: 'read_committed',
+    });
+    c.assign([0, 1].map((partition) => ({ topic: 'tx', partition })));
+    const seen: string[] = [];
+    for (let rs = await c.poll(0); rs.length > 0; rs = await c.poll(0))
+      for (const r of rs) if (r.value!.length < 100) seen.push(r.value!.toString());
+    await c.close();
+    return seen.sort();
+  };
+  const before = await read(log);
+  await log.close();
+  log = await openEmbeddedLog({ dataDir });
+  const committed = ['committed-1-0', 'committed-1-1', 'committed-2-0', 'committed-2-1'];
+  assert.deepStrictEqual(
+    {
+      failed,
+      commitRefused: commit !== 'committed',
+      before,
+      afterReopen: await read(log),
+      events: log.recovery.events.map((e) => e.action),
+    },
+    {
+      failed: ['LOG_DISK_FULL', 'LOG_DISK_FULL'],
+      commitRefused: true,
+      before: committed,
+      afterReopen: committed,
       events: [],
     },
   );
