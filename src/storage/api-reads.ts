@@ -88,11 +88,16 @@ const pageParams = (before: HistoryKey | undefined) =>
 /**
  * The page's messages `m` (the subquery `latest`, with read_key) joined to the receiver's first view
  * from message_receipts by primary key, the rule of `messages` and messageStatus; newest first.
+ * `ids`: a query of the page's message ids (default: those of `latest`).
  */
-const withFirstRead = (db: string, latest: string): string => `FROM (${latest}) AS m
+const withFirstRead = (
+  db: string,
+  latest: string,
+  ids = `SELECT message_id FROM (${latest})`,
+): string => `FROM (${latest}) AS m
      LEFT JOIN (
        SELECT read_key, toNullable(min(first_viewed_at)) AS first_read FROM ${db}.message_receipts
-       WHERE message_id IN (SELECT message_id FROM (${latest})) GROUP BY read_key
+       WHERE message_id IN (${ids}) GROUP BY read_key
      ) AS r ON m.read_key = r.read_key
      ORDER BY m.created_at DESC, m.message_id DESC`;
 
@@ -187,7 +192,7 @@ export async function senderMessages(
   const rows = await ch.query<Record<string, unknown>>(
     `SELECT m.message_id AS message_id, m.conversation_id AS conversation_id, m.receiver_id AS receiver_id,
             ${ms('m.created_at')} AS created_at_ms, ${ms('r.first_read')} AS read_at_ms
-     ${withFirstRead(db, latest)}`,
+     ${withFirstRead(db, latest, ids)}`,
     {
       s: senderId,
       n: options.limit,

@@ -7,7 +7,7 @@
  * `toStartOfHour(created_at)` means the same hour on every host.
  */
 
-import { M13_LIGHTER_INSERTS, M15_SLIMMER_COPIES } from './schema-insert-cost.ts';
+import { M13_LIGHTER_INSERTS, M15_SLIMMER_COPIES, M16_BASE_CODECS } from './schema-insert-cost.ts';
 import { M12_MESSAGE_EVENTS } from './schema-insert-path.ts';
 import { M7_MESSAGE_ROWS, M10_MESSAGE_ROWS_CODECS } from './schema-messages.ts';
 import {
@@ -75,6 +75,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M12_MESSAGE_EVENTS,
   M13_LIGHTER_INSERTS,
   M15_SLIMMER_COPIES,
+  M16_BASE_CODECS,
 ];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */

@@ -3,10 +3,12 @@ import { type TestContext, test } from 'node:test';
 import { ManualClock } from '../../src/clock/index.ts';
 import {
   type ClickHouse,
+  conversationHistory,
   insertMessages,
   insertReceipts,
   type MessageRow,
   MIGRATIONS,
+  messageById,
   migrate,
   rankedConversations,
   senderMessages,
@@ -412,6 +414,57 @@ test("a store before migration 15 with data upgrades: rankings, a sender's messa
       newest: { id: 'm400', status: 'read', read_at: next.created_at + 50 },
       hourlyColumns: ['hour', 'conversation_id', 'messages', 'last_message_at'],
       projection: true,
+    },
+  );
+});
+
+test('a store before migration 16 with data upgrades: histories and contents read the same from messages_base, now LZ4, without a mutation', async (t) => {
+  const { ch, clock, version, messages } = await storeBefore(t, 'base_codecs');
+  const conversations = [...new Set(messages.map((m) => m.conversation_id))].sort();
+  const reads = async () => ({
+    ...(await answers(ch)),
+    histories: await Promise.all(conversations.map((c) => conversationHistory(ch, c, { limit: 40 }))),
+    byId: await Promise.all(['m0', 'm57', 'm399'].map((id) => messageById(ch, id))),
+  });
+  const before = await reads();
+  const perConversation = conversations.map((c) => messages.filter((m) => m.conversation_id === c).length);
+  assert.deepStrictEqual(
+    before.histories.map((h) => h.length),
+    perConversation.map((n) => Math.min(40, n)),
+  );
+
+  assert.deepStrictEqual(
+    await migrate(ch, { clock }),
+    MIGRATIONS.filter((m) => m.version >= version).map((m) => m.version),
+  );
+  const after = await reads();
+  // Old (ZSTD) and new (LZ4) parts fold together when merged.
+  await insertMessages(ch, [msg(400)], 'm/16');
+  await ch.command('OPTIMIZE TABLE message_db.messages_base FINAL');
+  assert.deepStrictEqual(
+    {
+      after,
+      added: (await messageById(ch, 'm400'))?.content,
+      codecs: await ch.query(
+        `SELECT name, compression_codec AS codec FROM system.columns
+         WHERE database = 'message_db' AND table = 'messages_base' AND name IN ('content', 'created_at', 'message_id')
+         ORDER BY name`,
+      ),
+      rows: await ch.query('SELECT toUInt32(count()) AS n FROM message_db.messages_base'),
+      mutations: await ch.query(
+        "SELECT toUInt32(count()) AS n FROM system.mutations WHERE database = 'message_db' AND table = 'messages_base'",
+      ),
+    },
+    {
+      after: before,
+      added: 'message 400',
+      codecs: [
+        { name: 'content', codec: 'CODEC(LZ4)' },
+        { name: 'created_at', codec: 'CODEC(Delta(8), LZ4)' },
+        { name: 'message_id', codec: 'CODEC(LZ4)' },
+      ],
+      rows: [{ n: messages.length + 1 }],
+      mutations: [{ n: 0 }],
     },
   );
 });
