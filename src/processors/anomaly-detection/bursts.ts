@@ -53,8 +53,9 @@ export interface KeyState {
   /** The user the alerts are about. */
   readonly user: string;
   /**
-   * Event times and message ids, sorted by (ts, id); ts >= f − windowMs. In memory only: the store
-   * entry of a key leaves them out, they are changelogged per time bucket (processor.ts).
+   * Event times and message ids, sorted by (ts, id); ts >= f − windowMs. The store entry of a key
+   * carries them while the key has no buckets (a few messages), else leaves them out: they are then
+   * changelogged per time bucket (processor.ts).
    */
   ts: number[];
   ids: string[];

@@ -52,14 +52,25 @@ export interface MessageBucket {
  */
 const BUCKET_MS = 5_000;
 
+/**
+ * Up to this many messages a key's entry carries them itself (one changelog record per change, not
+ * two, and one tombstone at the end): most keys hold a few. A key that grows past it moves them to
+ * buckets for good (until it empties), so a flooding sender's commits stay small.
+ */
+const INLINE_MAX = 16;
+
 /** Granularity of the due index, ms of stream time. */
 const SLOT_MS = 1_000;
 
 const bucketKey = (key: string, bucket: number): string => `${key}\u0001${bucket}`;
 
-/** The key's entry without its messages (those are in the messages store). */
+/**
+ * The key's entry: with its messages while it has no buckets (`ts`, `ids` inline), else without them
+ * (they are in the messages store).
+ */
 export const keyStateCodec: Codec<KeyState> = {
-  serialize: (s) => Buffer.from(JSON.stringify({ ...s, ts: undefined, ids: undefined })),
+  serialize: (s) =>
+    Buffer.from(JSON.stringify(s.buckets.length === 0 ? s : { ...s, ts: undefined, ids: undefined })),
   deserialize: (bytes) => JSON.parse((bytes as Buffer).toString('utf8')) as KeyState,
 };
 
@@ -114,7 +125,19 @@ class RuleTracker {
     return state;
   }
 
+  /** Changelog the key's messages of `bucket`: in its entry while few and never bucketed, else as buckets. */
   #saveBucket(key: string, state: KeyState, bucket: number): void {
+    if (state.buckets.length === 0) {
+      if (state.ts.length <= INLINE_MAX) return;
+      // Too many to carry: every bucket of the key's messages from now on.
+      const all = new Set(state.ts.map((t) => Math.floor(t / BUCKET_MS)));
+      all.delete(bucket);
+      for (const b of all) this.#putBucket(key, state, b);
+    }
+    this.#putBucket(key, state, bucket);
+  }
+
+  #putBucket(key: string, state: KeyState, bucket: number): void {
     const lo = firstAtOrAfter(state.ts, bucket * BUCKET_MS);
     const hi = firstAtOrAfter(state.ts, (bucket + 1) * BUCKET_MS);
     this.#messages.put(bucketKey(key, bucket), { ts: state.ts.slice(lo, hi), ids: state.ids.slice(lo, hi) });
