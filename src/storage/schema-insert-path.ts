@@ -1,5 +1,5 @@
 import type { Migration } from './schema.ts';
-import { EARLY_READS_JOIN, INSERT_TOKEN as TOKEN } from './schema-messages.ts';
+import { EARLY_READS_JOIN, MESSAGE_ROWS_MV, INSERT_TOKEN as TOKEN } from './schema-messages.ts';
 
 /*
  * One insert path for a message's row and everything rolled up from it (migration 12).
@@ -108,10 +108,7 @@ ${EARLY_READS_JOIN}`,
       GROUP BY message_id
     ) AS p ON v.message_id = p.message_id
     WHERE p.recorded IS NULL OR v.first_view < p.recorded`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.message_rows_mv TO $db.message_rows AS
-    SELECT created_at, message_id, conversation_id, if(sent = 1, sender_id, '') AS sender_id, receiver_id,
-           content, message_type, user_id, event_type, read_at
-    FROM $db.message_events`,
+    MESSAGE_ROWS_MV,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.sender_read_rate_mv TO $db.sender_read_rate AS
     SELECT sender_id, toStartOfHour(created_at) AS hour,
            uniqExactStateIf(message_id, sent = 1) AS sent, uniqExactStateIf(message_id, read_at IS NOT NULL) AS read

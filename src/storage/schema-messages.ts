@@ -18,6 +18,18 @@ export const EARLY_READS_JOIN = `    FROM $db.messages_base AS m
       GROUP BY read_key
     ) AS e ON m.read_key = e.read_key`;
 
+/** Age (s) after which a day of message_rows that gets no more writes is merged into one part. */
+const FORCE_MERGE_AGE_S = 3600;
+
+/**
+ * A message's row (sent = 1) or a read transition's patch (key + read_at; sender '') into
+ * message_rows, from the one insert path's events (migrations 12 and 14).
+ */
+export const MESSAGE_ROWS_MV = `CREATE MATERIALIZED VIEW IF NOT EXISTS $db.message_rows_mv TO $db.message_rows AS
+    SELECT created_at, message_id, conversation_id, if(sent = 1, sender_id, '') AS sender_id, receiver_id,
+           content, message_type, user_id, event_type, read_at
+    FROM $db.message_events`;
+
 /*
  * Messages at a hundred million rows — why `messages` reads `message_rows` FINAL (migration 7).
  *
@@ -200,5 +212,45 @@ export const M10_MESSAGE_ROWS_CODECS: Migration = {
     'ALTER TABLE $db.message_rows MODIFY COLUMN created_at CODEC(Delta, LZ4)',
     'ALTER TABLE $db.message_rows MODIFY COLUMN message_id CODEC(LZ4)',
     'ALTER TABLE $db.message_rows MODIFY COLUMN sender_id CODEC(LZ4)',
+  ],
+};
+
+/*
+ * COMPARISON_PLACEHOLDER
+ */
+export const M14_MESSAGE_ROWS_DAILY: Migration = {
+  version: 14,
+  name: 'message_rows_daily',
+  statements: [
+    `CREATE TABLE IF NOT EXISTS $db.message_rows_daily (
+      created_at DateTime64(3, 'UTC') CODEC(Delta, LZ4),
+      message_id String CODEC(LZ4),
+      conversation_id SimpleAggregateFunction(max, String) CODEC(ZSTD(1)),
+      sender_id SimpleAggregateFunction(max, String) CODEC(LZ4),
+      receiver_id SimpleAggregateFunction(max, String) CODEC(ZSTD(1)),
+      content SimpleAggregateFunction(max, String) CODEC(ZSTD(1)),
+      message_type SimpleAggregateFunction(max, LowCardinality(String)),
+      user_id SimpleAggregateFunction(max, String) CODEC(ZSTD(1)),
+      event_type SimpleAggregateFunction(max, LowCardinality(String)),
+      read_at SimpleAggregateFunction(min, Nullable(DateTime64(3, 'UTC')))
+    )
+    ENGINE = AggregatingMergeTree
+    PARTITION BY toYYYYMMDD(created_at)
+    ORDER BY (created_at, message_id)
+    SETTINGS ${DEDUP}, min_age_to_force_merge_seconds = ${FORCE_MERGE_AGE_S},
+      min_age_to_force_merge_on_partition_only = 1`,
+    // Nothing writes the old table from here on (migrations run before the sink starts).
+    'DROP VIEW IF EXISTS $db.message_rows_mv SYNC',
+    // The carry-over: raw rows (a message's row, its patches, replayed copies), folded as before by
+    // FINAL and merges. Read through merge() so that a re-run after the old table was dropped copies
+    // nothing instead of failing; a re-run before that copies again, which changes nothing (max/min).
+    `INSERT INTO $db.message_rows_daily
+    SELECT created_at, message_id, conversation_id, sender_id, receiver_id, content, message_type, user_id,
+           event_type, read_at
+    FROM merge('$db', '^message_rows(_daily)?$') WHERE _table = 'message_rows'
+    SETTINGS max_partitions_per_insert_block = 0`,
+    'DROP TABLE IF EXISTS $db.message_rows SYNC',
+    'RENAME TABLE $db.message_rows_daily TO $db.message_rows',
+    MESSAGE_ROWS_MV,
   ],
 };

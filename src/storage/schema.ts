@@ -9,7 +9,7 @@
 
 import { M13_LIGHTER_INSERTS, M15_SLIMMER_COPIES, M16_BASE_CODECS } from './schema-insert-cost.ts';
 import { M12_MESSAGE_EVENTS } from './schema-insert-path.ts';
-import { M7_MESSAGE_ROWS, M10_MESSAGE_ROWS_CODECS } from './schema-messages.ts';
+import { M7_MESSAGE_ROWS, M10_MESSAGE_ROWS_CODECS, M14_MESSAGE_ROWS_DAILY } from './schema-messages.ts';
 import {
   M2_ANALYTICS,
   M4_SINK_PROGRESS,
@@ -74,6 +74,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M11_SINK_BATCHES,
   M12_MESSAGE_EVENTS,
   M13_LIGHTER_INSERTS,
+  M14_MESSAGE_ROWS_DAILY,
   M15_SLIMMER_COPIES,
   M16_BASE_CODECS,
 ];

@@ -468,3 +468,73 @@ test('a store before migration 16 with data upgrades: histories and contents rea
     },
   );
 });
+
+test('a store at migration 13 with data upgrades to 14 even when interrupted half-way: message_rows by day, the seed queries answer the same, new data lands once', async (t) => {
+  const { ch, clock, version, messages } = await storeBefore(t, 'message_rows_daily');
+  const before = await answers(ch);
+  assert.equal(before.states.length, messages.length);
+
+  // A start-up that died after the old table was dropped and before the new one took its name.
+  const statements = MIGRATIONS.find((m) => m.version === version)!.statements;
+  const dropped = statements.findIndex((s) => s.startsWith('DROP TABLE')) + 1;
+  assert.ok(dropped > 0);
+  for (const s of statements.slice(0, dropped)) await ch.command(s.replaceAll('$db', 'message_db'));
+  assert.deepStrictEqual(
+    await migrate(ch, { clock }),
+    MIGRATIONS.filter((m) => m.version >= version).map((m) => m.version),
+  );
+  const after = await answers(ch);
+  // …and a re-run of the whole migration (as after a crash before it was recorded) changes nothing.
+  for (const s of statements) await ch.command(s.replaceAll('$db', 'message_db'));
+  const again = await answers(ch);
+
+  // New data: a message whose receipt came first, a first read of an old message in an older day,
+  // a later view that must not move it, a view by someone else, a batch replayed under its token.
+  const m5 = messages[5]!;
+  const next = msg(400);
+  await insertReceipts(
+    ch,
+    [{ message_id: 'm400', reader_id: next.receiver_id, viewed_at: next.created_at + 100 }],
+    'v/early-14',
+  );
+  await insertMessages(ch, [next], 'm/14');
+  await insertMessages(ch, [next], 'm/14');
+  await insertReceipts(
+    ch,
+    [
+      { message_id: 'm5', reader_id: m5.receiver_id, viewed_at: m5.created_at + 700 },
+      { message_id: 'm5', reader_id: m5.receiver_id, viewed_at: m5.created_at + 900 },
+      { message_id: 'm7', reader_id: 'someone_else', viewed_at: messages[7]!.created_at + 10 },
+    ],
+    'v/14',
+  );
+  const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  assert.deepStrictEqual(
+    {
+      after,
+      again,
+      partitionKey: await ch.query(
+        "SELECT name, partition_key FROM system.tables WHERE database = 'message_db' AND name IN ('message_rows', 'message_rows_daily')",
+      ),
+      later: await ch.query(
+        "SELECT message_id, read_status, toString(read_at) AS read_at FROM message_db.messages WHERE message_id IN ('m400', 'm5', 'm7') ORDER BY message_id",
+      ),
+      rows: await ch.query('SELECT toUInt32(count()) AS n FROM message_db.messages'),
+      mutations: await ch.query(
+        "SELECT toUInt32(count()) AS n FROM system.mutations WHERE database = 'message_db' AND table = 'message_rows'",
+      ),
+    },
+    {
+      after: before,
+      again: before,
+      partitionKey: [{ name: 'message_rows', partition_key: 'toYYYYMMDD(created_at)' }],
+      later: [
+        { message_id: 'm400', read_status: 'read', read_at: iso(next.created_at + 100) },
+        { message_id: 'm5', read_status: 'read', read_at: iso(m5.created_at + 700) },
+        { message_id: 'm7', read_status: 'sent', read_at: null },
+      ],
+      rows: [{ n: messages.length + 1 }],
+      mutations: [{ n: 0 }],
+    },
+  );
+});
