@@ -18,8 +18,13 @@ export const EARLY_READS_JOIN = `    FROM $db.messages_base AS m
       GROUP BY read_key
     ) AS e ON m.read_key = e.read_key`;
 
-/** Age (s) after which a day of message_rows that gets no more writes is merged into one part. */
-const FORCE_MERGE_AGE_S = 3600;
+/**
+ * Seconds after its last write at which a day of message_rows is merged into one part (migration 14):
+ * how long a day that went quiet still costs FINAL work, against how often a day that keeps getting
+ * late reads is rewritten. An operator may change it: ALTER TABLE message_rows MODIFY SETTING
+ * min_age_to_force_merge_seconds = N.
+ */
+const FORCE_MERGE_AGE_S = 600;
 
 /**
  * A message's row (sent = 1) or a read transition's patch (key + read_at; sender '') into
@@ -216,7 +221,57 @@ export const M10_MESSAGE_ROWS_CODECS: Migration = {
 };
 
 /*
- * COMPARISON_PLACEHOLDER
+ * The seed queries at a hundred million messages, and why migration 14 partitions message_rows by day.
+ *
+ * Measured on chDB 26.7 (2 vCPUs shared with three other engineers' builds, load 7–12), synthetic rows
+ * in bench:storage's shape written straight into message_rows' engine with INSERT … SELECT FROM
+ * numbers() (100k senders, 500k conversations, 10 ms apart, 48 % read by a patch row, 1 % read on
+ * arrival), bulk-loaded 1M messages + their patches at a time, then a live tail (50k-message batches,
+ * each followed by the previous batch's patches). Times are ms of process CPU (chDB runs in-process;
+ * wall time on this machine moved 2× from run to run, CPU ~10 %), median of 3–5, merges stopped while
+ * measuring, every candidate on the same rows in the same run:
+ *
+ *   10M messages, history merged, a 1M tail in 40 parts                 hourly    read rate per sender
+ *     `messages` as today (message_rows FINAL, monthly partitions)      160–180   598–805
+ *     the same rows by day (+/- do_not_merge_across_partitions_select_final)
+ *                                                                        168–176   651–860
+ *     view SETTINGS: no layers / no range split / no vertical final / one FINAL thread
+ *                                                                        163–463   670–1480 (none better)
+ *     read_status as Enum8 instead of String; countIf(read_at IS NOT NULL) instead
+ *                                                                           —      590–776; 534–712
+ *     the table without FINAL (a lower bound, wrong answers)              77–83    339–460
+ *     … of which GROUP BY of 10M String senders alone                       —      275 (numeric hash key 228)
+ *     sender_id LowCardinality(String), no FINAL: 100k senders overflow the dictionary merges write
+ *       (its size is a query setting merges do not see) into per-granule ones  —  1129–1229
+ *     an aggregate projection (sender, count, countIf): never used under FINAL (EXPLAIN), nor can the
+ *       view drop FINAL: patch rows and replayed copies are separate rows until merged
+ *   one fully merged part: FINAL = the plain scan (76 / 76 ms): FINAL costs only where parts overlap.
+ *
+ *   100M messages, history as background merges left it (6 parts), the last day in 2–5 parts
+ *     monthly (today)                                                   3281      11362
+ *     by day, each older day merged into one part (this migration)       899       4990
+ *     the table without FINAL (lower bound)                               816       3271
+ *
+ * Where FINAL's time goes: overlapping ranges are merged row by row at query time (roughly 20× a
+ * plain scan's cost per row), and merges leave overlaps where they cut between a batch of messages
+ * and the later batch that holds their read patches. Background merges join parts of similar size, so
+ * in one monthly partition the boundaries between big parts stay for weeks (here 4× the plain scan
+ * for the hourly query after all the merges that ran). Partitioned by day, a day stops being written once its messages'
+ * receivers have read them, and `min_age_to_force_merge_seconds` (with `…_on_partition_only`) then
+ * merges the whole day into one part: FINAL works only on today (and on a day while a late read of
+ * it is fresh), within 10 % of the plain scan for the hourly query. The price: a late read rewrites its
+ * day's part once more, at most once per FORCE_MERGE_AGE_S (a day of bench traffic is ~300 MB), and
+ * ~365 partitions a year (an insert may now touch more than 100: wire.ts lifts that limit).
+ *
+ * Not reached: the read rate per sender ≤ 1 s at 100M. With every overlap gone it is a GROUP BY of
+ * 100M rows by a String (3.3 s of CPU, ~1.6 s on two idle cores); ClickHouse groups by a view's column
+ * as it is (an injective dictGet over a numeric key is not rewritten through the view: 84 s at 10M),
+ * and pre-aggregation behind a verbatim query would need a projection, which FINAL rules out.
+ *
+ * Invariants: the table, its key, columns, codecs, engine and materialized view are those of
+ * migrations 7, 10 and 12; a message's row and its patches share created_at, so they share a day and
+ * still fold. Carry-over: the raw rows are copied (100M messages took 13 min at load 10, once, at
+ * start-up) before the old table is dropped; the statements re-run cleanly from any point.
  */
 export const M14_MESSAGE_ROWS_DAILY: Migration = {
   version: 14,
