@@ -261,7 +261,8 @@ export const M10_MESSAGE_ROWS_CODECS: Migration = {
  * merges the whole day into one part: FINAL works only on today (and on a day while a late read of
  * it is fresh), within 10 % of the plain scan for the hourly query. The price: a late read rewrites its
  * day's part once more, at most once per FORCE_MERGE_AGE_S (a day of bench traffic is ~300 MB), and
- * ~365 partitions a year (an insert may now touch more than 100: wire.ts lifts that limit).
+ * ~365 partitions a year; an insert may now touch more than 100 of them (chdb.ts lifts that limit per
+ * insert; a clickhouse-server needs max_partitions_per_insert_block = 0 in the sink user's profile).
  *
  * Not reached: the read rate per sender ≤ 1 s at 100M. With every overlap gone it is a GROUP BY of
  * 100M rows by a String (3.3 s of CPU, ~1.6 s on two idle cores); ClickHouse groups by a view's column

@@ -85,12 +85,7 @@ export async function encodeJsonCompactEachRow(
 export function insertSettings(options: InsertOptions): Record<string, string | number> {
   // The materialized views of one insert run side by side (a message batch feeds ~12 tables): no view
   // of an insert reads a table that another view of the same insert writes (schema-insert-cost.ts).
-  // A view batch patches message_rows in the day partition of each message it reads (migration 14):
-  // reads of old messages may name more than the default 100 days in one insert.
-  const settings: Record<string, string | number> = {
-    parallel_view_processing: 1,
-    max_partitions_per_insert_block: 0,
-  };
+  const settings: Record<string, string | number> = { parallel_view_processing: 1 };
   if (options.foldOnMerge === true) settings['optimize_on_insert'] = 0;
   if (options.dedupToken !== undefined) {
     settings['insert_deduplicate'] = 1;
