@@ -1,96 +1,18 @@
 import assert from 'node:assert/strict';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import { ManualClock } from '../../src/clock/index.ts';
 import {
-  type ClickHouse,
   conversationHistory,
   insertMessages,
   insertReceipts,
-  type MessageRow,
   MIGRATIONS,
   messageById,
   migrate,
   rankedConversations,
   senderMessages,
-  senderReadRates,
 } from '../../src/storage/index.ts';
 import { openFresh, SEED_HOURLY, SEED_READ_RATE } from './helpers.ts';
-
-const HOUR = 3_600_000;
-const T0 = Date.UTC(2026, 4, 31, 22); // two monthly partitions
-
-function msg(i: number): MessageRow {
-  const sender = `user_${i % 5}`;
-  const receiver = `user_${(i + 1 + (i % 3)) % 5}`;
-  return {
-    message_id: `m${i}`,
-    conversation_id: `conv_${[sender, receiver].sort().join('_')}`,
-    sender_id: sender,
-    receiver_id: receiver,
-    content: `message ${i}`,
-    created_at: T0 + i * 37_000,
-  };
-}
-
-/** The seed's two queries and every message's read state through `messages`. */
-async function answers(ch: ClickHouse) {
-  return {
-    hourly: await ch.query(SEED_HOURLY),
-    rate: await ch.query(SEED_READ_RATE),
-    states: await ch.query(
-      'SELECT message_id, read_status, toString(read_at) AS read_at FROM message_db.messages ORDER BY message_id',
-    ),
-  };
-}
-
-/**
- * 400 messages over two monthly partitions, with receipts by the receiver (first, later, duplicated),
- * by others, one before its message, and a batch replayed under another token.
- */
-async function loadHistory(ch: ClickHouse): Promise<MessageRow[]> {
-  const messages = Array.from({ length: 400 }, (_, i) => msg(i));
-  // Receipts: by the receiver (first, later, duplicated), by others, and one before its message.
-  await insertReceipts(
-    ch,
-    [{ message_id: 'm399', reader_id: messages[399]!.receiver_id, viewed_at: T0 }],
-    'v/early',
-  );
-  await insertMessages(ch, messages.slice(0, 200), 'm/0');
-  await insertMessages(ch, messages.slice(200), 'm/1');
-  await insertMessages(ch, messages.slice(50, 80), 'm/replayed-under-another-token');
-  const views = messages.flatMap((m, i) =>
-    i % 3 === 0
-      ? [
-          { message_id: m.message_id, reader_id: m.receiver_id, viewed_at: m.created_at + 5000 },
-          { message_id: m.message_id, reader_id: m.receiver_id, viewed_at: m.created_at + 9000 },
-        ]
-      : i % 3 === 1
-        ? [{ message_id: m.message_id, reader_id: m.sender_id, viewed_at: m.created_at + 1000 }]
-        : [],
-  );
-  await insertReceipts(ch, views, 'v/0');
-  await insertReceipts(ch, views.slice(0, 40), 'v/duplicates');
-  return messages;
-}
-
-/** The rollup views and the API's read rates, as the upgrade tests compare them. */
-async function rollupViews(ch: ClickHouse) {
-  return {
-    legacy: await ch.query('SELECT * FROM message_db.sender_read_rate_total ORDER BY sender_id'),
-    volume: await ch.query('SELECT * FROM message_db.hourly_volume ORDER BY hour'),
-    totals: await senderReadRates(ch, { limit: 100, offset: 0 }),
-  };
-}
-
-/** A store migrated up to (not including) the named migration, with loadHistory's data in it. */
-async function storeBefore(t: TestContext, name: string) {
-  const ch = await openFresh(t);
-  const clock = new ManualClock(Date.UTC(2026, 0, 1));
-  const version = MIGRATIONS.find((m) => m.name === name)!.version;
-  await migrate(ch, { clock, migrations: MIGRATIONS.filter((m) => m.version < version) });
-  const messages = await loadHistory(ch);
-  return { ch, clock, version, messages };
-}
+import { answers, HOUR, loadHistory, msg, rollupViews, storeBefore, T0 } from './upgrade-fixtures.ts';
 
 test('a store of migrations 1–6 with data upgrades to 7: the seed queries answer the same, and new data lands', async (t) => {
   const ch = await openFresh(t);
@@ -462,76 +384,6 @@ test('a store before migration 16 with data upgrades: histories and contents rea
         { name: 'content', codec: 'CODEC(LZ4)' },
         { name: 'created_at', codec: 'CODEC(Delta(8), LZ4)' },
         { name: 'message_id', codec: 'CODEC(LZ4)' },
-      ],
-      rows: [{ n: messages.length + 1 }],
-      mutations: [{ n: 0 }],
-    },
-  );
-});
-
-test('a store at migration 13 with data upgrades to 14 even when interrupted half-way: message_rows by day, the seed queries answer the same, new data lands once', async (t) => {
-  const { ch, clock, version, messages } = await storeBefore(t, 'message_rows_daily');
-  const before = await answers(ch);
-  assert.equal(before.states.length, messages.length);
-
-  // A start-up that died after the old table was dropped and before the new one took its name.
-  const statements = MIGRATIONS.find((m) => m.version === version)!.statements;
-  const dropped = statements.findIndex((s) => s.startsWith('DROP TABLE')) + 1;
-  assert.ok(dropped > 0);
-  for (const s of statements.slice(0, dropped)) await ch.command(s.replaceAll('$db', 'message_db'));
-  assert.deepStrictEqual(
-    await migrate(ch, { clock }),
-    MIGRATIONS.filter((m) => m.version >= version).map((m) => m.version),
-  );
-  const after = await answers(ch);
-  // …and a re-run of the whole migration (as after a crash before it was recorded) changes nothing.
-  for (const s of statements) await ch.command(s.replaceAll('$db', 'message_db'));
-  const again = await answers(ch);
-
-  // New data: a message whose receipt came first, a first read of an old message in an older day,
-  // a later view that must not move it, a view by someone else, a batch replayed under its token.
-  const m5 = messages[5]!;
-  const next = msg(400);
-  await insertReceipts(
-    ch,
-    [{ message_id: 'm400', reader_id: next.receiver_id, viewed_at: next.created_at + 100 }],
-    'v/early-14',
-  );
-  await insertMessages(ch, [next], 'm/14');
-  await insertMessages(ch, [next], 'm/14');
-  await insertReceipts(
-    ch,
-    [
-      { message_id: 'm5', reader_id: m5.receiver_id, viewed_at: m5.created_at + 700 },
-      { message_id: 'm5', reader_id: m5.receiver_id, viewed_at: m5.created_at + 900 },
-      { message_id: 'm7', reader_id: 'someone_else', viewed_at: messages[7]!.created_at + 10 },
-    ],
-    'v/14',
-  );
-  const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-  assert.deepStrictEqual(
-    {
-      after,
-      again,
-      partitionKey: await ch.query(
-        "SELECT name, partition_key FROM system.tables WHERE database = 'message_db' AND name IN ('message_rows', 'message_rows_daily')",
-      ),
-      later: await ch.query(
-        "SELECT message_id, read_status, toString(read_at) AS read_at FROM message_db.messages WHERE message_id IN ('m400', 'm5', 'm7') ORDER BY message_id",
-      ),
-      rows: await ch.query('SELECT toUInt32(count()) AS n FROM message_db.messages'),
-      mutations: await ch.query(
-        "SELECT toUInt32(count()) AS n FROM system.mutations WHERE database = 'message_db' AND table = 'message_rows'",
-      ),
-    },
-    {
-      after: before,
-      again: before,
-      partitionKey: [{ name: 'message_rows', partition_key: 'toYYYYMMDD(created_at)' }],
-      later: [
-        { message_id: 'm400', read_status: 'read', read_at: iso(next.created_at + 100) },
-        { message_id: 'm5', read_status: 'read', read_at: iso(m5.created_at + 700) },
-        { message_id: 'm7', read_status: 'sent', read_at: null },
       ],
       rows: [{ n: messages.length + 1 }],
       mutations: [{ n: 0 }],
