@@ -264,8 +264,10 @@ export const M10_MESSAGE_ROWS_CODECS: Migration = {
  * ~365 partitions a year; an insert may now touch more than 100 of them (chdb.ts lifts that limit per
  * insert; a clickhouse-server needs max_partitions_per_insert_block = 0 in the sink user's profile).
  *
- * Not reached: the read rate per sender ≤ 1 s at 100M. With every overlap gone it is a GROUP BY of
- * 100M rows by a String (3.3 s of CPU, ~1.6 s on two idle cores); ClickHouse groups by a view's column
+ * Not reached: the read rate per sender ≤ 1 s at 100M. With every older day in one part, the verbatim
+ * query costs 4.9 s of CPU: 3.9 s to group 100M rows and their read_at by a String sender — as much
+ * as on the table without FINAL — and 1.0 s to build the view's read_status strings (an Enum8 would
+ * save part of that, but is not the seed's String type); ClickHouse groups by a view's column
  * as it is (an injective dictGet over a numeric key is not rewritten through the view: 84 s at 10M),
  * and pre-aggregation behind a verbatim query would need a projection, which FINAL rules out.
  *
