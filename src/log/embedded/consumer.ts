@@ -29,6 +29,7 @@ import {
   tpKey,
 } from '../types.ts';
 import type { PartitionLog } from './partition-log.ts';
+import { emptyResume, type ReadResume } from './partition-read.ts';
 
 const REBALANCE_TIMEOUT_MS = 60_000;
 
@@ -162,6 +163,8 @@ export class EmbeddedConsumer implements Consumer {
   #isKicked = false;
   #assigned: TopicPartition[] = [];
   #logs: PartitionLog[] = [];
+  /** Per assigned partition: where its last read stopped inside a batch (./partition-read.ts). */
+  #resumes: ReadResume[] = [];
   readonly #positions = new Map<string, number>();
   readonly #paused = new Set<string>();
   #pendingAssignment: { generation: number; tps: TopicPartition[] } | undefined;
@@ -225,6 +228,7 @@ export class EmbeddedConsumer implements Consumer {
     for (const k of [...this.#paused]) if (!keep.has(k)) this.#paused.delete(k);
     this.#assigned = tps;
     this.#logs = tps.map((tp) => this.#host.partitionOf(tp.topic, tp.partition));
+    this.#resumes = tps.map(() => emptyResume());
     for (let i = 0; i < tps.length; i++) {
       const tp = tps[i]!;
       if (this.#positions.has(tpKey(tp))) continue;
@@ -376,7 +380,7 @@ export class EmbeddedConsumer implements Consumer {
       const pos = this.#positions.get(key)!;
       // An even share of what is left of the budget over the partitions not served yet.
       const share = Math.ceil((this.#maxPoll - out.length) / (ready.length - k));
-      const next = log.read(pos, this.#endOffset(log), share, this.#readCommitted, out);
+      const next = log.read(pos, this.#endOffset(log), share, this.#readCommitted, out, this.#resumes[i]);
       if (next !== pos) moved = true;
       this.#positions.set(key, next);
     }

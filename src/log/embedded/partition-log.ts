@@ -24,7 +24,7 @@ import type { LogRecord } from '../types.ts';
 import type { EncodableRecord } from './format.ts';
 import { AppendQueue } from './partition-append.ts';
 import { compact, deleteExpired, deleteSegmentsBelowStart } from './partition-cleanup.ts';
-import { readRecords } from './partition-read.ts';
+import { type ReadResume, readRecords } from './partition-read.ts';
 import { recoverPartition } from './partition-recovery.ts';
 import {
   activeSegment,
@@ -216,9 +216,25 @@ export class PartitionLog {
    * Read records with offsets in `[from, to)` (at most `max`), skipping markers and, if
    * `readCommitted`, records of aborted transactions. Returns the next offset to read.
    */
-  read(from: number, to: number, max: number, readCommitted: boolean, out: LogRecord[]): number {
+  read(
+    from: number,
+    to: number,
+    max: number,
+    readCommitted: boolean,
+    out: LogRecord[],
+    resume?: ReadResume,
+  ): number {
     this.assertUsable();
-    return readRecords(this.#s, from, to, max, readCommitted, out, (seg, at) => this.#corrupt(seg, at));
+    return readRecords(
+      this.#s,
+      from,
+      to,
+      max,
+      readCommitted,
+      out,
+      (seg, at) => this.#corrupt(seg, at),
+      resume,
+    );
   }
 
   /**

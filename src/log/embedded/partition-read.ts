@@ -13,11 +13,34 @@ import {
   ATTR_TRANSACTIONAL,
   checkFrame,
   decodeRecords,
+  FRAME_HEADER_BYTES,
   FrameCheck,
   readBatchHeader,
 } from './format.ts';
 import type { PartitionState } from './partition-state.ts';
 import type { Segment } from './segment.ts';
+
+/**
+ * Where a read that stopped inside a frame (at `max` records) left off: the chunk it read, and the
+ * frame (already CRC-checked) holding offset `next`. A reader that continues at `next` (a consumer's
+ * next poll) resumes there: the frame is neither read from the file nor checked again — without
+ * it, a large batch handed out a few hundred records per poll was read and checked once per poll.
+ */
+export interface ReadResume {
+  seg: Segment | undefined;
+  next: number;
+  buf: Buffer;
+  got: number;
+  /** File position of `buf[0]`. */
+  filePos: number;
+  /** Start of the checked frame in `buf`. */
+  frameAt: number;
+}
+
+/** A resume point that holds nothing (for a reader's first read). */
+export function emptyResume(): ReadResume {
+  return { seg: undefined, next: -1, buf: Buffer.alloc(0), got: 0, filePos: 0, frameAt: 0 };
+}
 
 /** The index of the segment holding `offset` (the last one whose base offset is at or below it). */
 export function segmentFor(segs: readonly Segment[], offset: number): number {
@@ -29,6 +52,11 @@ export function segmentFor(segs: readonly Segment[], offset: number): number {
     else hi = mid - 1;
   }
   return lo;
+}
+
+/** The frame at `pos` of `buf`, checked by an earlier read of the same chunk. */
+function checkedFrame(buf: Buffer, pos: number): { check: FrameCheck; frameBytes: number } {
+  return { check: FrameCheck.OK, frameBytes: FRAME_HEADER_BYTES + buf.readUInt32LE(pos) };
 }
 
 function isAborted(s: PartitionState, producerId: number, offset: number): boolean {
@@ -49,6 +77,7 @@ export function readRecords(
   readCommitted: boolean,
   out: LogRecord[],
   corrupt: (seg: Segment, at: number) => AppError,
+  resume?: ReadResume,
 ): number {
   // Records below the log start offset may still be in its segment: never served.
   let pos = from < s.start ? Math.min(s.start, to) : from;
@@ -72,7 +101,9 @@ export function readRecords(
       if (next.baseOffset > pos) pos = next.baseOffset;
       continue;
     }
-    let filePos = resumeAt;
+    // Resume inside the frame where the previous read of this reader stopped (see ReadResume).
+    const resumed = resume !== undefined && resume.seg === seg && resume.next === pos;
+    let filePos = resumed ? resume.filePos : resumeAt;
     if (filePos < 0) {
       // sparse index: last entry at or below pos
       const offs = seg.idxOffsets;
@@ -90,12 +121,22 @@ export function readRecords(
       seg.size - filePos,
       Math.max(16384, Math.min(4 * 1024 * 1024, (max - (out.length - start)) * 400)),
     );
-    let buf = Buffer.allocUnsafe(wanted);
-    let got = fs.readSync(seg.fd, buf, 0, wanted, filePos);
+    let buf: Buffer;
+    let got: number;
     let p = 0;
+    if (resumed) {
+      buf = resume.buf;
+      got = resume.got;
+      p = resume.frameAt;
+    } else {
+      buf = Buffer.allocUnsafe(wanted);
+      got = fs.readSync(seg.fd, buf, 0, wanted, filePos);
+    }
+    if (resume !== undefined) resume.seg = undefined;
     let progressed = false;
     while (p < got && pos < to && out.length - start < max) {
-      const { check, frameBytes } = checkFrame(buf, p, got);
+      const { check, frameBytes } =
+        resumed && p === resume.frameAt ? checkedFrame(buf, p) : checkFrame(buf, p, got);
       if (check === FrameCheck.INCOMPLETE) {
         if (p === 0) {
           // a frame larger than the chunk: read it whole
@@ -123,6 +164,16 @@ export function readRecords(
           pos = h.lastOffset + 1;
         } else {
           pos = decodeRecords(buf, p, s.topic, s.partition, pos, to, max - (out.length - start), out);
+          if (resume !== undefined && pos <= h.lastOffset && pos < to) {
+            // Stopped inside this frame at `max`: the next read continues here.
+            resume.seg = seg;
+            resume.next = pos;
+            resume.buf = buf;
+            resume.got = got;
+            resume.filePos = filePos;
+            resume.frameAt = p;
+            break;
+          }
         }
       }
       p += frameBytes;
