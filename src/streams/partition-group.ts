@@ -126,7 +126,10 @@ export class PartitionGroup {
     if (best === undefined) return undefined;
     const r = best.prepared as PreparedRecord;
     best.prepared = undefined;
-    const chunk = best.chunks[0] as LogRecord[];
+    const chunk = best.chunks[0] as Array<LogRecord | undefined>;
+    // Let the record go as soon as it is taken, not when its whole chunk is done: a chunk holds up
+    // to a poll's records, and those still referenced survive (are copied by) every scavenge.
+    chunk[best.head] = undefined;
     if (++best.head === chunk.length) {
       best.chunks.shift();
       best.head = 0;
