@@ -88,16 +88,11 @@ const pageParams = (before: HistoryKey | undefined) =>
 /**
  * The page's messages `m` (the subquery `latest`, with read_key) joined to the receiver's first view
  * from message_receipts by primary key, the rule of `messages` and messageStatus; newest first.
- * `ids`: a query of the page's message ids (default: those of `latest`).
  */
-const withFirstRead = (
-  db: string,
-  latest: string,
-  ids = `SELECT message_id FROM (${latest})`,
-): string => `FROM (${latest}) AS m
+const withFirstRead = (db: string, latest: string): string => `FROM (${latest}) AS m
      LEFT JOIN (
        SELECT read_key, toNullable(min(first_viewed_at)) AS first_read FROM ${db}.message_receipts
-       WHERE message_id IN (${ids}) GROUP BY read_key
+       WHERE message_id IN (SELECT message_id FROM (${latest})) GROUP BY read_key
      ) AS r ON m.read_key = r.read_key
      ORDER BY m.created_at DESC, m.message_id DESC`;
 
@@ -163,10 +158,10 @@ export interface SentMessage {
 
 /**
  * A sender's messages, newest first, strictly older than `before` when given, in one statement:
- * message_index's `by_sender` projection (sender, time and id, sorted by sender and time) finds the
- * page's ids, message_index (by primary key) their other columns, and the receiver's first view comes
- * from message_receipts by primary key (read_key = the message's id and receiver), the rule of
- * `messages` and messageStatus. Replayed copies of a message count once.
+ * message_index's `by_sender` projection (sorted by sender and time; read_key is not in it and is
+ * computed, as messages_base defines it) finds them, and the receiver's first view comes from
+ * message_receipts by primary key (read_key = the message's id and receiver), the rule of `messages`
+ * and messageStatus. Replayed copies of a message count once.
  */
 export async function senderMessages(
   ch: ClickHouse,
@@ -176,23 +171,21 @@ export async function senderMessages(
 ): Promise<SentMessage[]> {
   const db = checkDatabaseName(database);
   const before = options.before;
-  const ids = `SELECT message_id FROM (
-       SELECT message_id, created_at FROM ${db}.message_index
+  const latest = `SELECT message_id, conversation_id, receiver_id, created_at,
+            sipHash128(message_id, receiver_id) AS read_key
+     FROM (
+       SELECT message_id, any(conversation_id) AS conversation_id, any(receiver_id) AS receiver_id, created_at
+       FROM ${db}.message_index
        WHERE sender_id = {s:String}
          ${olderThan(before)}
        GROUP BY message_id, created_at
        ORDER BY created_at DESC, message_id DESC
        LIMIT {n:UInt32}
      )`;
-  const latest = `SELECT message_id, any(conversation_id) AS conversation_id, any(receiver_id) AS receiver_id,
-            any(created_at) AS created_at, any(read_key) AS read_key
-     FROM ${db}.message_index
-     WHERE message_id IN (${ids})
-     GROUP BY message_id`;
   const rows = await ch.query<Record<string, unknown>>(
     `SELECT m.message_id AS message_id, m.conversation_id AS conversation_id, m.receiver_id AS receiver_id,
             ${ms('m.created_at')} AS created_at_ms, ${ms('r.first_read')} AS read_at_ms
-     ${withFirstRead(db, latest, ids)}`,
+     ${withFirstRead(db, latest)}`,
     {
       s: senderId,
       n: options.limit,

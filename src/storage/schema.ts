@@ -7,7 +7,12 @@
  * `toStartOfHour(created_at)` means the same hour on every host.
  */
 
-import { M13_LIGHTER_INSERTS, M15_SLIMMER_COPIES, M16_BASE_CODECS } from './schema-insert-cost.ts';
+import {
+  M13_LIGHTER_INSERTS,
+  M15_SLIMMER_COPIES,
+  M16_BASE_CODECS,
+  M17_SENDER_PAGE_PROJECTION,
+} from './schema-insert-cost.ts';
 import { M12_MESSAGE_EVENTS } from './schema-insert-path.ts';
 import { M7_MESSAGE_ROWS, M10_MESSAGE_ROWS_CODECS, M14_MESSAGE_ROWS_DAILY } from './schema-messages.ts';
 import {
@@ -77,6 +82,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M14_MESSAGE_ROWS_DAILY,
   M15_SLIMMER_COPIES,
   M16_BASE_CODECS,
+  M17_SENDER_PAGE_PROJECTION,
 ];
 
 /** Retention, in days; 0 keeps rows forever. Applied at start-up (`applyRetention`), not a migration. */

@@ -390,3 +390,35 @@ test('a store before migration 16 with data upgrades: histories and contents rea
     },
   );
 });
+
+test("a store before migration 17 with data upgrades: a sender's pages answer the same, in one read of the by_sender projection", async (t) => {
+  const { ch, clock, version, messages } = await storeBefore(t, 'sender_page_projection');
+  const senders = [...new Set(messages.map((m) => m.sender_id))].sort();
+  const pages = async () =>
+    Promise.all(
+      senders.flatMap((s) => [
+        senderMessages(ch, s, { limit: 25 }),
+        senderMessages(ch, s, {
+          limit: 25,
+          before: { created_at: messages[250]!.created_at, message_id: messages[250]!.message_id },
+        }),
+      ]),
+    );
+  const before = await pages();
+  assert.ok(before.flat().filter((m) => m.read_status === 'read').length > 20);
+  assert.deepStrictEqual(
+    await migrate(ch, { clock }),
+    MIGRATIONS.filter((m) => m.version >= version).map((m) => m.version),
+  );
+  const after = await pages();
+  await ch.command('OPTIMIZE TABLE message_db.message_index FINAL');
+  const plan = await ch.query<{ explain: string }>(
+    `EXPLAIN SELECT message_id, any(conversation_id), any(receiver_id), created_at FROM message_db.message_index
+     WHERE sender_id = {s:String} GROUP BY message_id, created_at ORDER BY created_at DESC LIMIT 5`,
+    { s: senders[0]! },
+  );
+  assert.deepStrictEqual(
+    { after, projection: plan.some((r) => r.explain.includes('ReadFromMergeTree (by_sender)')) },
+    { after: before, projection: true },
+  );
+});
