@@ -48,11 +48,11 @@ import type { Migration } from './schema.ts';
  * 1.5× the bytes, and no gain within noise through the full schema when measured in migration 12).
  *
  * Beside this migration (not schema): message and view inserts leave rows of a block that share a
- * key to the merges (optimize_on_insert = 0, writes.ts: every table they reach is read folded), and every insert runs its materialized views side by side
- * (parallel_view_processing, wire.ts): the ~12 views of a message batch are independent — no view
- * of one insert reads a table that another view of the same insert writes (message_first_reads is
- * read only by the chain that writes it, which ignores rows of its own insert token) — so on two
- * cores the insert's wall time falls (1316 → 1027 ms per batch at load 7, same CPU).
+ * key to the merges (optimize_on_insert = 0, writes.ts: every table they reach is read folded).
+ * Tried and reverted: running an insert's materialized views side by side (parallel_view_processing:
+ * 1316 → 1027 ms of wall time per batch at load 7, same CPU). A crash could then leave any subset of a
+ * batch's views written — its message rows without its message_index rows — and a read of such a
+ * message was lost across a SIGKILL (wire.ts, insertSettings, says how).
  */
 export const M13_LIGHTER_INSERTS: Migration = {
   version: 13,
