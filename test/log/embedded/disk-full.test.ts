@@ -10,7 +10,7 @@ import { rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { isAppError } from '../../../src/errors/index.ts';
 import { type EmbeddedLog, openEmbeddedLog } from '../../../src/log/index.ts';
 
@@ -28,22 +28,35 @@ async function readAll(log: EmbeddedLog, topic: string): Promise<string[]> {
   return out.sort();
 }
 
-test('disk full: failed sends leave nothing, acknowledged records stay, writes resume when space returns', async (t) => {
-  const mnt = await mkdtemp(join(tmpdir(), 'log-diskfull-'));
-  let reopened: EmbeddedLog | undefined;
+/**
+ * A 1 MiB tmpfs for the test; when it ends, one hook in order: `close` (the test's log), unmount,
+ * remove the mount point. Undefined (the test skipped with the reason) when mounting is refused.
+ */
+async function tmpfs(
+  t: TestContext,
+  prefix: string,
+  close: () => Promise<void>,
+): Promise<string | undefined> {
+  const mnt = await mkdtemp(join(tmpdir(), prefix));
   let mounted = false;
-  // one hook, in order: close the log, unmount, remove the mount point
   t.after(async () => {
-    await reopened?.close();
+    await close();
     if (mounted) spawnSync('umount', [mnt]);
     await rm(mnt, { recursive: true, force: true });
   });
   const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
   if (mount.status !== 0) {
     t.skip(`mounting a tmpfs is not permitted here: ${mount.stderr.trim()}`);
-    return;
+    return undefined;
   }
   mounted = true;
+  return mnt;
+}
+
+test('disk full: failed sends leave nothing, acknowledged records stay, writes resume when space returns', async (t) => {
+  let reopened: EmbeddedLog | undefined;
+  const mnt = await tmpfs(t, 'log-diskfull-', async () => reopened?.close());
+  if (mnt === undefined) return;
   const filler = join(mnt, 'filler');
   writeFileSync(filler, Buffer.alloc(256 * 1024));
   const dataDir = join(mnt, 'data');
@@ -106,20 +119,9 @@ test('disk full: failed sends leave nothing, acknowledged records stay, writes r
 });
 
 test('disk full inside a transaction: the failed write is undone whole (its transaction state too), the transaction aborts, the next one commits; after reopen read_committed sees exactly the committed records', async (t) => {
-  const mnt = await mkdtemp(join(tmpdir(), 'log-diskfull-tx-'));
   let log: EmbeddedLog | undefined;
-  let mounted = false;
-  t.after(async () => {
-    await log?.close();
-    if (mounted) spawnSync('umount', [mnt]);
-    await rm(mnt, { recursive: true, force: true });
-  });
-  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
-  if (mount.status !== 0) {
-    t.skip(`mounting a tmpfs is not permitted here: ${mount.stderr.trim()}`);
-    return;
-  }
-  mounted = true;
+  const mnt = await tmpfs(t, 'log-diskfull-tx-', async () => log?.close());
+  if (mnt === undefined) return;
   const dataDir = join(mnt, 'data');
   log = await openEmbeddedLog({ dataDir, fsync: 'always', segmentBytes: 256 * 1024 });
   await log.createTopics([{ name: 'tx', partitions: 2 }]);
