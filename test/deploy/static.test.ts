@@ -198,6 +198,24 @@ test('the ClickHouse user of Grafana is read-only and time-bounded', () => {
   );
 });
 
+test("the platform's ClickHouse user may insert into any number of days (message_rows is partitioned by day)", () => {
+  const xml = readRepoFile('deploy/clickhouse/users.d/msgtrack.xml');
+  const profile = /<profiles>\s*<default>([\s\S]*?)<\/default>/.exec(xml)?.[1] ?? '';
+  assert.deepStrictEqual(
+    [
+      /<max_partitions_per_insert_block>0<\/max_partitions_per_insert_block>/.test(profile),
+      (services.clickhouse?.volumes ?? []).some(
+        (v) =>
+          typeof v === 'string' &&
+          v.endsWith(
+            '/deploy/clickhouse/users.d/msgtrack.xml:/etc/clickhouse-server/users.d/msgtrack.xml:ro',
+          ),
+      ),
+    ],
+    [true, true],
+  );
+});
+
 /** The Dockerfile rules that matter (no hadolint on Debian 12). */
 test('Dockerfile: pinned Node 24 base, production deps, non-root, HEALTHCHECK via msgtrack health, no secrets', () => {
   const lines = readRepoFile('Dockerfile')
