@@ -24,13 +24,58 @@ export function isPlainObject(v: unknown): v is Json {
 const DIGIT_0 = 48;
 const twoDigits = (t: string, i: number): number =>
   (t.charCodeAt(i) - DIGIT_0) * 10 + (t.charCodeAt(i + 1) - DIGIT_0);
-const isDigitAt = (t: string, i: number): boolean => {
-  const c = t.charCodeAt(i) - DIGIT_0;
-  return c >= 0 && c <= 9;
+/** Whether the characters of `t` from `from` to before `to` are all ASCII digits. */
+export const digitsIn = (t: string, from: number, to: number): boolean => {
+  for (let i = from; i < to; i++) {
+    const c = t.charCodeAt(i) - DIGIT_0;
+    if (c < 0 || c > 9) return false;
+  }
+  return true;
 };
 /** Where `YYYY-MM-DDTHH:MM:SS` has its digits. */
 const DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] as const;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+/**
+ * Whether `t` starts with the shape `YYYY-MM-DDTHH:MM:SS` (digits and separators; a year from 1000
+ * on), whatever the values. The fast paths of the input and output timestamps share it.
+ */
+export function hasDateTimeShape(t: string): boolean {
+  if (
+    t.charCodeAt(4) !== 45 || // -
+    t.charCodeAt(7) !== 45 ||
+    t.charCodeAt(10) !== 84 || // T
+    t.charCodeAt(13) !== 58 || // :
+    t.charCodeAt(16) !== 58 ||
+    t.charCodeAt(0) === DIGIT_0
+  ) {
+    return false;
+  }
+  for (const i of DIGIT_POSITIONS) {
+    const c = t.charCodeAt(i) - DIGIT_0;
+    if (c < 0 || c > 9) return false;
+  }
+  return true;
+}
+
+/**
+ * Epoch ms of the `YYYY-MM-DDTHH:MM:SS` that `t` starts with (`hasDateTimeShape`), plus `millis`,
+ * when it is a real date and time (UTC); else undefined.
+ */
+export function dateTimeMs(t: string, millis: number): number | undefined {
+  const year = twoDigits(t, 0) * 100 + twoDigits(t, 2);
+  const month = twoDigits(t, 5);
+  const day = twoDigits(t, 8);
+  const hour = twoDigits(t, 11);
+  const minute = twoDigits(t, 14);
+  const second = twoDigits(t, 17);
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  if (month < 1 || month > 12 || day < 1 || day > days || hour > 23 || minute > 59 || second > 59) {
+    return undefined;
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis);
+}
 
 /**
  * `parseRfc3339(text)` for the UTC forms producers write (`2025-11-08T14:11:31Z`,
@@ -44,34 +89,14 @@ export function fastRfc3339(t: string): number | undefined {
     n <= 30 &&
     n !== 21 &&
     t.charCodeAt(n - 1) === 90 && // Z
-    t.charCodeAt(4) === 45 && // -
-    t.charCodeAt(7) === 45 &&
-    t.charCodeAt(10) === 84 && // T
-    t.charCodeAt(13) === 58 && // :
-    t.charCodeAt(16) === 58 &&
     (n === 20 || t.charCodeAt(19) === 46) && // .
-    t.charCodeAt(0) !== DIGIT_0
+    hasDateTimeShape(t) &&
+    digitsIn(t, 20, n - 1)
   ) {
-    let ok = true;
-    for (const i of DIGIT_POSITIONS) ok &&= isDigitAt(t, i);
-    for (let i = 20; i < n - 1; i++) ok &&= isDigitAt(t, i);
-    if (ok) {
-      const year = twoDigits(t, 0) * 100 + twoDigits(t, 2);
-      const month = twoDigits(t, 5);
-      const day = twoDigits(t, 8);
-      const hour = twoDigits(t, 11);
-      const minute = twoDigits(t, 14);
-      const second = twoDigits(t, 17);
-      const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-      const days = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
-      if (month < 1 || month > 12 || day < 1 || day > days || hour > 23 || minute > 59 || second > 59) {
-        return undefined;
-      }
-      // Milliseconds: the first three fraction digits, missing ones as zeros (the rest truncated).
-      let millis = 0;
-      for (let i = 20; i < 23; i++) millis = millis * 10 + (i < n - 1 ? t.charCodeAt(i) - DIGIT_0 : 0);
-      return Date.UTC(year, month - 1, day, hour, minute, second, millis);
-    }
+    // Milliseconds: the first three fraction digits, missing ones as zeros (the rest truncated).
+    let millis = 0;
+    for (let i = 20; i < 23; i++) millis = millis * 10 + (i < n - 1 ? t.charCodeAt(i) - DIGIT_0 : 0);
+    return dateTimeMs(t, millis);
   }
   return parseRfc3339(t);
 }

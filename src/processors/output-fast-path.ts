@@ -18,7 +18,7 @@ import {
   type TrendingWord,
   type UserActivityMetric,
 } from '../events/index.ts';
-import { isPlainObject } from './input-fast-path.ts';
+import { dateTimeMs, digitsIn, hasDateTimeShape, isPlainObject } from './input-fast-path.ts';
 
 type Check = (v: unknown) => boolean;
 
@@ -37,16 +37,6 @@ const oneOf = (values: readonly string[]): Check => {
 };
 /** `isoInstant`: `YYYY-MM-DDThh:mm:ss.mmmZ`, a real date and time. */
 const instant: Check = (v) => typeof v === 'string' && isoInstantMs(v) !== undefined;
-
-const DIGIT_0 = 48;
-/** Where `YYYY-MM-DDThh:mm:ss.mmm` has its digits. */
-const DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22] as const;
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
-const num = (t: string, i: number, digits: number): number => {
-  let n = 0;
-  for (let k = i; k < i + digits; k++) n = n * 10 + t.charCodeAt(k) - DIGIT_0;
-  return n;
-};
 
 /**
  * Epoch ms of `YYYY-MM-DDThh:mm:ss.mmmZ` (the output schemas' `isoInstant`: UTC, exactly three
@@ -73,33 +63,15 @@ let cacheNext = 0;
 function parseIsoInstant(t: string): number | undefined {
   if (
     t.length !== 24 ||
-    t.charCodeAt(4) !== 45 || // -
-    t.charCodeAt(7) !== 45 ||
-    t.charCodeAt(10) !== 84 || // T
-    t.charCodeAt(13) !== 58 || // :
-    t.charCodeAt(16) !== 58 ||
     t.charCodeAt(19) !== 46 || // .
     t.charCodeAt(23) !== 90 || // Z
-    t.charCodeAt(0) === DIGIT_0
+    !hasDateTimeShape(t) ||
+    !digitsIn(t, 20, 23)
   ) {
     return undefined;
   }
-  for (const i of DIGIT_POSITIONS) {
-    const c = t.charCodeAt(i) - DIGIT_0;
-    if (c < 0 || c > 9) return undefined;
-  }
-  const year = num(t, 0, 4);
-  const month = num(t, 5, 2);
-  const day = num(t, 8, 2);
-  const hour = num(t, 11, 2);
-  const minute = num(t, 14, 2);
-  const second = num(t, 17, 2);
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const days = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
-  if (month < 1 || month > 12 || day < 1 || day > days || hour > 23 || minute > 59 || second > 59) {
-    return undefined;
-  }
-  return Date.UTC(year, month - 1, day, hour, minute, second, num(t, 20, 3));
+  const millis = (t.charCodeAt(20) - 48) * 100 + (t.charCodeAt(21) - 48) * 10 + (t.charCodeAt(22) - 48);
+  return dateTimeMs(t, millis);
 }
 
 /** A schema's fields in shape order, each with its check. */

@@ -85,6 +85,17 @@ interface KvEntry<K, V> {
   value: V;
 }
 
+/** Set `id`'s entry, updated in place (no allocation per put; a Map keeps a key's position on update anyway), and mark it dirty. */
+function putEntry<I, K, V>(entries: Map<I, KvEntry<K, V>>, dirty: Map<I, K>, id: I, key: K, value: V): void {
+  const entry = entries.get(id);
+  if (entry === undefined) entries.set(id, { key, value });
+  else {
+    entry.key = key;
+    entry.value = value;
+  }
+  dirty.set(id, key);
+}
+
 class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateStoreImpl {
   readonly name: string;
   readonly #keyCodec: Codec<K>;
@@ -112,25 +123,8 @@ class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V>, StateStoreImpl
   }
 
   put(key: K, value: V): void {
-    if (isPrimitiveKey(key)) {
-      const entry = this.#entries.get(key);
-      // Updated in place (no allocation per put); a Map keeps a key's position on update anyway.
-      if (entry === undefined) this.#entries.set(key, { key, value });
-      else {
-        entry.key = key;
-        entry.value = value;
-      }
-      this.#dirty.set(key, key);
-      return;
-    }
-    const id = keyIdOf(key, this.#keyCodec);
-    const entry = this.#byBytes.get(id);
-    if (entry === undefined) this.#byBytes.set(id, { key, value });
-    else {
-      entry.key = key;
-      entry.value = value;
-    }
-    this.#dirtyByBytes.set(id, key);
+    if (isPrimitiveKey(key)) putEntry(this.#entries, this.#dirty, key, key, value);
+    else putEntry(this.#byBytes, this.#dirtyByBytes, keyIdOf(key, this.#keyCodec), key, value);
   }
 
   delete(key: K): void {
